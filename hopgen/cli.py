@@ -1,0 +1,265 @@
+"""The `hopgen` command: generate HOP datasets with Blender, inspect them, train and evaluate models."""
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+
+
+class CommandError(RuntimeError):
+    """A failure the user can act on: printed as one line, exit code 1."""
+
+
+def _parser(sub, name, help_text, examples):
+    return sub.add_parser(name, help=help_text, description=help_text,
+                          epilog="examples:\n" + textwrap.indent(examples.strip(), "  "),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def _add_generation_args(p, out_required=True):
+    p.add_argument("--config", default="configs/hop_demo.yaml", help="generation config (YAML or JSON)")
+    p.add_argument("--manifest", default=None, help="asset manifest (default: the built-in assets)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value, e.g. --set dataset.num_samples=100 (repeatable)")
+    p.add_argument("--shard", default="0/1", metavar="I/N", help="render only shard I of N (whole episodes)")
+
+
+def _load_generation(args):
+    from .config import load_generation_config
+    from .manifest import load_manifest
+    from .plan import parse_shard
+    cfg = load_generation_config(args.config, args.overrides)
+    manifest = load_manifest(args.manifest)
+    return cfg, manifest, parse_shard(args.shard)
+
+
+def cmd_render(args):
+    from .pipeline import render_dataset
+    cfg, manifest, shard = _load_generation(args)
+    return render_dataset(cfg, manifest, args.out, shard=shard, workers=args.workers, blender=args.blender,
+                          config_path=args.config, overrides=args.overrides, manifest_path=args.manifest)
+
+
+def cmd_plan(args):
+    from .plan import num_episodes, plan
+    cfg, manifest, shard = _load_generation(args)
+    episodes = plan(cfg, manifest, shard)
+    if args.out:
+        from .atomic import atomic_write_json
+        atomic_write_json(args.out, {"episodes": episodes}, indent=1)
+        print(f"wrote {len(episodes)} of {num_episodes(cfg)} episodes to {args.out}")
+    else:
+        json.dump({"episodes": episodes}, sys.stdout, indent=1)
+        print()
+    return 0
+
+
+def cmd_index(args):
+    from .index import build_index
+    counts = build_index(args.dataset)
+    print(f"{args.dataset}: index.jsonl and splits written: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_validate(args):
+    from .validate import validate_dataset
+    problems = validate_dataset(args.dataset, images=not args.no_images)
+    for p in problems[: args.max_problems]:
+        print(p)
+    if len(problems) > args.max_problems:
+        print(f"... and {len(problems) - args.max_problems} more")
+    from .hopformat import HopDataset
+    n = len(HopDataset(args.dataset).ids) if not any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else 0
+    if problems:
+        print(f"INVALID: {len(problems)} problems in {args.dataset}")
+        return 1
+    print(f"OK: {n} samples in {args.dataset} satisfy HOP v1")
+    return 0
+
+
+def cmd_stats(args):
+    from .stats import dataset_stats, format_stats
+    s = dataset_stats(args.dataset, images=not args.no_images)
+    print(json.dumps(s, indent=1) if args.json else format_stats(s))
+    return 0
+
+
+def cmd_preview(args):
+    from .preview import contact_sheet
+    ids = contact_sheet(args.dataset, args.out, max_samples=args.num, tile=args.tile)
+    print(f"wrote {args.out} ({len(ids)} samples: image | skeleton | masks (hand red, object blue) | seg)")
+    return 0
+
+
+def cmd_export(args):
+    from .export import export_rhd
+    n = export_rhd(args.dataset, args.out, split=args.split)
+    print(f"exported {n} {args.split} samples to {args.out} in the {args.format} layout")
+    return 0
+
+
+def cmd_assets(args):
+    from .manifest import load_manifest
+    manifest = load_manifest(args.manifest)
+    if args.action == "list":
+        s = manifest.summary()
+        if args.json:
+            print(json.dumps(s, indent=1))
+        else:
+            print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
+            print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
+            print(f"objects ({len(s['objects'])}):")
+            from .skeleton import CATEGORIES
+            for cat in CATEGORIES:
+                names = [o["name"] for o in s["objects"] if o["category"] == cat]
+                print(f"  {cat} ({len(names)}): {', '.join(names)}")
+            print(f"backgrounds: " + ", ".join(f"{b['name']} [{b['kind']}]" for b in s["backgrounds"]))
+        return 0
+    from .pipeline import assets_preview
+    return assets_preview(manifest, args.out, blender=args.blender, samples=args.samples, tile=args.tile)
+
+
+def _trainer(module):
+    try:
+        return __import__(f"trainer.{module}", fromlist=["main"])
+    except ImportError as e:
+        if "torch" in str(e):
+            raise CommandError("the trainer needs PyTorch: pip install 'hopgen[train]'") from None
+        raise
+
+
+def cmd_train(args, rest):
+    return _trainer("train").main(rest)
+
+
+def cmd_eval(args, rest):
+    return _trainer("evaluate").main(rest)
+
+
+def cmd_predict(args, rest):
+    return _trainer("predict").main(rest)
+
+
+def cmd_bench(args):
+    from .bench import run_benchmark
+    return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="hopgen", description=__doc__,
+                                epilog="Run `hopgen COMMAND --help` for the options and examples of each command.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"hopgen {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = _parser(sub, "render", "render a HOP dataset with Blender (bpy module, or a Blender binary with --blender)", """
+hopgen render --config configs/hop_demo.yaml --out out/demo
+hopgen render --config configs/hop.yaml --out /data/hop --shard 3/64 --workers 2
+hopgen render --config configs/hop_tiny.yaml --out out/tiny --blender /usr/bin/blender --set render.samples=8""")
+    _add_generation_args(r)
+    r.add_argument("--out", required=True, help="output dataset folder (resumes if it exists)")
+    r.add_argument("--workers", type=int, default=1, help="Blender worker processes (threads are split among them)")
+    r.add_argument("--blender", default=None, help="render with this Blender executable instead of the bpy module")
+    r.set_defaults(func=cmd_render)
+
+    pl = _parser(sub, "plan", "print or write the sample plan (episodes and per-sample choices) without rendering", """
+hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
+    _add_generation_args(pl)
+    pl.add_argument("--out", default=None, help="write JSON here instead of stdout")
+    pl.set_defaults(func=cmd_plan)
+
+    ix = _parser(sub, "index", "write index.jsonl and train/val/test splits (unseen test objects)", "hopgen index out/demo")
+    ix.add_argument("dataset")
+    ix.set_defaults(func=cmd_index)
+
+    v = _parser(sub, "validate", "check every HOP v1 contract rule; exit 1 on any problem", "hopgen validate out/demo")
+    v.add_argument("dataset")
+    v.add_argument("--no-images", action="store_true", help="check annotations only")
+    v.add_argument("--max-problems", type=int, default=50)
+    v.set_defaults(func=cmd_validate)
+
+    s = _parser(sub, "stats", "counts and visibility/occlusion histograms", "hopgen stats out/demo --json")
+    s.add_argument("dataset")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--no-images", action="store_true", help="skip image-based statistics")
+    s.set_defaults(func=cmd_stats)
+
+    pv = _parser(sub, "preview", "contact sheet: image, skeleton overlay per finger, masks, seg", "hopgen preview out/demo --out out/demo_preview.png")
+    pv.add_argument("dataset")
+    pv.add_argument("--out", required=True)
+    pv.add_argument("--num", type=int, default=16)
+    pv.add_argument("--tile", type=int, default=192)
+    pv.set_defaults(func=cmd_preview)
+
+    ex = _parser(sub, "export", "export a split to another layout (rhd: the RHD / hand3d layout)", "hopgen export out/demo --format rhd --split test --out out/demo_rhd")
+    ex.add_argument("dataset")
+    ex.add_argument("--format", choices=["rhd"], default="rhd")
+    ex.add_argument("--split", default="train")
+    ex.add_argument("--out", required=True)
+    ex.set_defaults(func=cmd_export)
+
+    a = _parser(sub, "assets", "list the manifest's avatars/objects/backgrounds, or render a preview sheet", """
+hopgen assets list --json
+hopgen assets list --manifest my_manifest.yaml
+hopgen assets preview --out out/assets.png""")
+    a.add_argument("action", choices=["list", "preview"])
+    a.add_argument("--manifest", default=None)
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--out", default="out/assets_preview.png")
+    a.add_argument("--blender", default=None)
+    a.add_argument("--samples", type=int, default=16)
+    a.add_argument("--tile", type=int, default=160)
+    a.set_defaults(func=cmd_assets)
+
+    for name, fn, help_text, ex_text in (
+            ("train", cmd_train, "train a model (2D or 3D stage) on HOP data",
+             "hopgen train --config configs/train/cpu_ours_posenet.yaml --data out/demo --out runs/ours\n"
+             "torchrun --nproc_per_node 8 -m hopgen.cli train --config configs/train/ours_posenet.yaml --data /data/hop --out runs/ours"),
+            ("eval", cmd_eval, "evaluate a run: metrics.json, paper-style tables, PCK plots, overlays",
+             "hopgen eval --run runs/ours --data out/demo --out runs/ours/report"),
+            ("predict", cmd_predict, "predict 2D/3D hand pose and object category from RGB images",
+             "hopgen predict photo.jpg --run runs/full --out predictions/")):
+        t = _parser(sub, name, help_text + " (options: hopgen " + name + " --help)", ex_text)
+        t.set_defaults(func=fn, passthrough=True)
+
+    b = _parser(sub, "bench", "run a benchmark and write its JSON (grasp | render | train)", """
+hopgen bench grasp --out benchmarks/results/grasp.json
+hopgen bench render --out benchmarks/results/render.json
+hopgen bench train --out benchmarks/results/train.json""")
+    b.add_argument("what", choices=["grasp", "render", "train"])
+    b.add_argument("--out", default=None)
+    b.add_argument("--quick", action="store_true", help="a small version (seconds to minutes)")
+    b.add_argument("extra", nargs="*", help="extra KEY=VALUE options for the benchmark")
+    b.set_defaults(func=cmd_bench)
+    return p
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # train/eval/predict own their flags: everything after the command goes to the trainer.
+    if argv and argv[0] in ("train", "eval", "predict"):
+        cmd = argv[0]
+        fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict}[cmd]
+        try:
+            return fn(None, argv[1:]) or 0
+        except CommandError as e:
+            print(f"hopgen {cmd}: error: {e}", file=sys.stderr)
+            return 1
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args) or 0
+    except CommandError as e:
+        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, OSError) as e:  # config/manifest/format errors name their file and field
+        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

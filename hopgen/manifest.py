@@ -1,0 +1,357 @@
+"""The asset manifest (assets_manifest.yaml): avatars, objects and backgrounds.
+
+Top-level sections `avatars`, `objects`, `backgrounds`. An absent section means the built-in set; a
+present one lists exactly what is used, and an entry `builtin: true` adds the built-in set.
+
+    objects:
+      - builtin: true
+      - name: my_mug            # unique
+        category: cylindrical   # cylindrical | slender | cubical | spherical
+        file: objects/mug.obj   # relative to the manifest (.obj .stl .ply .glb .fbx .blend)
+        units: cm               # m | cm | mm   (or `scale: 0.01`)
+        license: CC-BY-4.0
+        sha256: 3f2a...         # optional
+      - name: tall_bottle
+        category: cylindrical
+        procedural: {generator: bottle, ranges: {height: [0.26, 0.32]}}
+    avatars:
+      - builtin: true           # the 10 procedural hand+forearm subjects
+      - {name: mh_f01, kind: makehuman, path: /data/makehuman, sex: female,
+         targets: {macrodetails/asian-female-young.target: 1.0}}
+      - {name: studio_hand, kind: rigged, file: hands/hand.glb, bone_map: {wrist: hand_R, ...}}
+    backgrounds:
+      - builtin: true           # Blender's bundled HDRIs + procedural backdrops
+      - {name: photos, kind: photos, folder: backgrounds/}
+
+Relative paths resolve under the manifest's folder and may not leave it; absolute paths (and
+$VARIABLES) are taken as written. Every error names the entry and the field, before any rendering.
+"""
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from .skeleton import CATEGORIES, JOINT_NAMES
+from .structured import ConfigError, load_structured_file
+
+OBJECT_FILE_TYPES = (".obj", ".stl", ".ply", ".glb", ".gltf", ".fbx", ".blend")
+RIGGED_FILE_TYPES = (".blend", ".fbx", ".glb", ".gltf")
+PHOTO_TYPES = (".png", ".jpg", ".jpeg", ".exr", ".hdr", ".tif", ".tiff", ".webp")
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "dm": 0.1, "in": 0.0254}
+
+
+class ManifestError(ConfigError):
+    pass
+
+
+@dataclass
+class ObjectEntry:
+    name: str
+    category: str
+    source: str                     # "procedural" | "file"
+    generator: Optional[str] = None
+    ranges: Dict[str, Any] = field(default_factory=dict)
+    file: Optional[str] = None      # absolute path after resolution
+    scale: float = 1.0
+    license: str = ""
+    sha256: Optional[str] = None
+    builtin: bool = False
+
+    @property
+    def category_id(self):
+        return CATEGORIES.index(self.category)
+
+
+@dataclass
+class AvatarEntry:
+    name: str
+    kind: str                       # "procedural" | "makehuman" | "rigged"
+    sex: Optional[str] = None
+    path: Optional[str] = None      # makehuman data folder
+    file: Optional[str] = None      # rigged file
+    targets: Dict[str, float] = field(default_factory=dict)
+    bone_map: Dict[str, str] = field(default_factory=dict)
+    options: Dict[str, Any] = field(default_factory=dict)
+    builtin: bool = False
+
+
+@dataclass
+class BackgroundEntry:
+    name: str
+    kind: str                       # "hdri" | "procedural" | "photos"
+    files: List[str] = field(default_factory=list)
+    builtin: bool = False
+
+
+@dataclass
+class Manifest:
+    path: Optional[str]
+    avatars: List[AvatarEntry]
+    objects: List[ObjectEntry]
+    backgrounds: List[BackgroundEntry]
+    digest: str
+
+    def object(self, name):
+        for o in self.objects:
+            if o.name == name:
+                return o
+        raise KeyError(f"no object {name!r} in the manifest")
+
+    def avatar(self, name):
+        for a in self.avatars:
+            if a.name == name:
+                return a
+        raise KeyError(f"no avatar {name!r} in the manifest")
+
+    def photo_files(self):
+        return [f for b in self.backgrounds if b.kind == "photos" for f in b.files]
+
+    def summary(self):
+        return {"path": self.path, "digest": self.digest,
+                "avatars": [{"name": a.name, "kind": a.kind, "sex": a.sex} for a in self.avatars],
+                "objects": [{"name": o.name, "category": o.category, "source": o.source,
+                             "generator": o.generator, "file": o.file} for o in self.objects],
+                "backgrounds": [{"name": b.name, "kind": b.kind, "files": len(b.files)} for b in self.backgrounds]}
+
+
+def builtin_objects():
+    from .objects import list_object_types
+    return [ObjectEntry(name=n, category=c, source="procedural", generator=n, license="CC0 (procedural, hopgen)",
+                        builtin=True) for n, c in list_object_types()]
+
+
+def builtin_avatars():
+    from .subjects import BUILTIN_SUBJECTS
+    return [AvatarEntry(name=s.id, kind="procedural", sex=s.sex, builtin=True) for s in BUILTIN_SUBJECTS]
+
+
+def builtin_backgrounds():
+    return [BackgroundEntry(name="blender_hdris", kind="hdri", builtin=True),
+            BackgroundEntry(name="procedural_backdrops", kind="procedural", builtin=True)]
+
+
+class _Ctx:
+    def __init__(self, path):
+        self.path = path
+        self.base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
+
+    def err(self, section, index, name, fieldname, msg):
+        who = f"{section}[{index}]" + (f" ({name})" if name else "")
+        where = f"{self.path}: " if self.path else ""
+        return ManifestError(f"{where}{who}.{fieldname}: {msg}")
+
+    def resolve(self, section, index, name, fieldname, value, must="file"):
+        if not isinstance(value, str) or not value:
+            raise self.err(section, index, name, fieldname, "expected a path string")
+        expanded = os.path.expanduser(os.path.expandvars(value))
+        if "$" in expanded:
+            raise self.err(section, index, name, fieldname, f"unset environment variable in {value!r}")
+        if os.path.isabs(expanded):
+            full = os.path.normpath(expanded)
+        else:
+            full = os.path.normpath(os.path.join(self.base, expanded))
+            if os.path.commonpath([full, self.base]) != self.base:
+                raise self.err(section, index, name, fieldname,
+                               f"path {value!r} leaves the manifest folder {self.base}")
+        ok = os.path.isfile(full) if must == "file" else os.path.isdir(full)
+        if not ok:
+            raise self.err(section, index, name, fieldname, f"{must} not found: {full}")
+        return full
+
+
+def _check_keys(ctx, section, index, name, entry, allowed):
+    for key in entry:
+        if key not in allowed:
+            raise ctx.err(section, index, name, key, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+
+def sha256_file(path, chunk=1 << 20):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _parse_object(ctx, i, e):
+    name = e.get("name")
+    _check_keys(ctx, "objects", i, name, e, {"name", "category", "file", "procedural", "units", "scale", "license", "sha256"})
+    if not isinstance(name, str) or not name:
+        raise ctx.err("objects", i, None, "name", "missing or empty")
+    cat = e.get("category")
+    if cat not in CATEGORIES:
+        raise ctx.err("objects", i, name, "category", f"{cat!r} is not one of {', '.join(CATEGORIES)}")
+    if ("file" in e) == ("procedural" in e):
+        raise ctx.err("objects", i, name, "file", "give exactly one of `file` or `procedural`")
+    if "units" in e and "scale" in e:
+        raise ctx.err("objects", i, name, "scale", "give `units` or `scale`, not both")
+    scale = 1.0
+    if "units" in e:
+        if e["units"] not in UNITS:
+            raise ctx.err("objects", i, name, "units", f"{e['units']!r} is not one of {', '.join(UNITS)}")
+        scale = UNITS[e["units"]]
+    elif "scale" in e:
+        if not isinstance(e["scale"], (int, float)) or isinstance(e["scale"], bool) or e["scale"] <= 0:
+            raise ctx.err("objects", i, name, "scale", f"expected a positive number, got {e['scale']!r}")
+        scale = float(e["scale"])
+    lic = e.get("license", "")
+    if not isinstance(lic, str):
+        raise ctx.err("objects", i, name, "license", "expected text")
+    if "procedural" in e:
+        proc = e["procedural"]
+        if not isinstance(proc, dict):
+            raise ctx.err("objects", i, name, "procedural", "expected a mapping {generator, ranges}")
+        for key in proc:
+            if key not in ("generator", "ranges"):
+                raise ctx.err("objects", i, name, f"procedural.{key}", "unknown key (allowed: generator, ranges)")
+        from .objects import OBJECT_TYPES
+        gen = proc.get("generator")
+        if gen not in OBJECT_TYPES:
+            raise ctx.err("objects", i, name, "procedural.generator",
+                          f"unknown generator {gen!r} (see `hopgen assets list`)")
+        ranges = proc.get("ranges", {}) or {}
+        if not isinstance(ranges, dict):
+            raise ctx.err("objects", i, name, "procedural.ranges", "expected a mapping of parameter -> [lo, hi]")
+        try:
+            import numpy as np
+            from .objects import sample_object_params
+            sample_object_params(gen, np.random.default_rng(0), ranges=ranges)
+        except (ValueError, KeyError) as ex:
+            raise ctx.err("objects", i, name, "procedural.ranges", str(ex)) from None
+        return ObjectEntry(name=name, category=cat, source="procedural", generator=gen, ranges=ranges,
+                           scale=scale, license=lic)
+    path = ctx.resolve("objects", i, name, "file", e["file"])
+    if not path.lower().endswith(OBJECT_FILE_TYPES):
+        raise ctx.err("objects", i, name, "file", f"unsupported type {os.path.splitext(path)[1]!r} "
+                      f"(supported: {' '.join(OBJECT_FILE_TYPES)})")
+    digest = e.get("sha256")
+    if digest is not None:
+        if not (isinstance(digest, str) and len(digest) == 64):
+            raise ctx.err("objects", i, name, "sha256", "expected 64 hex digits")
+        actual = sha256_file(path)
+        if actual != digest.lower():
+            raise ctx.err("objects", i, name, "sha256", f"checksum mismatch for {path}: file has {actual}")
+    return ObjectEntry(name=name, category=cat, source="file", file=path, scale=scale, license=lic,
+                       sha256=digest)
+
+
+def _parse_avatar(ctx, i, e):
+    name = e.get("name")
+    _check_keys(ctx, "avatars", i, name, e, {"name", "kind", "sex", "path", "file", "targets", "bone_map", "options"})
+    if not isinstance(name, str) or not name:
+        raise ctx.err("avatars", i, None, "name", "missing or empty")
+    kind = e.get("kind")
+    if kind not in ("makehuman", "rigged"):
+        raise ctx.err("avatars", i, name, "kind", f"{kind!r} is not one of makehuman, rigged "
+                      "(procedural avatars come from `builtin: true`)")
+    sex = e.get("sex")
+    if sex not in (None, "female", "male"):
+        raise ctx.err("avatars", i, name, "sex", f"{sex!r} is not female or male")
+    options = e.get("options", {}) or {}
+    if not isinstance(options, dict):
+        raise ctx.err("avatars", i, name, "options", "expected a mapping")
+    if kind == "makehuman":
+        path = ctx.resolve("avatars", i, name, "path", e.get("path"), must="folder")
+        targets = e.get("targets", {}) or {}
+        if not isinstance(targets, dict):
+            raise ctx.err("avatars", i, name, "targets", "expected a mapping of target file -> weight")
+        for t, w in targets.items():
+            if not isinstance(w, (int, float)) or isinstance(w, bool) or not -1.0 <= w <= 1.0:
+                raise ctx.err("avatars", i, name, f"targets.{t}", f"weight {w!r} must be a number in [-1, 1]")
+            full = os.path.join(path, "targets", t)
+            if not os.path.isfile(full):
+                raise ctx.err("avatars", i, name, f"targets.{t}", f"target file not found: {full}")
+        return AvatarEntry(name=name, kind=kind, sex=sex, path=path, targets=dict(targets), options=options)
+    path = ctx.resolve("avatars", i, name, "file", e.get("file"))
+    if not path.lower().endswith(RIGGED_FILE_TYPES):
+        raise ctx.err("avatars", i, name, "file", f"unsupported type (supported: {' '.join(RIGGED_FILE_TYPES)})")
+    bone_map = e.get("bone_map")
+    if not isinstance(bone_map, dict) or not bone_map:
+        raise ctx.err("avatars", i, name, "bone_map", "a rigged avatar needs a bone_map from joint names to bones")
+    for j in bone_map:
+        if j not in JOINT_NAMES:
+            raise ctx.err("avatars", i, name, f"bone_map.{j}", f"unknown joint (joints: {', '.join(JOINT_NAMES)})")
+    missing = [j for j in JOINT_NAMES if j not in bone_map]
+    if missing:
+        raise ctx.err("avatars", i, name, "bone_map", f"missing joints: {', '.join(missing)}")
+    return AvatarEntry(name=name, kind=kind, sex=sex, file=path, bone_map=dict(bone_map), options=options)
+
+
+def _parse_background(ctx, i, e):
+    name = e.get("name")
+    _check_keys(ctx, "backgrounds", i, name, e, {"name", "kind", "folder", "files"})
+    if not isinstance(name, str) or not name:
+        raise ctx.err("backgrounds", i, None, "name", "missing or empty")
+    if e.get("kind") != "photos":
+        raise ctx.err("backgrounds", i, name, "kind", f"{e.get('kind')!r} is not 'photos' "
+                      "(HDRIs and procedural backdrops come from `builtin: true`)")
+    files = []
+    if "folder" in e:
+        folder = ctx.resolve("backgrounds", i, name, "folder", e["folder"], must="folder")
+        files += sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_TYPES))
+    for k, f in enumerate(e.get("files", []) or []):
+        files.append(ctx.resolve("backgrounds", i, name, f"files[{k}]", f))
+    if not files:
+        raise ctx.err("backgrounds", i, name, "folder", f"no photos ({' '.join(PHOTO_TYPES)}) found")
+    return BackgroundEntry(name=name, kind="photos", files=files)
+
+
+_SECTIONS = {"avatars": (_parse_avatar, builtin_avatars), "objects": (_parse_object, builtin_objects),
+             "backgrounds": (_parse_background, builtin_backgrounds)}
+
+
+def load_manifest(path=None, data=None):
+    """Load and fully validate a manifest (None: the built-in defaults). Raises ManifestError."""
+    if path is not None:
+        raw = load_structured_file(path)
+    else:
+        raw = data if data is not None else {}
+    ctx = _Ctx(os.fspath(path) if path is not None else None)
+    if not isinstance(raw, dict):
+        raise ManifestError(f"{ctx.path}: expected a mapping with avatars/objects/backgrounds")
+    for key in raw:
+        if key not in _SECTIONS:
+            raise ManifestError(f"{ctx.path}: unknown top-level section {key!r} (allowed: {', '.join(_SECTIONS)})")
+    result = {}
+    for section, (parse, builtin) in _SECTIONS.items():
+        entries = raw.get(section)
+        if entries is None and section not in raw:
+            result[section] = builtin()
+            continue
+        if not isinstance(entries, list):
+            raise ManifestError(f"{ctx.path}: {section} must be a list of entries")
+        items, seen = [], {}
+        for i, e in enumerate(entries):
+            if not isinstance(e, dict):
+                raise ctx.err(section, i, None, "entry", "expected a mapping")
+            if "builtin" in e:
+                if set(e) != {"builtin"} or e["builtin"] is not True:
+                    raise ctx.err(section, i, None, "builtin", "write the entry as exactly `builtin: true`")
+                new = builtin()
+            else:
+                new = [parse(ctx, i, e)]
+            for item in new:
+                if item.name in seen:
+                    raise ctx.err(section, i, item.name, "name", f"duplicate name (also entry {seen[item.name]})")
+                seen[item.name] = i
+                items.append(item)
+        if not items:
+            raise ManifestError(f"{ctx.path}: section {section} lists nothing")
+        result[section] = items
+    # The digest covers names, kinds, parameters and file contents, not where the files live, so a
+    # moved checkout keeps its digest while a changed mesh changes it.
+    def portable(x):
+        d = dict(vars(x))
+        for k in ("file", "path"):
+            if d.get(k):
+                d[k] = os.path.basename(d[k])
+        d.pop("files", None)
+        return d
+    blob = {s: [portable(x) for x in result[s]] for s in result}
+    digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode())
+    for f in sorted({o.file for o in result["objects"] if o.file}):
+        digest.update(sha256_file(f).encode())
+    return Manifest(path=ctx.path, avatars=result["avatars"], objects=result["objects"],
+                    backgrounds=result["backgrounds"], digest=digest.hexdigest()[:16])
