@@ -1,0 +1,232 @@
+"""Every Blender-version branch of hopgen lives here (supported: 3.4 .. 5.0).
+
+Known differences handled here:
+- Principled BSDF socket names changed in 4.0 ("Subsurface" -> "Subsurface Weight", "Specular" ->
+  "Specular IOR Level", "Emission" -> "Emission Color", "Clearcoat" -> "Coat Weight", ...); 3.4 has
+  "Subsurface Color" and no "Subsurface Scale" (its radius is absolute, in scene units).
+- Materials/worlds: `use_nodes` must be switched on before 5.0 (node_tree is None until then) and is
+  deprecated in 5.0 (always on).
+- The "Filmic" view transform was replaced by "AgX" in 4.0.
+- Debian's 3.4.1 is built without OpenImageDenoise; `_cycles.with_openimagedenoise` tells.
+- Emissive-mesh light sampling: `Material.cycles.sample_as_light` (<= 3.4) became
+  `Material.cycles.emission_sampling` (3.5+).
+- ShaderNodeMixRGB is legacy since 3.4; ShaderNodeMix (data_type RGBA) is used where it exists.
+- Cycles device listing: `refresh_devices()` (3.0+) and `get_devices()`.
+"""
+
+import bpy
+
+# Principled BSDF input names, newest first; `set_input` takes the first one the node has.
+PRINCIPLED = {
+    "subsurface": ("Subsurface Weight", "Subsurface"),
+    "subsurface_radius": ("Subsurface Radius",),
+    "subsurface_scale": ("Subsurface Scale",),       # 4.0+ only
+    "subsurface_color": ("Subsurface Color",),       # 3.x only
+    "specular": ("Specular IOR Level", "Specular"),
+    "transmission": ("Transmission Weight", "Transmission"),
+    "emission": ("Emission Color", "Emission"),
+    "emission_strength": ("Emission Strength",),
+    "coat": ("Coat Weight", "Clearcoat"),
+    "coat_roughness": ("Coat Roughness", "Clearcoat Roughness"),
+    "sheen": ("Sheen Weight", "Sheen"),
+    "sheen_tint": ("Sheen Tint",),
+    "base_color": ("Base Color",),
+    "roughness": ("Roughness",),
+    "metallic": ("Metallic",),
+    "normal": ("Normal",),
+    "ior": ("IOR",),
+}
+
+
+def blender_version():
+    """(major, minor, patch) of the running Blender."""
+    return tuple(bpy.app.version)
+
+
+def find_input(node, names):
+    """First input socket of `node` whose name is in `names` (a str or a sequence), or None."""
+    if isinstance(names, str):
+        names = PRINCIPLED.get(names, (names,))
+    for name in names:
+        sock = node.inputs.get(name)
+        if sock is not None:
+            return sock
+    return None
+
+
+def set_input(node, names, value):
+    """Set the default value of the first existing input among `names`; returns the socket or None.
+
+    `names` is a key of PRINCIPLED (e.g. "subsurface"), one socket name, or a list of names.
+    Colours given as RGB are padded to RGBA when the socket wants four values.
+    """
+    sock = find_input(node, names)
+    if sock is None:
+        return None
+    if isinstance(value, (tuple, list)) and len(value) == 3 and len(sock.default_value) == 4:
+        value = tuple(value) + (1.0,)
+    sock.default_value = value
+    return sock
+
+
+def node_tree(idblock):
+    """The node tree of a material/world/light, switching nodes on where the version needs it."""
+    if blender_version() < (5, 0, 0):
+        idblock.use_nodes = True
+    elif idblock.node_tree is None:  # 5.0 creates the tree lazily in a few cases
+        idblock.use_nodes = True
+    return idblock.node_tree
+
+
+class MixSockets:
+    """A colour-mix node and its (fac, a, b, result) sockets, the same on every version."""
+
+    def __init__(self, node, fac, a, b, result):
+        self.node, self.fac, self.a, self.b, self.result = node, fac, a, b, result
+
+
+def new_mix_rgb(tree, blend="MIX"):
+    """A colour Mix node (`blend`: MIX, MULTIPLY, OVERLAY, ...) as MixSockets."""
+    try:
+        node = tree.nodes.new("ShaderNodeMix")  # 3.4+
+    except RuntimeError:
+        node = None
+    if node is not None:
+        node.data_type = "RGBA"
+        node.blend_type = blend
+        ins = {s.identifier: s for s in node.inputs}
+        outs = {s.identifier: s for s in node.outputs}
+        return MixSockets(node, ins["Factor_Float"], ins["A_Color"], ins["B_Color"], outs["Result_Color"])
+    node = tree.nodes.new("ShaderNodeMixRGB")
+    node.blend_type = blend
+    return MixSockets(node, node.inputs[0], node.inputs[1], node.inputs[2], node.outputs[0])
+
+
+def set_view_transform(scene, name):
+    """Set the colour view transform. 'Filmic' and 'AgX' map to whichever of the two exists.
+
+    Returns the name actually set ('Standard' and 'Raw' exist in every supported version).
+    """
+    candidates = {"Filmic": ("Filmic", "AgX"), "AgX": ("AgX", "Filmic")}.get(name, (name,))
+    for cand in candidates:
+        try:
+            scene.view_settings.view_transform = cand
+            scene.view_settings.look = "None"
+            return cand
+        except (TypeError, ValueError):
+            continue
+    raise ValueError(f"view transform {name!r} is not available in Blender {bpy.app.version_string}")
+
+
+def has_oidn():
+    """True if this Cycles build has OpenImageDenoise (Debian's 3.4.1 does not)."""
+    try:
+        import _cycles
+        return bool(getattr(_cycles, "with_openimagedenoise", False))
+    except ImportError:
+        return False
+
+
+def set_denoise(scene, enable):
+    """Switch Cycles denoising; returns the denoiser used ('OPENIMAGEDENOISE') or None.
+
+    Asking for denoising where OIDN is missing turns it off rather than failing the render.
+    """
+    use = bool(enable) and has_oidn()
+    scene.cycles.use_denoising = use
+    if use:
+        scene.cycles.denoiser = "OPENIMAGEDENOISE"
+    return "OPENIMAGEDENOISE" if use else None
+
+
+def set_emission_sampling(material, enable):
+    """Whether Cycles treats a material's emissive faces as lights (off for passes: saves the light build)."""
+    mc = material.cycles
+    if hasattr(mc, "emission_sampling"):
+        mc.emission_sampling = "AUTO" if enable else "NONE"
+    else:
+        mc.sample_as_light = bool(enable)
+
+
+def set_face_int_attribute(mesh, name, values):
+    """Store (F,) integers in an INT attribute on the FACE domain (replacing one of the same name)."""
+    import numpy as np
+    old = mesh.attributes.get(name)
+    if old is not None:
+        mesh.attributes.remove(old)
+    attr = mesh.attributes.new(name, "INT", "FACE")
+    vals = np.broadcast_to(np.asarray(values, dtype=np.int32), (len(mesh.polygons),))
+    attr.data.foreach_set("value", np.ascontiguousarray(vals))
+    return attr
+
+
+def set_point_radius(light, radius):
+    """Soft-shadow radius of a point/spot light (same property name in 3.4..5.0)."""
+    light.shadow_soft_size = radius
+
+
+def hide_from_camera(obj, hidden=True):
+    """Object ray visibility for camera rays (3.0+ API)."""
+    obj.visible_camera = not hidden
+
+
+def use_gpu(scene, prefer=("OPTIX", "CUDA")):
+    """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
+
+    `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
+    or 'CPU', the device actually used.
+    """
+    scene.cycles.device = "CPU"
+    if not prefer:
+        return "CPU"
+    if isinstance(prefer, str):
+        prefer = (prefer,)
+    try:
+        prefs = bpy.context.preferences.addons["cycles"].preferences
+    except (KeyError, AttributeError):
+        return "CPU"
+    for backend in prefer:
+        try:
+            prefs.compute_device_type = backend
+        except (TypeError, ValueError):  # backend not compiled in
+            continue
+        if hasattr(prefs, "refresh_devices"):
+            prefs.refresh_devices()
+        else:
+            prefs.get_devices()
+        gpus = [d for d in prefs.devices if d.type == backend]
+        if not gpus:
+            continue
+        for d in prefs.devices:
+            d.use = d.type == backend
+        scene.cycles.device = "GPU"
+        return backend
+    prefs.compute_device_type = "NONE"
+    return "CPU"
+
+
+def fill_mesh(mesh, vertices, faces):
+    """Fill an empty mesh with (V,3) vertices and (F,3) triangles through foreach_set (fast).
+
+    3.x needs each polygon's `loop_total`; 4.0+ derives it from `loop_start` (read-only there).
+    """
+    import numpy as np
+    v = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
+    f = np.ascontiguousarray(faces, dtype=np.int32).reshape(-1, 3)
+    mesh.vertices.add(len(v))
+    mesh.vertices.foreach_set("co", v.ravel())
+    mesh.loops.add(f.size)
+    mesh.loops.foreach_set("vertex_index", f.ravel())
+    mesh.polygons.add(len(f))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, f.size, 3, dtype=np.int32))
+    if blender_version() < (4, 0, 0):
+        mesh.polygons.foreach_set("loop_total", np.full(len(f), 3, dtype=np.int32))
+    mesh.update()
+    if mesh.validate(verbose=False):
+        raise ValueError(f"mesh {mesh.name!r}: invalid topology (faces index missing vertices or repeat one)")
+
+
+def set_smooth(mesh, smooth):
+    """Smooth or flat shading for all faces."""
+    import numpy as np
+    mesh.polygons.foreach_set("use_smooth", np.full(len(mesh.polygons), bool(smooth)))
