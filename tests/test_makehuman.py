@@ -310,3 +310,47 @@ def test_load_is_fast_and_cached():
     assert fresh.vertices.shape == mh.load_makehuman(DATA).vertices.shape
     with pytest.raises(ValueError):
         fresh.vertices[0, 0] = 1.0  # cached arrays are read-only
+
+
+@pytest.mark.bpy
+def test_blender_body_mesh_labels_and_pose(data):
+    import bpy
+
+    from hopgen.blender import makehuman as bmh
+    from hopgen.blender import scene
+
+    scene.reset_scene()
+    subject = mh.DEFAULT_MAKEHUMAN_SUBJECTS[3]
+    full = mh.subject_vertices(data, subject)
+    obj = bmh.build_body(data, full, "right", material=bmh.skin_material(subject["skin_rgb"]))
+    mesh = obj.data
+    assert len(mesh.vertices) == len(data.render_vertex_ids)
+    assert len(mesh.polygons) == len(data.triangles)
+    got = np.zeros(len(mesh.polygons), np.int32)
+    mesh.attributes[scene.LABEL_ATTRIBUTE].data.foreach_get("value", got)
+    np.testing.assert_array_equal(got, mh.face_labels(data, "right")[data.triangle_face])
+    assert set(np.unique(got).tolist()) == {sk.SEG_ARM, *sk.HAND_LABELS}
+    co = np.zeros(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    np.testing.assert_allclose(co.reshape(-1, 3), mh.render_vertices(data, full), atol=1e-6)
+    assert mesh.materials[0].name.startswith("makehuman_skin")
+
+    # Pose: bend the right wrist; the hand vertices follow, the rest of the body does not.
+    joints = mh.joint_positions(data, full)
+    rest = mh.bone_rest_matrices(data, joints)
+    a = np.radians(-40)
+    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    posed = mh.pose_bones(data, rest, {"wrist.R": rot})
+    skinned = mh.skin_vertices(mh.render_vertices(data, full), data.weights, mh.skinning_matrices(rest, posed))
+    bmh.set_body_vertices(obj, data, skinned)
+    mesh.vertices.foreach_get("co", co)
+    moved = np.linalg.norm(co.reshape(-1, 3) - mh.render_vertices(data, full), axis=1) > 1e-4
+    hand_tris = got >= sk.SEG_PALM
+    hand_verts = np.unique(data.triangles[hand_tris])
+    assert moved[hand_verts].mean() > 0.9
+    rest_render = mh.render_vertices(data, full)
+    assert not moved[rest_render[:, 0] > 0].any()  # nothing on the character's left moves
+    assert not moved[rest_render[:, 2] > rest_render[hand_verts, 2].max() + 0.1].any()  # nor above the hand
+    with pytest.raises(scene.SceneError, match="expected"):
+        bmh.set_body_vertices(obj, data, np.zeros((10, 3)))
+    assert bpy.data.objects.get("makehuman_body") is obj
