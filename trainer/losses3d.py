@@ -84,12 +84,14 @@ def mine_triplets(labels, mode="all", generator=None):
     return refs, pos, neg
 
 
+def triplet_from_distances(d_pos, d_neg, margin=0.01):
+    """Per-triplet value of eq. 5 from squared distances (T,): ln(max(1, 2 - d_neg / (d_pos + m))) + d_pos."""
+    return torch.log(torch.clamp(2.0 - d_neg / (d_pos + margin), min=1.0)) + d_pos
+
+
 def triplet_terms(z_ref, z_pos, z_neg, margin=0.01):
-    """Per-triplet value of eq. 5, (T,): ln(max(1, 2 - d_neg / (d_pos + m))) + d_pos, d = squared distances."""
-    d_pos = ((z_ref - z_pos) ** 2).sum(-1)
-    d_neg = ((z_ref - z_neg) ** 2).sum(-1)
-    ratio_term = torch.log(torch.clamp(2.0 - d_neg / (d_pos + margin), min=1.0))
-    return ratio_term + d_pos
+    """Per-triplet value of eq. 5, (T,), from the latents (T, D) of references, positives, negatives."""
+    return triplet_from_distances(((z_ref - z_pos) ** 2).sum(-1), ((z_ref - z_neg) ** 2).sum(-1), margin)
 
 
 def triplet_loss(z, labels, margin=0.01, mode="all", generator=None, reduction="mean"):
@@ -97,13 +99,15 @@ def triplet_loss(z, labels, margin=0.01, mode="all", generator=None, reduction="
 
     Zero (still attached to z) when the batch holds no valid triplet. The default margin 0.01 is
     that of the descriptor-learning triplet loss the paper cites (its margin is not stated).
+    Distances come from one (B, B) matrix, so mode "all" costs O(B^3) scalars, not latents.
     """
     if margin < 0:
         raise ValueError(f"triplet_loss: margin must be >= 0, got {margin}")
     ref, pos, neg = (i.to(z.device) for i in mine_triplets(labels, mode, generator))
     if len(ref) == 0:
         return z.sum() * 0.0
-    return _reduce(triplet_terms(z[ref], z[pos], z[neg], margin), reduction)
+    d2 = squared_distances(z, z)
+    return _reduce(triplet_from_distances(d2[ref, pos], d2[ref, neg], margin), reduction)
 
 
 def nearest_cluster(z, centres):

@@ -137,9 +137,10 @@ class ViewPoint(nn.Module):
 
 class PoseEncoder(nn.Module):
     """q_j: heatmaps + side -> (mu, logvar) of z_j. PosePrior's conv trunk, FC 512, 512, then two
-    linear heads of latent_dim (the paper's latent size is 256)."""
+    linear heads of latent_dim (the paper's latent size is 256). With variational=False there is
+    no logvar head and forward returns (z, None)."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, variational=True):
         super().__init__()
         self.cfg = cfg
         chans = [cfg.ch(32), cfg.ch(64), cfg.ch(128)]
@@ -147,11 +148,13 @@ class PoseEncoder(nn.Module):
         hidden = cfg.ch(512)
         self.fc = _mlp([_trunk_features(cfg, chans[-1]) + 2, hidden, hidden], 0.0)
         self.mu = nn.Linear(hidden, cfg.latent_dim)
-        self.logvar = nn.Linear(hidden, cfg.latent_dim)
+        self.logvar = nn.Linear(hidden, cfg.latent_dim) if variational else None
 
     def forward(self, heatmaps, side):
         _check_inputs(heatmaps, side, self.cfg)
         h = self.fc(torch.cat([self.trunk(heatmaps).flatten(1), side], dim=1))
+        if self.logvar is None:
+            return self.mu(h), None
         # Clamp keeps exp(logvar) finite early in training; +-10 is far beyond useful variances.
         return self.mu(h), self.logvar(h).clamp(-10.0, 10.0)
 
@@ -221,7 +224,7 @@ class Lifter(nn.Module):
         if self.cfg.variant == "poseprior":
             self.pose_prior = PosePrior(self.cfg)
         else:
-            self.encoder = PoseEncoder(self.cfg)
+            self.encoder = PoseEncoder(self.cfg, variational=self.cfg.variant == "variational")
             self.decoder = PoseDecoder(self.cfg)
         self.viewpoint = ViewPoint(self.cfg)
 
@@ -232,10 +235,8 @@ class Lifter(nn.Module):
             canonical = self.pose_prior(heatmaps, side)
         else:
             mu, logvar = self.encoder(heatmaps, side)
-            if self.cfg.variant == "variational":
-                z = reparameterize(mu, logvar, generator) if self.training else mu
-            else:
-                z, logvar = mu, None
+            # deterministic: logvar is None and z = mu
+            z = reparameterize(mu, logvar, generator) if self.training and logvar is not None else mu
             canonical = self.decoder(z)
         rotation, u = self.viewpoint(heatmaps, side)
         return dict(canonical=canonical, rotation=rotation, relative=relative_pose(canonical, rotation, side),
