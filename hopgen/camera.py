@@ -75,9 +75,9 @@ def look_at(eye, target, up=(0.0, 0.0, 1.0), roll=0.0):
     eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
     z = target - eye
     z /= np.linalg.norm(z)
-    x = np.cross(z, -up)
+    x = np.cross(-up, z)  # image right = down x forward
     if np.linalg.norm(x) < 1e-9:  # looking along `up`: pick any perpendicular
-        x = np.cross(z, [1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0])
+        x = np.cross([1.0, 0.0, 0.0] if abs(z[0]) < 0.9 else [0.0, 1.0, 0.0], z)
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     r = np.stack([x, y, z])  # rows: camera axes in world coordinates
