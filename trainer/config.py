@@ -1,0 +1,253 @@
+"""Training configuration: nested dataclasses loaded from YAML, with typed `--set a.b=value` overrides.
+
+    cfg = load_config("configs/train/ours_posenet.yaml", overrides=["optim.lr=1e-4"])
+    cfg.data.crop, cfg.model.kind, cfg.section("lift")  # a section registered by a stage plugin
+    save_resolved(cfg, "RUN/config.yaml")
+
+The core sections (data, model, loss, optim, train, eval) are shared by both stages. A stage adds
+its own section with `register_section(name, DataclassType)` at import time (the 3D stage does this
+for its lifting losses); YAML top-level keys are looked up there. Unknown keys and values of the
+wrong type raise `ConfigError` naming the key.
+"""
+
+import dataclasses
+import os
+import typing
+from dataclasses import dataclass, field
+
+import yaml
+
+from hopgen.atomic import atomic_write_text
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema (names the key)."""
+
+
+@dataclass
+class DataCfg:
+    crop: int = 256                 # side of the square hand crop fed to the networks (px)
+    heatmap_stride: int = 8         # heatmaps are crop / stride (32x32 for 256)
+    sigma: float = 25.0             # Gaussian sigma in px on a 256 crop; scaled by crop / 256
+    crop_from: str = "visible"      # keypoints that size the GT crop: "visible" (hand3d) or "all"
+    crop_min: float = 50.0          # GT crop side clamp in full-image px (hand3d: [50, 500])
+    crop_max: float = 500.0
+    full_view_prob: float = 0.0     # training: probability of a whole-image view instead of a hand crop
+    augment: bool = True            # training augmentation (eval never augments)
+    centre_jitter: float = 20.0     # std of the crop-centre noise in full-image px (scaled by crop/256)
+    scale_jitter: float = 0.1       # crop side multiplied by exp(N(0, scale_jitter))
+    rotation_deg: float = 15.0      # uniform rotation in [-r, r] degrees
+    flip_prob: float = 0.0          # horizontal flip (swaps the hand side)
+    color_jitter: float = 0.2       # brightness/contrast/saturation jitter amplitude
+    batch_size: int = 8
+    workers: int = 2
+    train_split: str = "train"
+    val_split: str = "val"
+    max_samples: int = 0            # 0 = all; else the first N ids of a split (CPU runs, tests)
+
+
+@dataclass
+class ModelCfg:
+    kind: str = "ours"              # 2D: ours | ours_novar | hs_posenet; 3D stage: lift_ours, posprior, ...
+    pose_net: str = "posenet"       # p_j variant: posenet (CPM, 3 stages) | hourglass
+    width: float = 1.0              # channel multiplier (1.0 = paper widths)
+    latent: int = 256               # z size
+    fc: typing.List[int] = field(default_factory=lambda: [256, 128, 128])  # q_h FC layers
+    stages: int = 3                 # PoseNet stages (1 + refinements)
+    hg_stacks: int = 2              # Hourglass stacks
+    hg_depth: int = 3               # Hourglass recursion depth
+    dropout: float = 0.0
+
+
+@dataclass
+class LossCfg:
+    kl: float = 1.0                 # weight of KL(q(z|X) || N(0, I)) / crop^2 (ELBO per mask pixel)
+    mask: float = 1.0               # weight of the mask BCE (mean over pixels)
+    heatmap: float = 1.0            # weight of the heatmap L2 (summed over PoseNet stages)
+    occluded_weight: float = 0.0    # heatmap weight of joints hidden by object/hand (0 = hand3d)
+
+
+@dataclass
+class OptimCfg:
+    name: str = "adam"              # adam | adamw
+    lrs: typing.List[float] = field(default_factory=lambda: [1e-4, 1e-5, 1e-6])  # piecewise-constant lr
+    milestones: typing.List[int] = field(default_factory=lambda: [10000, 20000])  # steps where lr changes
+    weight_decay: float = 0.0
+    betas: typing.List[float] = field(default_factory=lambda: [0.9, 0.999])
+    grad_clip: float = 0.0          # max grad norm (0 = off)
+
+
+@dataclass
+class TrainCfg:
+    iterations: int = 30000
+    seed: int = 0
+    log_every: int = 50
+    ckpt_every: int = 1000
+    val_every: int = 0              # 0 = no validation pass during training
+    val_batches: int = 10
+    amp: str = "bf16"               # bf16 | fp16 | off (autocast on CUDA only)
+    compile: bool = False
+    channels_last: bool = True
+    max_nan_steps: int = 10         # abort after this many skipped non-finite steps
+    device: str = "auto"            # auto | cpu | cuda
+
+
+@dataclass
+class EvalCfg:
+    crop: str = "pipeline"          # pipeline (segment full image -> box -> crop) | gt (GT keypoint crop)
+    box_scale: float = 1.25         # crop side = box_scale * longest side of the predicted mask box
+    lo: float = 0.0                 # AUC range in px
+    hi: float = 20.0
+    overlays: int = 8
+
+
+@dataclass
+class Config:
+    stage: str = "2d"
+    name: str = ""
+    data: DataCfg = field(default_factory=DataCfg)
+    model: ModelCfg = field(default_factory=ModelCfg)
+    loss: LossCfg = field(default_factory=LossCfg)
+    optim: OptimCfg = field(default_factory=OptimCfg)
+    train: TrainCfg = field(default_factory=TrainCfg)
+    eval: EvalCfg = field(default_factory=EvalCfg)
+    extra: typing.Dict[str, typing.Any] = field(default_factory=dict)  # registered sections by name
+
+    def section(self, name):
+        """A core or registered section by name (registered ones get their defaults if absent)."""
+        if name in CORE:
+            return getattr(self, name)
+        if name not in _REGISTERED:
+            raise ConfigError(f"unknown config section {name!r}; registered: {sorted(_REGISTERED)}")
+        if name not in self.extra:
+            self.extra[name] = _REGISTERED[name]()
+        return self.extra[name]
+
+
+CORE = ("data", "model", "loss", "optim", "train", "eval")
+_REGISTERED = {}
+
+
+def register_section(name, cls):
+    """Make top-level YAML key `name` load into dataclass `cls` (idempotent for the same class)."""
+    if name in CORE or name in ("stage", "name", "extra"):
+        raise ConfigError(f"section name {name!r} is reserved")
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"section {name!r}: {cls} is not a dataclass")
+    _REGISTERED[name] = cls
+
+
+def _coerce(value, tp, key):
+    """Check/convert a YAML value to the annotated type `tp`; errors name `key`."""
+    origin = typing.get_origin(tp)
+    if tp is typing.Any:
+        return value
+    if origin in (list, typing.List):
+        (item,) = typing.get_args(tp) or (typing.Any,)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key {key!r}: expected a list, got {value!r}")
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+    elif tp is str:
+        if isinstance(value, str):
+            return value
+    raise ConfigError(f"config key {key!r}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
+
+
+def _build(cls, data, prefix=""):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key {prefix or '<root>'!r}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if key not in names:
+            raise ConfigError(f"unknown config key {full!r}; known: {sorted(names)}")
+        kwargs[key] = _coerce(value, hints[key], full)
+    return cls(**kwargs)
+
+
+def config_from_dict(data):
+    """Build a `Config` from a plain dict (as loaded from YAML)."""
+    data = dict(data or {})
+    extra = {}
+    for key in list(data):
+        if key not in {f.name for f in dataclasses.fields(Config)}:
+            if key not in _REGISTERED:
+                raise ConfigError(f"unknown config key {key!r}; sections: {list(CORE) + sorted(_REGISTERED)}")
+            extra[key] = _build(_REGISTERED[key], data.pop(key), key)
+    if "extra" in data:
+        raise ConfigError("config key 'extra' is internal; write registered sections at the top level")
+    cfg = _build(Config, data)
+    cfg.extra = extra
+    return cfg
+
+
+def config_to_dict(cfg):
+    """Plain dict (YAML/JSON/torch-safe) of a Config, registered sections at the top level."""
+    d = dataclasses.asdict(cfg)
+    d.pop("extra")
+    d.update({k: dataclasses.asdict(v) for k, v in cfg.extra.items()})
+    return d
+
+
+def apply_override(d, item):
+    """Apply 'a.b=value' (value parsed as YAML) to the plain dict `d` in place."""
+    if "=" not in item:
+        raise ConfigError(f"override {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    parts = key.strip().split(".")
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    node = d
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {key!r}: {p!r} is not a section")
+    node[parts[-1]] = value
+
+
+def load_config(path=None, overrides=()):
+    """Load a YAML config (or the defaults when path is None), apply overrides, validate."""
+    data = {}
+    if path is not None:
+        try:
+            with open(path) as f:
+                data = yaml.safe_load(f) or {}
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot read config ({e.strerror})") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    for item in overrides:
+        apply_override(data, item)
+    try:
+        cfg = config_from_dict(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path or '<defaults>'}: {e}") from None
+    if path is not None and not cfg.name:
+        cfg.name = os.path.splitext(os.path.basename(path))[0]
+    return cfg
+
+
+def save_resolved(cfg, path):
+    """Write the fully resolved config (every key, defaults included) as YAML, atomically."""
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

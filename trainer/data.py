@@ -1,0 +1,350 @@
+"""Hand-centred crops from HOP (and RHD) for training and evaluation.
+
+A *source* reads one dataset folder into records (full image, amodal hand mask, uv, xyz, K,
+visibility, side, category; keypoints always in the NATIVE joint order of hopgen.skeleton).
+`HandCrops` turns records into network inputs:
+
+    image     (3, C, C) float32   crop, x / 255 - 0.5
+    mask      (1, C, C) float32   hand mask target (amodal for HOP, visible for RHD)
+    heatmaps  (21, C/s, C/s)      exp(-d^2 / sigma^2), sigma = data.sigma * C / 256 crop px
+    weight    (21,)  float32      1 for visible joints inside the crop, loss.occluded_weight for hidden ones
+    uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
+    side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
+
+Crops: "gt" (hand3d: centred on the middle MCP, side 2 x the largest offset of the visible keypoints,
+clamped to [crop_min, crop_max]; jittered in training), "full" (the whole image, padded square),
+or "box" (given full-image boxes, e.g. from a predicted mask). Pixel (0, 0) is the centre of the
+top-left pixel everywhere. Augmentation draws from np.random.default_rng([seed, epoch, index]), so
+a sample's crop does not depend on worker count or order (exact resume).
+"""
+
+import glob
+import os
+import pickle
+
+import numpy as np
+import torch
+
+from hopgen.hopformat import HopDataset
+from hopgen.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+
+MIDDLE_MCP = 9  # native index of the crop centre
+
+
+class DataError(ValueError):
+    """A dataset folder or annotation the trainer cannot use (names the file and field)."""
+
+
+def _array(value, shape, where):
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: not numeric") from None
+    if a.shape != shape or not np.all(np.isfinite(a)):
+        raise DataError(f"{where}: expected finite array of shape {shape}, got {a.shape}")
+    return a
+
+
+class HopSource:
+    """Records of a HOP v1 folder (hopgen.hopformat.HopDataset)."""
+
+    kind = "hop"
+
+    def __init__(self, root):
+        self.root = os.fspath(root)
+        self.ds = HopDataset(self.root)
+
+    def ids(self, split):
+        return self.ds.split(split)
+
+    def record(self, sid):
+        a = self.ds.annotation(sid)
+        where = os.path.join(self.root, "anno", f"{sid}.json")
+        try:
+            cam, hand = a["camera"], a["hand"]
+            side = hand["side"]
+            vis = np.asarray(hand["visibility"], dtype=np.int64)
+            obj = a.get("object") or {}
+            cat = obj.get("category_id", CATEGORIES.index(obj["category"]) if obj.get("category") in CATEGORIES else -1)
+        except KeyError as e:
+            raise DataError(f"{where}: missing field {e.args[0]!r}") from None
+        if side not in ("left", "right"):
+            raise DataError(f"{where}: hand.side is {side!r}, expected 'left' or 'right'")
+        if vis.shape != (NUM_JOINTS,):
+            raise DataError(f"{where}: hand.visibility has shape {vis.shape}, expected (21,)")
+        return {
+            "rgb": self.ds.image("rgb", sid)[..., :3],
+            "mask": self.ds.image("hand_mask", sid),
+            "uv": _array(hand["uv"], (NUM_JOINTS, 2), f"{where}: hand.uv"),
+            "xyz": _array(hand["xyz"], (NUM_JOINTS, 3), f"{where}: hand.xyz"),
+            "K": _array(cam["K"], (3, 3), f"{where}: camera.K"),
+            "vis": vis, "side": side, "category": int(cat),
+        }
+
+
+class RhdSource:
+    """Records of the Rendered Hand Pose dataset layout (Zimmermann & Brox).
+
+    A split folder holds color/NNNNN.png, mask/NNNNN.png and anno_*.pickle ({index: {uv_vis (42,3),
+    xyz (42,3), K (3,3)}}; keypoints 0-20 left hand, 21-41 right, RHD order). A root with
+    training/ and evaluation/ maps split "train" to training and "val"/"test" to evaluation. The
+    hand with more mask pixels is used (as hand3d); its mask is the visible hand mask.
+    """
+
+    kind = "rhd"
+
+    def __init__(self, root):
+        self.root = os.fspath(root)
+        self._annos = {}
+
+    def _folder(self, split):
+        sub = {"train": "training", "val": "evaluation", "test": "evaluation"}.get(split)
+        if sub and os.path.isdir(os.path.join(self.root, sub)):
+            return os.path.join(self.root, sub)
+        return self.root
+
+    def _anno(self, folder):
+        if folder not in self._annos:
+            files = sorted(glob.glob(os.path.join(folder, "anno_*.pickle")))
+            if not files:
+                raise DataError(f"{folder}: no anno_*.pickle (not an RHD split folder)")
+            with open(files[0], "rb") as f:  # RHD ships pickles; only open datasets you trust
+                self._annos[folder] = pickle.load(f)
+        return self._annos[folder]
+
+    def ids(self, split):
+        folder = self._folder(split)
+        return [(folder, k) for k in sorted(self._anno(folder))]
+
+    def record(self, key):
+        from PIL import Image
+
+        folder, k = key
+        a = self._anno(folder)[k]
+        where = f"{folder}/anno pickle[{k}]"
+        uv_vis = _array(a.get("uv_vis"), (42, 3), f"{where}: uv_vis")
+        xyz = _array(a.get("xyz"), (42, 3), f"{where}: xyz")
+        K = _array(a.get("K"), (3, 3), f"{where}: K")
+        with Image.open(os.path.join(folder, "color", f"{k:05d}.png")) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        with Image.open(os.path.join(folder, "mask", f"{k:05d}.png")) as im:
+            seg = np.asarray(im)
+        left, right = (seg >= 2) & (seg <= 17), seg >= 18
+        right_hand = right.sum() > left.sum()
+        sl = slice(21, 42) if right_hand else slice(0, 21)
+        perm = list(NATIVE_FROM_RHD)
+        uv, vis_flag = uv_vis[sl, :2][perm], uv_vis[sl, 2][perm]
+        h, w = seg.shape
+        inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
+        vis = np.where(vis_flag > 0.5, VIS_VISIBLE, VIS_OBJECT)
+        vis = np.where(inside, vis, VIS_OUTSIDE).astype(np.int64)
+        return {"rgb": rgb, "mask": right if right_hand else left, "uv": uv, "xyz": xyz[sl][perm], "K": K,
+                "vis": vis, "side": "right" if right_hand else "left", "category": -1}
+
+
+def open_source(root):
+    """HopSource for a folder with dataset.json, RhdSource for an RHD layout."""
+    root = os.fspath(root)
+    if os.path.isfile(os.path.join(root, "dataset.json")):
+        return HopSource(root)
+    if glob.glob(os.path.join(root, "anno_*.pickle")) or glob.glob(os.path.join(root, "*", "anno_*.pickle")):
+        return RhdSource(root)
+    raise DataError(f"{root}: neither a HOP dataset (dataset.json) nor an RHD folder (anno_*.pickle)")
+
+
+# ---- geometry -------------------------------------------------------------------------------------
+
+def crop_affine(centre, side, size, angle=0.0):
+    """3x3 map from full-image px to crop px: the square of `side` px about `centre`, rotated by
+    `angle` (radians, image rotates counter-clockwise), onto a size x size crop (pixel centres)."""
+    s = size / float(side)
+    c, n = np.cos(angle), np.sin(angle)
+    R = np.array([[c, n], [-n, c]]) * s
+    A = np.eye(3)
+    A[:2, :2] = R
+    A[:2, 2] = (size - 1) / 2.0 - R @ np.asarray(centre, dtype=np.float64)
+    return A
+
+
+def apply_affine(A, uv):
+    """(N,2) points through a 3x3 affine."""
+    uv = np.asarray(uv, dtype=np.float64)
+    return uv @ A[:2, :2].T + A[:2, 2]
+
+
+def warp(img, A, size):
+    """Bilinear warp of (H,W) or (H,W,C) `img` into a size x size crop (zeros outside); float32."""
+    img = np.asarray(img, dtype=np.float32)
+    squeeze = img.ndim == 2
+    if squeeze:
+        img = img[..., None]
+    h, w = img.shape[:2]
+    Ai = np.linalg.inv(A)
+    q = np.arange(size, dtype=np.float64)
+    px = Ai[0, 0] * q[None, :] + Ai[0, 1] * q[:, None] + Ai[0, 2]  # (size, size)
+    py = Ai[1, 0] * q[None, :] + Ai[1, 1] * q[:, None] + Ai[1, 2]
+    x0, y0 = np.floor(px).astype(np.int64), np.floor(py).astype(np.int64)
+    fx, fy = (px - x0).astype(np.float32), (py - y0).astype(np.float32)
+    out = np.zeros((size, size, img.shape[2]), np.float32)
+    for dy, wy in ((0, 1 - fy), (1, fy)):
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            xi, yi = x0 + dx, y0 + dy
+            ok = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+            out += (wy * wx * ok)[..., None] * img[np.clip(yi, 0, h - 1), np.clip(xi, 0, w - 1)]
+    return out[..., 0] if squeeze else out
+
+
+def gaussian_heatmaps(uv_crop, size, stride, sigma):
+    """(21, size/stride, size/stride) maps exp(-d^2 / sigma^2); cell j is centred at crop px (j + 0.5) * stride - 0.5."""
+    n = size // stride
+    centres = (np.arange(n) + 0.5) * stride - 0.5
+    dx = centres[None, None, :] - uv_crop[:, 0, None, None]
+    dy = centres[None, :, None] - uv_crop[:, 1, None, None]
+    return np.exp(-(dx ** 2 + dy ** 2) / sigma ** 2).astype(np.float32)
+
+
+def gt_crop_box(uv, vis, width, height, cfg):
+    """hand3d crop: (centre, side) in full-image px from the keypoints."""
+    use = vis == VIS_VISIBLE if cfg.crop_from == "visible" else vis != VIS_OUTSIDE
+    if use.sum() < 2:
+        use = np.ones(len(uv), bool)
+    centre = uv[MIDDLE_MCP]
+    pts = uv[use]
+    lo = np.maximum(pts.min(0), 0.0)
+    hi = np.minimum(pts.max(0), [width - 1, height - 1])
+    side = 2.0 * np.max(np.maximum(hi - centre, centre - lo))
+    return centre, float(np.clip(side, cfg.crop_min, cfg.crop_max))
+
+
+def flip_record(rec):
+    """Mirror a record horizontally: image/mask columns, u -> W-1-u, x -> -x, cx -> W-1-cx, side swapped."""
+    w = rec["rgb"].shape[1]
+    K = rec["K"].copy()
+    K[0, 2] = (w - 1) - K[0, 2]
+    K[0, 1] = -K[0, 1]
+    uv = rec["uv"].copy()
+    uv[:, 0] = (w - 1) - uv[:, 0]
+    xyz = rec["xyz"] * np.array([-1.0, 1.0, 1.0])
+    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1], uv=uv, xyz=xyz, K=K,
+                side="left" if rec["side"] == "right" else "right")
+
+
+def colour_jitter(img, rng, amount):
+    """Brightness, contrast and saturation factors in [1 - amount, 1 + amount]; img (H,W,3) in 0..255."""
+    b, c, s = rng.uniform(1 - amount, 1 + amount, size=3)
+    img = img * b
+    mean = img.mean()
+    img = (img - mean) * c + mean
+    grey = img.mean(-1, keepdims=True)
+    return np.clip((img - grey) * s + grey, 0, 255)
+
+
+# ---- dataset ---------------------------------------------------------------------------------------
+
+class HandCrops(torch.utils.data.Dataset):
+    """Hand crops over one or more sources (see the module docstring for the sample dict).
+
+    sources: list of (source, split); train: augmentation on; crop_mode: "gt" | "full" | "box";
+    boxes: (N, 4) full-image x0, y0, x1, y1 per item for crop_mode "box".
+    """
+
+    def __init__(self, sources, data_cfg, train=False, seed=0, crop_mode="gt", boxes=None, box_scale=1.25,
+                 occluded_weight=0.0):
+        self.cfg, self.train, self.seed = data_cfg, train, seed
+        self.crop_mode, self.boxes, self.box_scale = crop_mode, boxes, box_scale
+        self.occluded_weight = occluded_weight
+        self.epoch = 0
+        self.items = []  # (source, id)
+        for src, split in sources:
+            ids = src.ids(split)
+            if data_cfg.max_samples > 0:
+                ids = ids[: data_cfg.max_samples]
+            self.items += [(src, i) for i in ids]
+        if not self.items:
+            raise DataError(f"no samples in {[(s.root, sp) for s, sp in sources]}")
+        if crop_mode not in ("gt", "full", "box"):
+            raise ValueError(f"crop_mode {crop_mode!r}: expected gt, full or box")
+        if crop_mode == "box" and (boxes is None or len(boxes) != len(self.items)):
+            raise ValueError("crop_mode 'box' needs one box per item")
+        if data_cfg.crop % data_cfg.heatmap_stride:
+            raise DataError(f"data.crop {data_cfg.crop} is not a multiple of data.heatmap_stride")
+
+    def set_epoch(self, epoch):
+        """Augmentation of epoch e draws from default_rng([seed, e, index])."""
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return len(self.items)
+
+    def sample_id(self, index):
+        return self.items[index][1]
+
+    def record(self, index):
+        src, sid = self.items[index]
+        return src.record(sid)
+
+    def __getitem__(self, index):
+        cfg, size = self.cfg, self.cfg.crop
+        rec = self.record(index)
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        aug = self.train and cfg.augment
+        if aug and rng.random() < cfg.flip_prob:
+            rec = flip_record(rec)
+        h, w = rec["rgb"].shape[:2]
+        full = self.crop_mode == "full" or (self.train and rng.random() < cfg.full_view_prob)
+        if full:
+            centre, side = np.array([(w - 1) / 2.0, (h - 1) / 2.0]), float(max(w, h))
+        elif self.crop_mode == "box":
+            x0, y0, x1, y1 = np.asarray(self.boxes[index], dtype=np.float64)
+            centre = np.array([(x0 + x1) / 2.0, (y0 + y1) / 2.0])
+            side = float(np.clip(self.box_scale * max(x1 - x0, y1 - y0), cfg.crop_min, cfg.crop_max))
+        else:
+            centre, side = gt_crop_box(rec["uv"], rec["vis"], w, h, cfg)
+        angle = 0.0
+        if aug and not full:
+            centre = centre + rng.normal(scale=cfg.centre_jitter * side / 256.0, size=2)
+            side *= float(np.exp(rng.normal(scale=cfg.scale_jitter)))
+        if aug:
+            angle = float(np.deg2rad(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)))
+        A = crop_affine(centre, side, size, angle)
+        img = warp(rec["rgb"], A, size)
+        if aug and cfg.color_jitter > 0:
+            img = colour_jitter(img, rng, cfg.color_jitter)
+        mask = warp(rec["mask"].astype(np.float32), A, size) > 0.5
+        uv_crop = apply_affine(A, rec["uv"])
+        sigma = cfg.sigma * size / 256.0
+        inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
+        weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
+        weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
+        return {
+            "image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
+            "mask": mask[None].astype(np.float32),
+            "heatmaps": gaussian_heatmaps(uv_crop, size, cfg.heatmap_stride, sigma),
+            "weight": weight.astype(np.float32),
+            "uv": rec["uv"].astype(np.float32), "uv_crop": uv_crop.astype(np.float32),
+            "xyz": rec["xyz"].astype(np.float32), "K": rec["K"].astype(np.float32),
+            "vis": rec["vis"].astype(np.int64),
+            "side": np.int64(rec["side"] == "right"), "category": np.int64(rec["category"]),
+            "A": A.astype(np.float32), "index": np.int64(index),
+        }
+
+
+def make_dataset(cfg, roots, split, train, **kwargs):
+    """HandCrops over the folders `roots` (HOP or RHD) for `split`, from a full Config."""
+    if isinstance(roots, (str, os.PathLike)):
+        roots = [roots]
+    return HandCrops([(open_source(r), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
+                     occluded_weight=cfg.loss.occluded_weight, **kwargs)
+
+
+class WorkerInit:
+    """worker_init_fn: reseed torch in each worker from (base seed, epoch, worker id) and pass the epoch on."""
+
+    def __init__(self, seed, epoch):
+        self.seed, self.epoch = seed, epoch
+
+    def __call__(self, worker_id):
+        torch.manual_seed((self.seed * 1_000_003 + self.epoch * 1009 + worker_id) % (2 ** 63))
+        info = torch.utils.data.get_worker_info()
+        if info is not None and hasattr(info.dataset, "set_epoch"):
+            info.dataset.set_epoch(self.epoch)

@@ -1,0 +1,368 @@
+"""The training loop shared by the 2D and 3D stages.
+
+A stage plugs in through a `Stage` (registered by the module named in STAGE_MODULES, which sets
+a module-level `STAGE`):
+
+    Stage(name, build_model(cfg) -> nn.Module,
+          loss(model, batch, cfg) -> (total tensor, {name: float}),
+          make_dataset(cfg, roots, split, train) -> Dataset of dicts of arrays (default data.make_dataset),
+          evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict)
+
+`train(cfg, roots, run_dir, resume)` then does: Adam/AdamW with the piecewise-constant lr schedule
+(optim.lrs switching at optim.milestones), bf16/fp16 autocast on CUDA only, channels_last on CUDA,
+optional torch.compile, grad-norm clipping, a NaN guard (skip the step, abort after
+train.max_nan_steps), atomic checkpoints RUN/ckpt/last.pt (model, optimizer, scheduler, scaler,
+torch/cuda/numpy RNG, data position), exact resume, metrics in RUN/log.jsonl, the resolved config
+in RUN/config.yaml, and DDP (DistributedDataParallel + a resumable DistributedSampler) when
+launched by torchrun with WORLD_SIZE > 1. Checkpoints hold only tensors and plain types, so
+they load with torch.load(weights_only=True).
+"""
+
+import dataclasses
+import importlib
+import itertools
+import json
+import os
+import time
+import typing
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+from trainer.config import config_from_dict, config_to_dict, load_config, save_resolved
+from trainer.data import DataError, WorkerInit
+from trainer.data import make_dataset as default_make_dataset
+
+STAGE_MODULES = {"2d": "trainer.models2d", "3d": "trainer.models3d"}
+_STAGES = {}
+
+
+@dataclasses.dataclass
+class Stage:
+    name: str
+    build_model: typing.Callable
+    loss: typing.Callable
+    make_dataset: typing.Callable = default_make_dataset
+    evaluate: typing.Optional[typing.Callable] = None
+
+
+def register_stage(stage):
+    _STAGES[stage.name] = stage
+    return stage
+
+
+def get_stage(name):
+    """The Stage called `name`, importing its module on first use."""
+    if name not in _STAGES:
+        if name not in STAGE_MODULES:
+            raise ValueError(f"config key 'stage': unknown stage {name!r}; expected one of {sorted(STAGE_MODULES)}")
+        mod = importlib.import_module(STAGE_MODULES[name])
+        if name not in _STAGES and hasattr(mod, "STAGE"):
+            register_stage(mod.STAGE)
+    return _STAGES[name]
+
+
+# ---- pieces -----------------------------------------------------------------------------------------
+
+class PiecewiseLR:
+    """LambdaLR factor: lrs[i] / lrs[0] from milestones[i-1] on (a plain object: picklable state)."""
+
+    def __init__(self, lrs, milestones):
+        if len(lrs) != len(milestones) + 1:
+            raise ValueError(f"optim.lrs ({len(lrs)}) must have one more entry than optim.milestones ({len(milestones)})")
+        self.lrs, self.milestones = [float(x) for x in lrs], [int(m) for m in milestones]
+
+    def __call__(self, step):
+        i = sum(step >= m for m in self.milestones)
+        return self.lrs[i] / self.lrs[0]
+
+
+def make_optimizer(cfg, model):
+    o = cfg.optim
+    params = [p for p in model.parameters() if p.requires_grad]
+    kw = dict(lr=o.lrs[0], betas=tuple(o.betas), weight_decay=o.weight_decay)
+    if o.name == "adam":
+        return torch.optim.Adam(params, **kw)
+    if o.name == "adamw":
+        return torch.optim.AdamW(params, **kw)
+    raise ValueError(f"config key 'optim.name': {o.name!r}; expected adam or adamw")
+
+
+class ResumableSampler(DistributedSampler):
+    """DistributedSampler (shuffled per epoch from seed + epoch, drop_last) that can skip the first `start` items."""
+
+    def __init__(self, dataset, num_replicas, rank, seed, start=0):
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True)
+        self.start = start
+
+    def __iter__(self):
+        return itertools.islice(super().__iter__(), self.start, None)
+
+    def __len__(self):
+        return max(0, self.num_samples - self.start)
+
+
+def make_loader(ds, cfg, epoch, rank=0, world=1, start_batch=0, device=torch.device("cpu")):
+    """Training DataLoader for `epoch`, starting after `start_batch` batches (exact resume)."""
+    bs = cfg.data.batch_size
+    sampler = ResumableSampler(ds, world, rank, cfg.train.seed, start_batch * bs)
+    sampler.set_epoch(epoch)
+    if sampler.num_samples < bs:
+        raise DataError(f"{len(ds)} training samples over {world} process(es) is fewer than data.batch_size={bs}")
+    if hasattr(ds, "set_epoch"):
+        ds.set_epoch(epoch)
+    # Own generator: creating the iterator must not draw from the global torch RNG (exact resume).
+    gen = torch.Generator().manual_seed(cfg.train.seed * 7919 + epoch)
+    return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=cfg.data.workers, drop_last=True,
+                      pin_memory=device.type == "cuda", worker_init_fn=WorkerInit(cfg.train.seed, epoch),
+                      generator=gen)
+
+
+def to_device(batch, device, channels_last=False):
+    out = {}
+    for k, v in batch.items():
+        if torch.is_tensor(v):
+            v = v.to(device, non_blocking=True)
+            if channels_last and v.ndim == 4:
+                v = v.contiguous(memory_format=torch.channels_last)
+        out[k] = v
+    return out
+
+
+def pick_device(name, local_rank=0):
+    if name == "cpu" or (name == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise RuntimeError("config key 'train.device' is 'cuda' but CUDA is not available")
+    return torch.device("cuda", local_rank)
+
+
+def autocast(cfg, device):
+    amp = cfg.train.amp
+    if amp not in ("bf16", "fp16", "off"):
+        raise ValueError(f"config key 'train.amp': {amp!r}; expected bf16, fp16 or off")
+    enabled = device.type == "cuda" and amp != "off"
+    dtype = torch.float16 if amp == "fp16" else torch.bfloat16
+    return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+
+def rng_state():
+    """Torch CPU/CUDA and numpy global RNG states as tensors and plain types."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached": float(cached)}}
+
+
+def set_rng_state(s):
+    torch.set_rng_state(s["torch"])
+    if s["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(s["cuda"])
+    n = s["numpy"]
+    np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+
+
+def atomic_torch_save(obj, path):
+    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.path.basename(path)}-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def unwrap(model):
+    model = getattr(model, "_orig_mod", model)  # torch.compile
+    return getattr(model, "module", model)       # DDP
+
+
+def load_checkpoint(path, map_location="cpu"):
+    return torch.load(path, map_location=map_location, weights_only=True)
+
+
+def load_model(run_dir, device="cpu", checkpoint="last.pt"):
+    """(cfg, stage, model in eval mode) of a training run folder."""
+    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt", checkpoint), map_location=device)
+    cfg = config_from_dict(ckpt["config"]) if "config" in ckpt else load_config(os.path.join(run_dir, "config.yaml"))
+    stage = get_stage(cfg.stage)
+    model = stage.build_model(cfg)
+    model.load_state_dict(ckpt["model"])
+    return cfg, stage, model.to(device).eval()
+
+
+class JsonlLog:
+    def __init__(self, path, enabled=True):
+        self.path, self.enabled = path, enabled
+
+    def write(self, record):
+        if self.enabled:
+            with open(self.path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+
+def _setup_distributed():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 1, 0, 0
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _all_finite(flag, world, device):
+    if world == 1:
+        return flag
+    import torch.distributed as dist
+    t = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return bool(t.item() > 0)
+
+
+@torch.no_grad()
+def validate(stage, model, cfg, roots, device):
+    """Mean loss components over the first train.val_batches batches of the val split (eval mode)."""
+    ds = stage.make_dataset(cfg, roots, cfg.data.val_split, False)
+    loader = DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=0)
+    was = model.training
+    model.eval()
+    sums, n = {}, 0
+    for batch in itertools.islice(loader, cfg.train.val_batches):
+        with autocast(cfg, device):
+            loss, parts = stage.loss(model, to_device(batch, device), cfg)
+        for k, v in dict(parts, loss=float(loss)).items():
+            sums[k] = sums.get(k, 0.0) + v
+        n += 1
+    model.train(was)
+    return {f"val_{k}": v / max(n, 1) for k, v in sums.items()}
+
+
+# ---- the loop ---------------------------------------------------------------------------------------
+
+def train(cfg, roots, run_dir, resume=False, progress=True):
+    """Train `cfg` on the dataset folders `roots` into `run_dir`; returns a summary dict."""
+    world, rank, local_rank = _setup_distributed()
+    main = rank == 0
+    device = pick_device(cfg.train.device, local_rank)
+    stage = get_stage(cfg.stage)
+    ckpt_dir = os.path.join(run_dir, "ckpt")
+    os.makedirs(ckpt_dir, exist_ok=True)
+    ckpt_path = os.path.join(ckpt_dir, "last.pt")
+    if main:
+        save_resolved(cfg, os.path.join(run_dir, "config.yaml"))
+    log = JsonlLog(os.path.join(run_dir, "log.jsonl"), enabled=main)
+
+    torch.manual_seed(cfg.train.seed * 1000 + rank)
+    model = stage.build_model(cfg).to(device)
+    channels_last = cfg.train.channels_last and device.type == "cuda"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(cfg, model)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, PiecewiseLR(cfg.optim.lrs, cfg.optim.milestones))
+    scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda" and cfg.train.amp == "fp16")
+    ds = stage.make_dataset(cfg, roots, cfg.data.train_split, True)
+
+    state = {"step": 0, "epoch": 0, "pos": 0, "nan_steps": 0}
+    if resume:
+        if not os.path.isfile(ckpt_path):
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt_path}")
+        ck = load_checkpoint(ckpt_path, map_location=device)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        scaler.load_state_dict(ck["scaler"])
+        state.update({k: int(ck[k]) for k in state})
+        rngs = ck["rng"]
+        set_rng_state(rngs[rank] if isinstance(rngs, list) else rngs)
+
+    def save():
+        rngs = rng_state()
+        if world > 1:  # every rank's RNG, so a resumed DDP run continues each one
+            import torch.distributed as dist
+            gathered = [None] * world
+            dist.all_gather_object(gathered, rngs)
+            rngs = gathered
+        if main:
+            atomic_torch_save({"model": unwrap(model).state_dict(), "optimizer": opt.state_dict(),
+                               "scheduler": sched.state_dict(), "scaler": scaler.state_dict(), "rng": rngs,
+                               "config": config_to_dict(cfg), **state}, ckpt_path)
+
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[local_rank] if device.type == "cuda" else None)
+    if cfg.train.compile:
+        net = torch.compile(net)
+    net.train()
+
+    from tqdm import tqdm
+    bar = tqdm(total=cfg.train.iterations, initial=state["step"], disable=not (main and progress),
+               desc=f"train {cfg.name or cfg.stage}", dynamic_ncols=True)
+    acc, acc_n, t_log, imgs = {}, 0, time.perf_counter(), 0
+    last_loss = float("nan")
+    while state["step"] < cfg.train.iterations:
+        loader = make_loader(ds, cfg, state["epoch"], rank, world, state["pos"], device)
+        for batch in loader:
+            batch = to_device(batch, device, channels_last)
+            opt.zero_grad(set_to_none=True)
+            with autocast(cfg, device):
+                loss, parts = stage.loss(net, batch, cfg)
+            ok = _all_finite(bool(torch.isfinite(loss)), world, device)
+            if ok:
+                scaler.scale(loss).backward()
+                if cfg.optim.grad_clip > 0:
+                    scaler.unscale_(opt)
+                    gn = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+                    ok = _all_finite(bool(torch.isfinite(gn)), world, device) or scaler.is_enabled()
+            if ok:
+                scaler.step(opt)
+                scaler.update()
+            else:
+                state["nan_steps"] += 1
+                opt.zero_grad(set_to_none=True)
+                if state["nan_steps"] > cfg.train.max_nan_steps:
+                    raise RuntimeError(f"{state['nan_steps']} non-finite steps (train.max_nan_steps="
+                                       f"{cfg.train.max_nan_steps}); last at step {state['step'] + 1}")
+            sched.step()
+            state["step"] += 1
+            state["pos"] += 1
+            imgs += batch["image"].shape[0] * world
+            if ok:
+                last_loss = float(loss.detach())
+                for k, v in dict(parts, loss=last_loss).items():
+                    acc[k] = acc.get(k, 0.0) + v
+                acc_n += 1
+            step = state["step"]
+            bar.update(1)
+            if step % cfg.train.log_every == 0 or step == cfg.train.iterations:
+                dt = time.perf_counter() - t_log
+                rec = {"step": step, "epoch": state["epoch"], "lr": opt.param_groups[0]["lr"],
+                       **{k: v / max(acc_n, 1) for k, v in acc.items()},
+                       "nan_steps": state["nan_steps"], "images_per_s": imgs / max(dt, 1e-9)}
+                log.write(rec)
+                bar.set_postfix(loss=f"{rec.get('loss', float('nan')):.4g}")
+                acc, acc_n, t_log, imgs = {}, 0, time.perf_counter(), 0
+            if cfg.train.val_every and step % cfg.train.val_every == 0 and main:
+                log.write({"step": step, **validate(stage, model, cfg, roots, device)})
+            if step % cfg.train.ckpt_every == 0 or step == cfg.train.iterations:
+                save()
+            if step >= cfg.train.iterations:
+                break
+        else:
+            state["epoch"] += 1
+            state["pos"] = 0
+    bar.close()
+    return {"run": run_dir, "step": state["step"], "loss": last_loss, "nan_steps": state["nan_steps"]}
+
+
+def training_step_fn(stage, model, cfg, device):
+    """A callable(batch) doing one full optimisation step (for benchmarks); returns the loss."""
+    opt = make_optimizer(cfg, model)
+
+    def step(batch):
+        opt.zero_grad(set_to_none=True)
+        with autocast(cfg, device):
+            loss, _ = stage.loss(model, batch, cfg)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
