@@ -87,6 +87,20 @@ def test_relative_pose_matches_numpy():
     torch.testing.assert_close(got.float(), rel, atol=1e-5, rtol=0)
 
 
+def test_lifting_targets_match_numpy():
+    rng = np.random.default_rng(4)
+    xyz = synthetic_hands(rng, 5) + [0, 0, 0.5]
+    side = torch.tensor([0, 1, 1, 0, 1])
+    tg = M.lifting_targets(torch.as_tensor(xyz, dtype=torch.float32), side)
+    can, rot, scale, root = cn.canonicalize(xyz, side.numpy().astype(bool))
+    np.testing.assert_allclose(tg["canonical"].numpy(), can, atol=1e-4)
+    np.testing.assert_allclose(tg["rotation"].numpy(), rot, atol=1e-5)
+    back = M.relative_pose(tg["canonical"], tg["rotation"], M.hand_side_onehot(side)) * tg["scale"][:, None, None]
+    np.testing.assert_allclose((back + tg["root"][:, None]).numpy(), xyz, atol=1e-5)
+    tg2 = M.lifting_targets(torch.as_tensor(xyz, dtype=torch.float32), M.hand_side_onehot(side))
+    torch.testing.assert_close(tg2["canonical"], tg["canonical"])
+
+
 # --- networks ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("variant", M.VARIANTS)

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from hopgen.canonical import canonicalize
 from hopgen.skeleton import NUM_JOINTS
 
 VARIANTS = ("poseprior", "variational", "deterministic")
@@ -201,6 +202,20 @@ def mirror_right(pose, side):
 def relative_pose(canonical, rotation, side):
     """(canonical mirrored back if right) @ R: the root-relative, bone-normalised pose (B, J, 3)."""
     return mirror_right(canonical, side) @ rotation
+
+
+def lifting_targets(xyz, side, root="wrist"):
+    """Canonical-frame targets of a batch, via hopgen.canonical (float64 maths, float32 out).
+
+    xyz: (B, J, 3) tensor (camera frame, metres, native order); side: (B,) 0 left / 1 right, or
+    one-hot (B, 2). Returns dict(canonical (B, J, 3), rotation (B, 3, 3), scale (B,) metres,
+    root (B, 3) metres) on xyz's device; the metric pose is relative_pose(...) * scale + root.
+    """
+    side = torch.as_tensor(side)
+    right = (side[:, 1] > 0.5) if side.dim() == 2 else side.to(torch.bool)
+    can, rot, scale, root_xyz = canonicalize(xyz.detach().cpu().double().numpy(), right.cpu().numpy(), root)
+    f = lambda a: torch.as_tensor(a, dtype=torch.float32, device=xyz.device)
+    return dict(canonical=f(can), rotation=f(rot), scale=f(scale), root=f(root_xyz))
 
 
 def reparameterize(mu, logvar, generator=None):
