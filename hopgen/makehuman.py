@@ -18,7 +18,8 @@ Conventions (chosen here, used by every function of this module):
   lists for it.
 - Bone frames: origin at the head, +Y from head to tail, +X the normal of the bone's
   ``rotation_plane`` (three joints p1, p2, p3: normal = (p2 - p1) x (p3 - p2)) made orthogonal
-  to +Y, +Z = X x Y. For finger bones this X is the flexion axis.
+  to +Y, +Z = X x Y. For finger bones this X is the flexion axis, and flexion (toward the palm)
+  is a *negative* rotation about it on both sides (the rest pose is curled that way).
 
 Hand mapping (checked against the default rig in tests/test_makehuman.py). MakeHuman has no
 thumb metacarpal bone besides ``finger1-1`` (a child of ``wrist``); ``metacarpal1-4`` carry
@@ -640,6 +641,94 @@ def face_labels(data, side):
     np.add.at(score, (np.repeat(face_of_loop, corner_bone.shape[1]), corner_bone.reshape(-1)),
               corner_w.reshape(-1))
     return labels_of_bone[score.argmax(1)]
+
+
+def posed_joint_positions(data, rest, posed, joints):
+    """(J, 3) .mhskel joints after posing: each moves with a bone that ends there (else starts there).
+
+    rest, posed: (B, 4, 4) bone frames (bone_rest_matrices, pose_bones); joints: (J, 3) rest joints.
+    Feed the result to hand_joints for the posed 21 contract joints.
+    """
+    skin = skinning_matrices(rest, posed)
+    owner = np.full(len(data.joint_names), -1)
+    for i, b in enumerate(data.bones):
+        if owner[data.joint_index[b.head]] < 0:
+            owner[data.joint_index[b.head]] = i
+    for i, b in enumerate(data.bones):
+        owner[data.joint_index[b.tail]] = i
+    joints = np.asarray(joints, np.float64)
+    out = joints.copy()
+    has = owner >= 0
+    m = skin[owner[has]]
+    out[has] = np.einsum("nij,nj->ni", m[:, :3, :3], joints[has]) + m[:, :3, 3]
+    return out
+
+
+def hand_frame(hand, side):
+    """(4, 4) world pose of the hopgen.kinematics hand frame of (21, 3) contract joints.
+
+    Origin the wrist, +Y toward the middle MCP, +X toward the thumb side (radial) for a right
+    hand and the ulnar side for a left one (the mirror), +Z = X x Y, out of the palm.
+    """
+    hand = np.asarray(hand, np.float64)
+    y = _unit(hand[9] - hand[0])
+    radial = hand[5] - hand[17]
+    x = _unit(radial - np.dot(radial, y) * y)
+    if side == "left":
+        x = -x
+    elif side != "right":
+        raise MakeHumanError(f"bad side {side!r}: use 'left' or 'right'")
+    m = np.eye(4)
+    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y, np.cross(x, y), hand[0]
+    return m
+
+
+def _rotation_between(a, b):
+    """(3, 3) smallest rotation taking direction a to direction b."""
+    a, b = _unit(a), _unit(b)
+    v, c = np.cross(a, b), float(np.dot(a, b))
+    if c < -1 + 1e-12:  # opposite: half turn about any axis orthogonal to a
+        axis = _unit(np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0]))
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx / (1 + c)
+
+
+def retarget_hand(data, rest, joints, target, side, orient=False):
+    """Bone rotations {bone: (3, 3)} that give the MakeHuman hand the pose of ``target``.
+
+    target: (21, 3) contract joints (any hand size, e.g. hopgen.kinematics output). Each finger
+    bone (finger1-1..finger5-3) turns by the smallest rotation that points it like the matching
+    target bone (MakeHuman keeps its own bone lengths and twist). With orient=False only the
+    fingers move: the target is first carried into the MakeHuman hand frame (hand_frame), so
+    only its pose relative to the palm matters. With orient=True the wrist bone also turns so
+    the hand frame takes the target's orientation (about the MakeHuman wrist; the caller moves
+    the body to place the wrist). Feed the result to pose_bones.
+    """
+    rest_hand = hand_joints(data, joints, side)
+    f_rest, f_target = hand_frame(rest_hand, side), hand_frame(target, side)
+    s = SIDE_SUFFIX[side]
+    rotations = {}
+    if orient:
+        wrist = data.bone_index["wrist" + s]
+        r_world = f_target[:3, :3] @ f_rest[:3, :3].T
+        rotations["wrist" + s] = rest[wrist, :3, :3].T @ r_world @ rest[wrist, :3, :3]
+        frame = f_target
+    else:
+        frame = f_rest
+    # target in the hand frame wanted for the MakeHuman hand (rest or target orientation)
+    to_world = frame @ np.linalg.inv(f_target)
+    goal = np.asarray(target, np.float64) @ to_world[:3, :3].T + to_world[:3, 3]
+    for f in range(5):
+        for k in range(3):
+            name = f"finger{f + 1}-{k + 1}{s}"
+            rotations[name] = np.eye(3)
+            posed = pose_bones(data, rest, rotations)  # parents' current pose
+            b = data.bone_index[name]
+            a, c = 1 + 4 * f + k, 2 + 4 * f + k  # contract joints at the bone's head and tail
+            swing = _rotation_between(posed[b, :3, 1], goal[c] - goal[a])
+            rotations[name] = posed[b, :3, :3].T @ swing @ posed[b, :3, :3]
+    return rotations
 
 
 def default_data_dir():

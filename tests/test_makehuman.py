@@ -312,6 +312,74 @@ def test_load_is_fast_and_cached():
         fresh.vertices[0, 0] = 1.0  # cached arrays are read-only
 
 
+
+def _rot_x(deg):
+    a = np.radians(deg)
+    return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+
+
+def _bone_dirs(hand):
+    par = [p for p, _ in sk.BONES]
+    ch = [c for _, c in sk.BONES]
+    d = hand[ch] - hand[par]
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_posed_joints_and_hand_frame(data, side):
+    s = mh.SIDE_SUFFIX[side]
+    joints = mh.joint_positions(data, data.vertices)
+    rest = mh.bone_rest_matrices(data, joints)
+    np.testing.assert_allclose(mh.posed_joint_positions(data, rest, mh.pose_bones(data, rest, {}), joints), joints,
+                               atol=1e-12)
+    hand = mh.hand_joints(data, joints, side)
+    frame = mh.hand_frame(hand, side)
+    np.testing.assert_allclose(frame[:3, :3].T @ frame[:3, :3], np.eye(3), atol=1e-12)
+    assert np.linalg.det(frame[:3, :3]) == pytest.approx(1.0)
+    local = (hand - frame[:3, 3]) @ frame[:3, :3]
+    assert local[9, 0] == pytest.approx(0, abs=1e-12) and local[9, 1] > 0.05  # middle MCP on +y
+    assert np.sign(local[5, 0]) == (1 if side == "right" else -1)  # index (radial) on +x for a right hand
+    # flexing every finger moves the tips to +z (out of the palm), as in hopgen.kinematics
+    posed = mh.pose_bones(data, rest, {f"finger{f}-{k}{s}": _rot_x(-40) for f in range(2, 6) for k in (1, 2, 3)})
+    bent = mh.hand_joints(data, mh.posed_joint_positions(data, rest, posed, joints), side)
+    moved = (bent - hand) @ frame[:3, :3]
+    assert np.all(moved[[8, 12, 16, 20], 2] > 0.02)
+    np.testing.assert_allclose(bent[:5], hand[:5], atol=1e-12)  # wrist and thumb stay
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_retarget_kinematics_pose(data, side):
+    from hopgen import kinematics as kin
+
+    joints = mh.joint_positions(data, data.vertices)
+    rest = mh.bone_rest_matrices(data, joints)
+    shape = kin.shape_from_measurements(185.0, 85.0)
+    angles = kin.random_angles(np.random.default_rng([7, 0 if side == "left" else 1]), spread=0.8)
+    target, _ = kin.forward_kinematics(shape, angles, side)  # in the kinematics hand frame
+    # Put the target somewhere else in the world: retargeting with orient=False ignores that.
+    turn = np.eye(4)
+    turn[:3, :3] = _rot_x(70) @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]])
+    turn[:3, 3] = [0.3, -0.2, 1.1]
+    moved_target = target @ turn[:3, :3].T + turn[:3, 3]
+    rest_hand = mh.hand_joints(data, joints, side)
+    for orient, tgt in ((False, moved_target), (True, moved_target)):
+        rot = mh.retarget_hand(data, rest, joints, tgt, side, orient=orient)
+        posed = mh.pose_bones(data, rest, rot)
+        hand = mh.hand_joints(data, mh.posed_joint_positions(data, rest, posed, joints), side)
+        # fingers point like the target's fingers, seen in each hand's own frame
+        f_mh, f_t = mh.hand_frame(hand, side), mh.hand_frame(tgt, side)
+        finger_bones = [b for b in range(20) if b % 4 != 0]  # all but carpus/metacarpal links
+        d_mh = _bone_dirs(hand)[finger_bones] @ f_mh[:3, :3]
+        d_t = _bone_dirs(tgt)[finger_bones] @ f_t[:3, :3]
+        # (unposed, the directions differ by up to 115-160 degrees for these poses)
+        assert np.degrees(np.arccos(np.clip((d_mh * d_t).sum(1), -1, 1))).max() < 0.01
+        np.testing.assert_allclose(hand[0], rest_hand[0], atol=1e-12)  # the wrist stays in place
+        if orient:
+            np.testing.assert_allclose(f_mh[:3, :3], f_t[:3, :3], atol=0.05)
+        else:
+            np.testing.assert_allclose(f_mh, mh.hand_frame(rest_hand, side), atol=1e-9)
+
+
 @pytest.mark.bpy
 def test_blender_body_mesh_labels_and_pose(data):
     import bpy
