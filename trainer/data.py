@@ -6,7 +6,8 @@ visibility, side, category; keypoints always in the NATIVE joint order of hopgen
 
     image     (3, C, C) float32   crop, x / 255 - 0.5
     mask      (1, C, C) float32   hand mask target (amodal for HOP, visible for RHD)
-    heatmaps  (21, C/s, C/s)      exp(-d^2 / sigma^2), sigma = data.sigma * C / 256 crop px
+    heatmaps  (21, C/s, C/s)      exp(-d^2 / sigma^2), sigma = data.sigma * C / 256 crop px, zero where weight is 0
+                                  (hand3d; trainer.heatmaps.render_heatmaps)
     weight    (21,)  float32      1 for visible joints inside the crop, loss.occluded_weight for hidden ones
     uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
     side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
@@ -27,6 +28,7 @@ import torch
 
 from hopgen.hopformat import HopDataset
 from hopgen.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+from trainer.heatmaps import render_heatmaps
 
 MIDDLE_MCP = 9  # native index of the crop centre
 
@@ -194,15 +196,6 @@ def warp(img, A, size):
     return out[..., 0] if squeeze else out
 
 
-def gaussian_heatmaps(uv_crop, size, stride, sigma):
-    """(21, size/stride, size/stride) maps exp(-d^2 / sigma^2); cell j is centred at crop px (j + 0.5) * stride - 0.5."""
-    n = size // stride
-    centres = (np.arange(n) + 0.5) * stride - 0.5
-    dx = centres[None, None, :] - uv_crop[:, 0, None, None]
-    dy = centres[None, :, None] - uv_crop[:, 1, None, None]
-    return np.exp(-(dx ** 2 + dy ** 2) / sigma ** 2).astype(np.float32)
-
-
 def gt_crop_box(uv, vis, width, height, cfg):
     """hand3d crop: (centre, side) in full-image px from the keypoints."""
     use = vis == VIS_VISIBLE if cfg.crop_from == "visible" else vis != VIS_OUTSIDE
@@ -316,10 +309,11 @@ class HandCrops(torch.utils.data.Dataset):
         inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
         weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
         weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
+        heatmaps = render_heatmaps(uv_crop[None], (weight > 0)[None], size // cfg.heatmap_stride, sigma, crop_size=size)[0]
         return {
             "image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
             "mask": mask[None].astype(np.float32),
-            "heatmaps": gaussian_heatmaps(uv_crop, size, cfg.heatmap_stride, sigma),
+            "heatmaps": heatmaps,
             "weight": weight.astype(np.float32),
             "uv": rec["uv"].astype(np.float32), "uv_crop": uv_crop.astype(np.float32),
             "xyz": rec["xyz"].astype(np.float32), "K": rec["K"].astype(np.float32),

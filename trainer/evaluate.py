@@ -1,0 +1,217 @@
+"""`hopgen eval`: evaluate trained runs and write a report shaped like the paper's tables.
+
+    hopgen eval --run runs/ours --run runs/hs --data HOP --out report/ [--split test] [--crop gt]
+
+For every run: RUN/config.yaml + RUN/ckpt/last.pt are loaded and the stage's evaluate function
+(engine.Stage.evaluate) is called. OUT gets metrics.json ({run label: metrics}), report.md (Table I:
+method, AUC, EPE median, EPE mean; Table II: AUC per object category and their average),
+pck.png (PCK curves of all runs) and overlays_<label>.png (predictions on sample images).
+
+2D protocol (evaluate_2d): the pipeline crop (eval.crop = "pipeline", as HandSegNet + PoseNet in
+hand3d) segments the whole image (padded square, resized to data.crop), takes the box of the
+predicted mask, scales it by eval.box_scale, crops, and predicts heatmaps; "gt" crops from the GT
+keypoints instead. Keypoints are the argmax of the last heatmap upsampled (bilinear) to the crop,
+mapped back to full-image pixels; AUC over eval.lo..eval.hi px on visible joints (metrics.py).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from hopgen.atomic import atomic_write_json, atomic_write_text
+from hopgen.skeleton import CATEGORIES, VIS_VISIBLE
+from trainer.data import apply_affine
+from trainer.metrics import keypoint_measures, mask_iou
+from trainer.plots import overlay, plot_pck, save_grid
+
+
+def method_name(cfg):
+    """Paper-style method label of a 2D config (HS-PoseNet, Ours-Hourglass, ...)."""
+    head = {"hs_posenet": "HS", "ours": "Ours", "ours_novar": "Ours w/o var."}.get(cfg.model.kind, cfg.model.kind)
+    return f"{head}-{'Hourglass' if cfg.model.pose_net == 'hourglass' else 'PoseNet'}"
+
+
+def heatmaps_to_uv(maps, crop):
+    """(B, 21, h, w) maps -> (B, 21, 2) crop px: argmax of the bilinear upsampling to crop x crop."""
+    up = F.interpolate(maps.float(), size=(crop, crop), mode="bilinear", align_corners=False)
+    idx = up.flatten(2).argmax(-1)
+    return torch.stack([idx % crop, idx // crop], -1).float()
+
+
+def mask_box(mask):
+    """(x0, y0, x1, y1) of the True pixels of a (H, W) bool mask, or None if empty."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=np.float64)
+
+
+def _loader(ds, cfg):
+    return DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
+
+
+@torch.no_grad()
+def predict_boxes(model, cfg, roots, split, device):
+    """Pipeline pass 1: segment whole-image views; returns (boxes (N, 4) full px, IoU of the masks)."""
+    from trainer.data import make_dataset
+    ds = make_dataset(cfg, roots, split, False, crop_mode="full")
+    boxes, inter_union = [], np.zeros(2)
+    for batch in _loader(ds, cfg):
+        pred = (model.segment(batch["image"].to(device)) > 0)[:, 0].cpu().numpy()
+        gt = batch["mask"][:, 0].numpy() > 0.5
+        inter_union += [np.logical_and(pred, gt).sum(), np.logical_or(pred, gt).sum()]
+        for i in range(pred.shape[0]):
+            A_inv = np.linalg.inv(batch["A"][i].double().numpy())
+            box = mask_box(pred[i])
+            if box is None:  # nothing segmented: fall back to the whole view
+                box = np.array([0, 0, cfg.data.crop - 1, cfg.data.crop - 1], dtype=np.float64)
+            corners = apply_affine(A_inv, box.reshape(2, 2))
+            boxes.append(np.concatenate([corners.min(0), corners.max(0)]))
+    iou = float(inter_union[0] / inter_union[1]) if inter_union[1] else 1.0
+    return np.array(boxes), iou
+
+
+@torch.no_grad()
+def evaluate_2d(run_dir, cfg, model, roots, split, out_dir, device):
+    """2D keypoints of a 2D model on `split`; writes overlays into out_dir and returns the metrics dict."""
+    from trainer.data import make_dataset
+    model.eval()
+    crop = cfg.data.crop
+    iou_full = None
+    if cfg.eval.crop == "pipeline":
+        boxes, iou_full = predict_boxes(model, cfg, roots, split, device)
+        ds = make_dataset(cfg, roots, split, False, crop_mode="box", boxes=boxes, box_scale=cfg.eval.box_scale)
+    elif cfg.eval.crop == "gt":
+        ds = make_dataset(cfg, roots, split, False, crop_mode="gt")
+    else:
+        raise ValueError(f"config key 'eval.crop': {cfg.eval.crop!r}; expected pipeline or gt")
+    uv_gt, uv_pred, vis, cats, inter_union = [], [], [], [], np.zeros(2)
+    for batch in _loader(ds, cfg):
+        out = model(batch["image"].to(device))
+        uv_c = heatmaps_to_uv(out["heatmaps"][-1], crop).cpu().numpy()
+        for i in range(uv_c.shape[0]):
+            uv_pred.append(apply_affine(np.linalg.inv(batch["A"][i].double().numpy()), uv_c[i]))
+        pm = (out["mask_logits"][:, 0] > 0).cpu().numpy()
+        gm = batch["mask"][:, 0].numpy() > 0.5
+        inter_union += [np.logical_and(pm, gm).sum(), np.logical_or(pm, gm).sum()]
+        uv_gt.append(batch["uv"].numpy())
+        vis.append(batch["vis"].numpy() == VIS_VISIBLE)
+        cats.append(batch["category"].numpy())
+    uv_gt, uv_pred = np.concatenate(uv_gt), np.stack(uv_pred)
+    vis, cats = np.concatenate(vis), np.concatenate(cats)
+    lo, hi = cfg.eval.lo, cfg.eval.hi
+    m = keypoint_measures(uv_gt, uv_pred, vis, lo, hi)
+    per_cat = {}
+    for c, name in enumerate(CATEGORIES):
+        sel = cats == c
+        if sel.any():
+            mc = keypoint_measures(uv_gt[sel], uv_pred[sel], vis[sel], lo, hi)
+            per_cat[name] = {"auc": mc["auc"], "epe_median": mc["epe_median"], "epe_mean": mc["epe_mean"],
+                             "samples": int(sel.sum())}
+    label = os.path.basename(os.path.normpath(run_dir))
+    _write_overlays(ds, uv_pred, cfg.eval.overlays, os.path.join(out_dir, f"overlays_{label}.png"))
+    return {"method": method_name(cfg), "stage": "2d", "unit": "px", "lo": lo, "hi": hi, "split": split,
+            "crop": cfg.eval.crop, "data": [os.path.basename(os.path.normpath(r)) for r in roots],
+            "samples": int(len(uv_gt)), "auc": m["auc"], "epe_median": m["epe_median"], "epe_mean": m["epe_mean"],
+            "pck": m["pck"].tolist(), "thresholds": m["thresholds"].tolist(), "per_category": per_cat,
+            "mask_iou_crop": float(inter_union[0] / inter_union[1]) if inter_union[1] else 1.0,
+            "mask_iou_full": iou_full}
+
+
+def _write_overlays(ds, uv_pred, n, path):
+    picks = np.linspace(0, len(ds) - 1, min(n, len(ds))).astype(int) if n > 0 else []
+    images = []
+    for i in picks:
+        rec = ds.record(i)
+        images.append(overlay(rec["rgb"], uv_pred[i], rec["uv"], rec["mask"]))
+    save_grid(images, path)
+
+
+def _fmt(x, nd=3):
+    return "-" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
+
+
+def report_markdown(results):
+    """Markdown Tables I (AUC, EPE median, EPE mean) and II (AUC per category) for {label: metrics}."""
+    lines = ["# Evaluation", "", "## Table I: keypoint accuracy", ""]
+    for r in results.values():
+        r.setdefault("unit", "px")
+    first = next(iter(results.values()))
+    u, lo, hi = first["unit"], first.get("lo", 0), first.get("hi", 20)
+    lines += [f"| data | method | run | AUC ({lo:g}-{hi:g} {u}) | EPE median ({u}) | EPE mean ({u}) |",
+              "|---|---|---|---|---|---|"]
+    for label, r in results.items():
+        lines.append(f"| {'+'.join(r.get('data', []))} ({r.get('split', '')}) | {r['method']} | {label} | "
+                     f"{_fmt(r['auc'])} | {_fmt(r['epe_median'])} | {_fmt(r['epe_mean'])} |")
+    if any(r.get("per_category") for r in results.values()):
+        lines += ["", f"## Table II: AUC ({lo:g}-{hi:g} {u}) per object category", "",
+                  "| method | run | " + " | ".join(CATEGORIES) + " | Avg. |", "|---|---|" + "---|" * (len(CATEGORIES) + 1)]
+        for label, r in results.items():
+            pc = r.get("per_category", {})
+            aucs = [pc[c]["auc"] for c in CATEGORIES if c in pc]
+            avg = float(np.mean(aucs)) if aucs else None
+            lines.append(f"| {r['method']} | {label} | " + " | ".join(_fmt(pc[c]["auc"]) if c in pc else "-" for c in CATEGORIES)
+                         + f" | {_fmt(avg)} |")
+    extra = [(label, r) for label, r in results.items() if r.get("mask_iou_crop") is not None]
+    if extra:
+        lines += ["", "## Hand mask IoU", "", "| run | crop IoU | whole-image IoU |", "|---|---|---|"]
+        lines += [f"| {label} | {_fmt(r['mask_iou_crop'])} | {_fmt(r.get('mask_iou_full'))} |" for label, r in extra]
+    return "\n".join(lines) + "\n"
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="hopgen eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--run", action="append", required=True, help="training run folder (repeat to compare runs)")
+    p.add_argument("--data", action="append", required=True, help="HOP or RHD folder (repeat for several)")
+    p.add_argument("--out", required=True, help="report folder")
+    p.add_argument("--split", default="test", help="split to evaluate (default test)")
+    p.add_argument("--crop", choices=["pipeline", "gt"], help="override eval.crop")
+    p.add_argument("--max-samples", type=int, default=None, help="evaluate only the first N samples")
+    p.add_argument("--device", default=None, help="cpu | cuda (default: the run's train.device, auto)")
+    p.add_argument("--checkpoint", default="last.pt", help="file in RUN/ckpt (default last.pt)")
+    return p
+
+
+def main(argv=None):
+    """Entry point; returns the exit code (0 on success)."""
+    from trainer.engine import load_model, pick_device
+
+    args = build_parser().parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    results, curves = {}, {}
+    for run in args.run:
+        if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint)):
+            print(f"hopgen eval: {run}: no checkpoint ckpt/{args.checkpoint}", file=sys.stderr)
+            return 2
+        device = pick_device(args.device or "auto")
+        cfg, stage, model = load_model(run, device, args.checkpoint)
+        if args.crop:
+            cfg.eval.crop = args.crop
+        if args.max_samples is not None:
+            cfg.data.max_samples = args.max_samples
+        if stage.evaluate is None:
+            print(f"hopgen eval: stage {cfg.stage!r} has no evaluate function", file=sys.stderr)
+            return 2
+        label = os.path.basename(os.path.normpath(run))
+        r = stage.evaluate(run_dir=run, cfg=cfg, model=model, roots=args.data, split=args.split,
+                           out_dir=args.out, device=device)
+        results[label] = r
+        if "pck" in r:
+            curves[f"{r['method']} ({label})"] = (r["thresholds"], r["pck"])
+    atomic_write_json(os.path.join(args.out, "metrics.json"), results, indent=2)
+    atomic_write_text(os.path.join(args.out, "report.md"), report_markdown(results))
+    if curves:
+        unit = next(iter(results.values())).get("unit", "px")
+        plot_pck(curves, os.path.join(args.out, "pck.png"), xlabel=f"error threshold ({unit})")
+    print(json.dumps({k: {m: v.get(m) for m in ("method", "auc", "epe_median", "epe_mean")} for k, v in results.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
