@@ -230,3 +230,27 @@ def set_smooth(mesh, smooth):
     """Smooth or flat shading for all faces."""
     import numpy as np
     mesh.polygons.foreach_set("use_smooth", np.full(len(mesh.polygons), bool(smooth)))
+
+
+def set_subsurface(bsdf, weight, radius_m, colour=None):
+    """Principled subsurface scattering with per-channel mean free path `radius_m` (metres, RGB).
+
+    4.0+: radius is multiplied by "Subsurface Scale" and the SSS colour is the base colour; 3.x:
+    radius is absolute and the SSS colour is its own socket ("Subsurface Color").
+    """
+    set_input(bsdf, "subsurface", float(weight))
+    scale = find_input(bsdf, "subsurface_scale")
+    if scale is not None:  # 4.0+: keep the radius vector around 1 and the metres in the scale
+        s = max(float(max(radius_m)), 1e-9)
+        scale.default_value = s
+        set_input(bsdf, "subsurface_radius", tuple(float(r) / s for r in radius_m))
+    else:
+        set_input(bsdf, "subsurface_radius", tuple(float(r) for r in radius_m))
+    if colour is not None:
+        set_input(bsdf, "subsurface_color", tuple(colour))
+    for method in ("RANDOM_WALK_SKIN", "RANDOM_WALK"):  # skin variant exists from 4.0
+        try:
+            bsdf.subsurface_method = method
+            break
+        except (TypeError, ValueError):
+            continue

@@ -20,10 +20,9 @@ import numpy as np
 
 import bpy
 
-from hopgen.blender import compat
-from hopgen.blender.scene import LABEL_ATTRIBUTE
+from hopgen.blender import compat, materials
+from hopgen.blender.materials import GROUP_ATTRIBUTE
 
-GROUP_ATTRIBUTE = "hop_group_weight"   # object custom property read by the x-ray override
 PASS_HIDDEN = "hop_pass_hidden"        # object custom property: hide in annotation passes (backplates)
 _GROUP_BASE = 256
 _MAX_GROUPS = 3                        # 256**3 < 2**24: sums stay exact in float32
@@ -106,58 +105,6 @@ def render_rgb(scene, path):
     return path
 
 
-# ---------------------------------------------------------------- annotation override material
-
-def _annotation_material(xray):
-    """The override material (cached in bpy.data): see the module docstring for its channels."""
-    name = "hop_annotation_xray" if xray else "hop_annotation"
-    mat = bpy.data.materials.get(name)
-    if mat is not None:
-        return mat
-    mat = bpy.data.materials.new(name)
-    tree = compat.node_tree(mat)
-    nodes, links = tree.nodes, tree.links
-    nodes.clear()
-    label = nodes.new("ShaderNodeAttribute")
-    label.attribute_type = "GEOMETRY"
-    label.attribute_name = LABEL_ATTRIBUTE
-    camdata = nodes.new("ShaderNodeCameraData")
-    path = nodes.new("ShaderNodeLightPath")
-    first = nodes.new("ShaderNodeMath")  # 1 on the first surface along the camera ray, else 0
-    first.operation = "LESS_THAN"
-    links.new(path.outputs["Transparent Depth"], first.inputs[0])
-    first.inputs[1].default_value = 0.5
-    channels = []
-    for value in (label.outputs["Fac"], camdata.outputs["View Z Depth"]):
-        mul = nodes.new("ShaderNodeMath")
-        mul.operation = "MULTIPLY"
-        links.new(value, mul.inputs[0])
-        links.new(first.outputs[0], mul.inputs[1])
-        channels.append(mul.outputs[0])
-    group = nodes.new("ShaderNodeAttribute")
-    group.attribute_type = "OBJECT"
-    group.attribute_name = GROUP_ATTRIBUTE
-    channels.append(group.outputs["Fac"])
-    rgb = nodes.new("ShaderNodeCombineXYZ")
-    for i, sock in enumerate(channels):
-        links.new(sock, rgb.inputs[i])
-    emit = nodes.new("ShaderNodeEmission")
-    links.new(rgb.outputs[0], emit.inputs["Color"])
-    emit.inputs["Strength"].default_value = 1.0
-    out = nodes.new("ShaderNodeOutputMaterial")
-    out.target = "CYCLES"
-    if xray:
-        clear = nodes.new("ShaderNodeBsdfTransparent")
-        add = nodes.new("ShaderNodeAddShader")
-        links.new(emit.outputs[0], add.inputs[0])
-        links.new(clear.outputs[0], add.inputs[1])
-        links.new(add.outputs[0], out.inputs["Surface"])
-    else:
-        links.new(emit.outputs[0], out.inputs["Surface"])
-    compat.set_emission_sampling(mat, False)  # never a light: no light-tree build over the meshes
-    return mat
-
-
 def _black_world():
     world = bpy.data.worlds.get("hop_black")
     if world is None:
@@ -190,7 +137,8 @@ def _exact_settings(stash, scene, xray):
     stash.set(vs, "exposure", 0.0)
     stash.set(vs, "gamma", 1.0)
     stash.set(scene, "world", _black_world())
-    stash.set(bpy.context.view_layer, "material_override", _annotation_material(xray))
+    for layer in scene.view_layers:
+        stash.set(layer, "material_override", materials.label_material(xray))
 
 
 def _read_exr(path, width, height):

@@ -11,8 +11,8 @@ from mathutils import Matrix
 
 from hopgen import camera as cam
 from hopgen.blender import compat
+from hopgen.blender.materials import LABEL_ATTRIBUTE
 
-LABEL_ATTRIBUTE = "hop_label"
 CAMERA_NAME = "hop_camera"
 
 
@@ -128,12 +128,14 @@ def set_camera(K, width, height, world_to_camera, clip=(0.01, 100.0), scene=None
 
 def configure_cycles(scene, samples=32, adaptive_threshold=0.02, denoise=False, max_bounces=6,
                      diffuse_bounces=3, glossy_bounces=3, transmission_bounces=4, transparent_bounces=8,
-                     threads=0, device="CPU", seed=0, pixel_filter_width=1.5, clamp_indirect=10.0):
+                     threads=0, device="CPU", seed=0, pixel_filter_width=1.5, clamp_indirect=10.0,
+                     view_transform="Filmic"):
     """Cycles settings of the beauty (RGB) render; returns what was actually used (for annotations).
 
     adaptive_threshold: None/0 switches adaptive sampling off. denoise falls back to off when the
     build has no OpenImageDenoise. threads: 0 = all cores. device: 'CPU', 'GPU' (any of
     OptiX/CUDA), 'OPTIX' or 'CUDA'; falls back to the CPU when no GPU is present.
+    view_transform: 'Filmic' (AgX on 4.0+), 'AgX', 'Standard' or 'Raw'.
     """
     if int(samples) < 1:
         raise SceneError(f"cycles: samples must be >= 1, got {samples}")
@@ -157,6 +159,7 @@ def configure_cycles(scene, samples=32, adaptive_threshold=0.02, denoise=False, 
     c.use_animated_seed = False
     c.pixel_filter_type = "BLACKMAN_HARRIS"
     c.filter_width = float(pixel_filter_width)
+    view = compat.set_view_transform(scene, view_transform)
     scene.render.threads_mode = "FIXED" if threads else "AUTO"
     if threads:
         scene.render.threads = int(threads)
@@ -168,6 +171,7 @@ def configure_cycles(scene, samples=32, adaptive_threshold=0.02, denoise=False, 
     used = compat.use_gpu(scene, want[str(device).upper()])
     return {"engine": "CYCLES", "device": used, "samples": int(samples),
             "adaptive_threshold": float(adaptive_threshold or 0.0), "denoise": denoiser is not None,
+            "view_transform": view,
             "blender_version": ".".join(map(str, compat.blender_version()))}
 
 
