@@ -60,15 +60,20 @@ class HopWriter:
         atomic_write_json(os.path.join(self.root, "dataset.json"), dict(meta, format=FORMAT), indent=2)
 
     def write_sample(self, sid, anno, rgb, hand_mask, object_mask, seg, depth=None):
-        """Write one sample. rgb (H,W,3) uint8; masks (H,W) bool/uint8 (nonzero = inside);
-        seg (H,W) uint8 labels; depth (H,W) uint16 mm or None. The annotation goes last."""
-        h, w = np.asarray(rgb).shape[:2]
-        images = {"rgb": np.asarray(rgb, np.uint8),
-                  "hand_mask": (np.asarray(hand_mask) > 0).astype(np.uint8) * 255,
+        """Write one sample. rgb (H,W,3) uint8, or the path of a finished RGB PNG on the same file
+        system (moved into place, e.g. straight from Blender); masks (H,W) bool/uint8 (nonzero =
+        inside); seg (H,W) uint8 labels; depth (H,W) uint16 mm or None. The annotation goes last."""
+        h, w = np.asarray(seg).shape[:2]
+        images = {"hand_mask": (np.asarray(hand_mask) > 0).astype(np.uint8) * 255,
                   "object_mask": (np.asarray(object_mask) > 0).astype(np.uint8) * 255,
                   "seg": np.asarray(seg, np.uint8)}
         if depth is not None:
             images["depth"] = np.asarray(depth, np.uint16)
+        if isinstance(rgb, (str, os.PathLike)):
+            os.makedirs(os.path.join(self.root, "rgb"), exist_ok=True)
+            os.replace(rgb, sample_path(self.root, "rgb", sid))
+        else:
+            images["rgb"] = np.asarray(rgb, np.uint8)
         for kind, img in images.items():
             if img.shape[:2] != (h, w):
                 raise HopFormatError(f"sample {sid}: {kind} is {img.shape[:2]}, rgb is {(h, w)}")
