@@ -224,7 +224,7 @@ def lathe(profile, segments=64, segment_material=0):
     segment. Returns a closed Part with the exact SDF of the profile.
     """
     profile = np.asarray(profile, dtype=np.float64)
-    if profile[0, 0] != 0 or profile[-1, 0] != 0 or np.any(profile[1:-1, 0] <= 0):
+    if profile[0, 0] != 0 or profile[-1, 0] != 0 or np.any(profile[1:-1, 0] <= 1e-7):
         raise ValueError("lathe profile must start and end on the axis with r > 0 in between")
     sm = np.broadcast_to(np.asarray(segment_material, dtype=np.int64), (len(profile) - 1,))
     rings = np.stack([circle_ring(r, z, segments) for r, z in profile[1:-1]])
@@ -302,6 +302,9 @@ def rounded_slab(hx, hy, hz, corner_r, edge_r, n_corner=8, n_edge=5, side_materi
         centers.append(np.tile([sx * cx, sy * cy], (n_corner + 1, 1)))
         normals.append(np.stack([np.cos(t), np.sin(t)], 1))
     centers, normals = np.concatenate(centers), np.concatenate(normals)  # (n, 2)
+    base = centers + corner_r * normals
+    keep = np.linalg.norm(base - np.roll(base, 1, axis=0), axis=1) > 1e-9  # corner_r == hx or hy: shared points
+    centers, normals = centers[keep], normals[keep]
     phis = np.concatenate([np.linspace(-0.5 * np.pi, 0, n_edge + 1), np.linspace(0, 0.5 * np.pi, n_edge + 1)])
     zc = np.concatenate([np.full(n_edge + 1, -(hz - edge_r)), np.full(n_edge + 1, hz - edge_r)])
     rings = []
