@@ -105,6 +105,8 @@ def check_passes(tmp):
     s, K, T, table, obj, hand = _pass_scene()
     before = (s.cycles.samples, s.cycles.pixel_filter_type, s.cycles.filter_width, s.world.name,
               s.view_settings.view_transform, s.render.image_settings.file_format)
+    first_png = os.path.join(tmp, "rgb_before.png")
+    passes.render_rgb(s, first_png)  # compared with the beauty render after the passes below
     t0 = time.perf_counter()
     ann = passes.render_annotations(s, groups={"hand": [hand], "object": [obj]})
     t_ann = time.perf_counter() - t0
@@ -141,6 +143,7 @@ def check_passes(tmp):
         "depth_table_max_err": float(depth_err.max()), "depth_table_px": int(table_px.sum()),
         "depth_background_max": float(np.abs(depth[labels == 0]).max(initial=0.0)),
         "depth_min_object": float(depth[labels == 1].min()),
+        "rgb_same_before_after": bool(np.array_equal(rgb, read_png(first_png))),
         "rgb_shape": list(rgb.shape), "rgb_dtype": str(rgb.dtype), "rgb_std": float(rgb.std()),
         "restored": bool(restored), "t_annotations_s": t_ann, "t_rgb_s": t_rgb,
     }

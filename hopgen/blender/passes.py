@@ -190,7 +190,10 @@ def render_annotations(scene, groups=None, include=None):
         for k, objs in enumerate(groups.values()):
             for obj in objs:
                 obj[GROUP_ATTRIBUTE] = float(_GROUP_BASE ** k)
-                stash.call(lambda o=obj: o.pop(GROUP_ATTRIBUTE, None))
+                # Python ID-property edits are not seen by the depsgraph; with persistent data
+                # Cycles would keep the old value, so tag the object both ways.
+                obj.update_tag()
+                stash.call(lambda o=obj: (o.pop(GROUP_ATTRIBUTE, None), o.update_tag()))
         _image_format(stash, scene, "OPEN_EXR", "RGB", "32", exr_codec="ZIP")
         path = _tmp_exr()
         _render_still(scene, path)
