@@ -63,25 +63,20 @@ class HopSource:
         a = self.ds.annotation(sid)
         where = os.path.join(self.root, "anno", f"{sid}.json")
         try:
-            cam, hand = a["camera"], a["hand"]
-            side = hand["side"]
-            vis = np.asarray(hand["visibility"], dtype=np.int64)
-            obj = a.get("object") or {}
+            cam, hand, obj = a["camera"], a["hand"], a.get("object") or {}
+            side, vis = hand["side"], np.asarray(hand["visibility"], dtype=np.int64)
             cat = obj.get("category_id", CATEGORIES.index(obj["category"]) if obj.get("category") in CATEGORIES else -1)
+            rec = {"uv": _array(hand["uv"], (NUM_JOINTS, 2), f"{where}: hand.uv"),
+                   "xyz": _array(hand["xyz"], (NUM_JOINTS, 3), f"{where}: hand.xyz"),
+                   "K": _array(cam["K"], (3, 3), f"{where}: camera.K")}
         except KeyError as e:
             raise DataError(f"{where}: missing field {e.args[0]!r}") from None
         if side not in ("left", "right"):
             raise DataError(f"{where}: hand.side is {side!r}, expected 'left' or 'right'")
         if vis.shape != (NUM_JOINTS,):
             raise DataError(f"{where}: hand.visibility has shape {vis.shape}, expected (21,)")
-        return {
-            "rgb": self.ds.image("rgb", sid)[..., :3],
-            "mask": self.ds.image("hand_mask", sid),
-            "uv": _array(hand["uv"], (NUM_JOINTS, 2), f"{where}: hand.uv"),
-            "xyz": _array(hand["xyz"], (NUM_JOINTS, 3), f"{where}: hand.xyz"),
-            "K": _array(cam["K"], (3, 3), f"{where}: camera.K"),
-            "vis": vis, "side": side, "category": int(cat),
-        }
+        return dict(rec, rgb=self.ds.image("rgb", sid)[..., :3], mask=self.ds.image("hand_mask", sid),
+                    vis=vis, side=side, category=int(cat))
 
 
 class RhdSource:

@@ -10,7 +10,7 @@ pck.png (PCK curves of all runs) and overlays_<label>.png (predictions on sample
 2D protocol (evaluate_2d): the pipeline crop (eval.crop = "pipeline", as HandSegNet + PoseNet in
 hand3d) segments the whole image (padded square, resized to data.crop), takes the box of the
 predicted mask, scales it by eval.box_scale, crops, and predicts heatmaps; "gt" crops from the GT
-keypoints instead. Keypoints are the argmax of the last heatmap upsampled (bilinear) to the crop,
+keypoints instead. Keypoints are the arg-max cell of the last heatmap refined to sub-cell precision,
 mapped back to full-image pixels; AUC over eval.lo..eval.hi px on visible joints (metrics.py).
 """
 
@@ -38,10 +38,28 @@ def method_name(cfg):
 
 
 def heatmaps_to_uv(maps, crop):
-    """(B, 21, h, w) maps -> (B, 21, 2) crop px: argmax of the bilinear upsampling to crop x crop."""
-    up = F.interpolate(maps.float(), size=(crop, crop), mode="bilinear", align_corners=False)
-    idx = up.flatten(2).argmax(-1)
-    return torch.stack([idx % crop, idx // crop], -1).float()
+    """(B, 21, h, w) maps -> (B, 21, 2) crop px. The arg-max cell is refined per axis by the vertex
+    of the parabola through the logs of it and its two neighbours (exact for a sampled Gaussian),
+    offset clamped to half a cell (none on border cells); cell j is centred at crop px (j + 0.5) * crop / w - 0.5."""
+    b, k, h, w = maps.shape
+    m = maps.float().reshape(b * k, h, w)
+    idx = m.flatten(1).argmax(-1)
+    iy, ix = idx // w, idx % w
+    logm = torch.log(F.pad(m.clamp_min(1e-6), (1, 1, 1, 1), value=1e-6))
+    n = torch.arange(b * k)
+
+    def vertex(lm, l0, lp):
+        den = lm - 2 * l0 + lp
+        off = torch.where(den < -1e-9, 0.5 * (lm - lp) / den.clamp_max(-1e-9), torch.zeros_like(den))
+        return off.clamp(-0.5, 0.5)
+
+    c = logm[n, iy + 1, ix + 1]
+    inner_x, inner_y = (ix > 0) & (ix < w - 1), (iy > 0) & (iy < h - 1)  # border cells: no refinement
+    dx = vertex(logm[n, iy + 1, ix], c, logm[n, iy + 1, ix + 2]) * inner_x
+    dy = vertex(logm[n, iy, ix + 1], c, logm[n, iy + 2, ix + 1]) * inner_y
+    stride = crop / w
+    uv = torch.stack([(ix + dx + 0.5) * stride - 0.5, (iy + dy + 0.5) * stride - 0.5], -1)
+    return uv.reshape(b, k, 2)
 
 
 def mask_box(mask):

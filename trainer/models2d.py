@@ -167,9 +167,10 @@ class HSPoseNet(nn.Module):
 
 
 class MaskEncoder(nn.Module):
-    """q_h: HandSegNet trunk -> 4x4 average pool -> FC [256, 128, 128] (ReLU) -> mu, logvar."""
+    """q_h: HandSegNet trunk -> 4x4 average pool -> FC [256, 128, 128] (ReLU) -> mu, logvar
+    (no logvar head when deterministic: forward returns (mu, None))."""
 
-    def __init__(self, width, fc, latent):
+    def __init__(self, width, fc, latent, variational=True):
         super().__init__()
         self.trunk, c = vgg_trunk(3, HANDSEG_PLAN, width)
         layers, cin = [], c * 16
@@ -178,11 +179,11 @@ class MaskEncoder(nn.Module):
             cin = n
         self.fc = nn.Sequential(*layers)
         self.mu = nn.Linear(cin, latent)
-        self.logvar = nn.Linear(cin, latent)
+        self.logvar = nn.Linear(cin, latent) if variational else None
 
     def forward(self, x):
         h = self.fc(torch.flatten(F.adaptive_avg_pool2d(self.trunk(x), 4), 1))
-        return self.mu(h), self.logvar(h)
+        return self.mu(h), (self.logvar(h) if self.logvar is not None else None)
 
 
 class MaskDecoder(nn.Module):
@@ -216,7 +217,7 @@ class Ours2D(nn.Module):
         super().__init__()
         m = cfg.model
         self.variational = variational
-        self.enc = MaskEncoder(m.width, m.fc, m.latent)
+        self.enc = MaskEncoder(m.width, m.fc, m.latent, variational)
         self.dec = MaskDecoder(m.width, m.latent, cfg.data.crop)
         self.pose = make_pose_net(cfg, 4)
 
