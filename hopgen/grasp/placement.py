@@ -1,0 +1,213 @@
+"""Pre-shape and wrist placement relative to the object's principal axes.
+
+A placement is a hand orientation R (hand -> object frame), a line the hand travels along
+(approach direction d in the object frame, hand +z = palmar normal faces along d for palm
+grasps) and a hand-frame reference point (palm centre for power grasps, the pinch centre
+between thumb and finger tips for precision ones) that the line passes through. `approach`
+slides the hand in along d until its skin touches the object.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kinematics as kin
+from ..meshgeom import normalise_for_grasp
+
+APPROACH_STEP = 0.004  # m, coarse step while sliding in
+CLEARANCE = 0.0005  # m, the approach stops this far from the surface
+
+
+def preshape_angles(gtype, rng, side="right"):
+    """Open joint angles (NUM_DOF,) of a grasp type's pre-shape, jittered by rng."""
+    a = kin.neutral_angles()
+    hi = kin.LIMITS_HI
+    jit = lambda s=0.05: float(rng.uniform(-s, s))  # noqa: E731 - tiny local helper
+    for f, name in enumerate(kin.FINGERS[1:], start=1):
+        curl = 1.0 if f in gtype.fingers else 0.0
+        mcp = gtype.mcp if curl else gtype.idle_curl
+        pip = gtype.pip if curl else gtype.idle_curl
+        i_m, i_a, i_p, i_d = (kin.DOF_INDEX[f"{name}_{j}"] for j in ("mcp_flex", "mcp_abd", "pip_flex", "dip_flex"))
+        a[i_m] = max(0.0, mcp + jit()) * hi[i_m]
+        a[i_p] = max(0.0, pip + jit()) * hi[i_p]
+        a[i_d] = kin.couple_dip(a[i_p])
+        spread_sign = 0.0 if name == "middle" else 1.0
+        a[i_a] = spread_sign * np.clip(gtype.spread + jit(0.1), -1, 1) * 0.6 * hi[i_a]
+    o = np.clip(gtype.thumb_opposition + jit(), 0.0, 1.0)
+    t = max(0.0, gtype.thumb_flex + jit())
+    i_abd = kin.DOF_INDEX["thumb_cmc_abd"]
+    if gtype.thumb_drive == "thumb_cmc_abd":
+        # Thumb starts flat, slightly behind the palm plane, so the palm meets the object first;
+        # closing then lifts it onto the object.
+        a[i_abd] = 0.6 * kin.LIMITS_LO[i_abd]
+    else:
+        a[i_abd] = o * hi[i_abd]
+    a[kin.DOF_INDEX["thumb_cmc_roll"]] = o * hi[kin.DOF_INDEX["thumb_cmc_roll"]]
+    a[kin.DOF_INDEX["thumb_cmc_flex"]] = -0.2 * (1 - o) * abs(kin.LIMITS_LO[kin.DOF_INDEX["thumb_cmc_flex"]])
+    a[kin.DOF_INDEX["thumb_mcp_flex"]] = t * hi[kin.DOF_INDEX["thumb_mcp_flex"]]
+    a[kin.DOF_INDEX["thumb_ip_flex"]] = t * hi[kin.DOF_INDEX["thumb_ip_flex"]]
+    return kin.clamp_angles(a)
+
+
+@dataclass
+class ObjectFrame:
+    """Object centre (3,), principal axes (3, 3 rows, longest first) and extents (3,)."""
+
+    centre: np.ndarray
+    axes: np.ndarray
+    extents: np.ndarray
+
+
+def object_frame(geom):
+    """Principal frame of an object geometry (cached on the object)."""
+    cached = getattr(geom, "_hopgen_grasp_frame", None)
+    if cached is not None:
+        return cached
+    g = normalise_for_grasp(geom.vertices, geom.faces)
+    frame = ObjectFrame(g.centre, g.axes, g.extents)
+    try:
+        geom._hopgen_grasp_frame = frame
+    except (AttributeError, TypeError):
+        pass
+    return frame
+
+
+@dataclass
+class Placement:
+    """Hand orientation and approach line (object frame)."""
+
+    rot: np.ndarray  # (3, 3) hand -> object rotation
+    target: np.ndarray  # (3,) point the reference travels toward
+    direction: np.ndarray  # (3,) unit approach direction (hand moves along it)
+    ref: np.ndarray  # (3,) reference point in the hand frame
+
+    def hand_to_object(self, s):
+        """4x4 hand pose with the reference point at target - s * direction."""
+        m = np.eye(4)
+        m[:3, :3] = self.rot
+        m[:3, 3] = self.target - s * self.direction - self.rot @ self.ref
+        return m
+
+
+def _unit(v):
+    return v / np.linalg.norm(v)
+
+
+def _perp(v, rng):
+    """A random unit vector perpendicular to unit v."""
+    while True:
+        u = rng.normal(size=3)
+        u -= v * (u @ v)
+        n = np.linalg.norm(u)
+        if n > 1e-6:
+            return u / n
+
+
+def _rot_about(axis, ang):
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    return np.eye(3) + np.sin(ang) * k + (1 - np.cos(ang)) * (k @ k)
+
+
+def _frame_map(a_h, b_h, a_o, b_o):
+    """Rotation taking orthonormal hand directions (a_h, b_h) to object directions (a_o, b_o)."""
+    h = np.stack([a_h, b_h, np.cross(a_h, b_h)], axis=1)
+    o = np.stack([a_o, b_o, np.cross(a_o, b_o)], axis=1)
+    return o @ h.T
+
+
+def hand_references(skin, angles, gtype):
+    """Hand-frame landmarks at a pose: palm centre (3,), pinch centre (3,), pinch axis (3,)
+    (from the finger pads toward the thumb pad) and tip centre (3,)."""
+    _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
+    pts = skin.pose(transforms)
+    palm = pts[skin.finger == -1]
+    palm_centre = np.array([palm[:, 0].mean(), palm[:, 1].mean(), palm[:, 2].max()])
+    tips = {}
+    for f in range(5):
+        sel = (skin.finger == f) & (skin.segment == 2)
+        tips[f] = pts[sel].mean(axis=0)
+    others = [f for f in gtype.fingers if f != 0] or [1]
+    finger_tips = np.mean([tips[f] for f in others], axis=0)
+    pinch_centre = 0.5 * (tips[0] + finger_tips)
+    pinch_axis = _unit(tips[0] - finger_tips)
+    tip_centre = np.mean([tips[f] for f in gtype.fingers], axis=0)
+    return palm_centre, pinch_centre, pinch_axis, tip_centre
+
+
+def sample_placement(gtype, frame, category, skin, angles, rng):
+    """Random placement of a grasp type around an object (see module docstring)."""
+    ax, ext = frame.axes, frame.extents
+    palm_c, pinch_c, pinch_ax, tip_c = hand_references(skin, angles, gtype)
+    thumb_side = np.array([1.0 if skin.side == "right" else -1.0, 0.0, 0.0])  # hand x toward the thumb
+    if gtype.approach == "wrap":
+        long_axis = ax[0] * (1.0 if rng.random() < 0.75 else -1.0)  # thumb mostly toward the +axis end
+        phi = rng.uniform(0, 2 * np.pi)
+        radial = np.cos(phi) * ax[1] + np.sin(phi) * ax[2]
+        d = -radial
+        x_o = _rot_about(d, rng.uniform(-0.25, 0.25)) @ long_axis
+        rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
+        room = max(0.0, 0.5 * ext[0] - 0.045)
+        target = frame.centre + rng.uniform(-room, room) * long_axis
+        return Placement(rot, target, d, palm_c)
+    if gtype.approach == "any":
+        d = _unit(rng.normal(size=3))
+        x_o = _perp(d, rng)
+        rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
+        return Placement(rot, frame.centre.copy(), d, palm_c)
+    if gtype.approach == "tip":
+        d = ax[0] * (1.0 if rng.random() < 0.5 else -1.0)
+        x_o = _perp(d, rng)
+        rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
+        # Tips go to the near end's rim: the tip centre travels to the end face.
+        target = frame.centre + d * (-0.5 * ext[0] + 0.25 * min(ext[1], 0.04))
+        return Placement(rot, target, d, tip_c)
+    # pinch: thumb and finger pads close across the pinch axis p of the object.
+    if category == "cubical":
+        p = ax[2] * (1.0 if rng.random() < 0.5 else -1.0)
+        th = rng.uniform(0, 2 * np.pi)
+        d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
+    elif category in ("slender", "cylindrical"):
+        phi = rng.uniform(0, 2 * np.pi)
+        p = np.cos(phi) * ax[1] + np.sin(phi) * ax[2]
+        radial = np.cross(ax[0], p)
+        d = _unit(_rot_about(p, rng.uniform(-0.5, 0.5)) @ radial)
+    else:
+        p = _unit(rng.normal(size=3))
+        d = _perp(p, rng)
+    d_h = palm_c - pinch_c
+    d_h = -_unit(d_h - pinch_ax * (d_h @ pinch_ax))  # from the palm toward the pinch centre
+    rot = _frame_map(pinch_ax, d_h, p, d)
+    e = np.cross(p, d)
+    span = np.abs(ax @ e) @ ext  # extent of the object along e
+    room = max(0.0, 0.5 * span - 0.015)
+    target = frame.centre + rng.uniform(-room, room) * e
+    return Placement(rot, target, d, pinch_c)
+
+
+def approach(skin, angles, placement, sdf, s_start, clearance=CLEARANCE):
+    """Slide the hand along the placement line from s_start toward s = 0.
+
+    Returns (s, collided): the stop position and whether the skin touched (else the
+    reference reached the target). Coarse steps of APPROACH_STEP, then a fine bracket.
+    """
+    _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
+    pts = skin.pose(transforms) @ placement.rot.T  # (P, 3) rotated, not yet translated
+    base = placement.target - placement.rot @ placement.ref
+
+    def min_dist(svals):
+        shift = base[None, :] - svals[:, None] * placement.direction[None, :]  # (S, 3)
+        q = (pts[None, :, :] + shift[:, None, :]).reshape(-1, 3)
+        return sdf(q).reshape(len(svals), -1).min(axis=1)
+
+    s_vals = np.arange(s_start, -1e-9, -APPROACH_STEP)
+    d = min_dist(s_vals)
+    hit = np.nonzero(d <= clearance)[0]
+    if len(hit) == 0:
+        return 0.0, False
+    k = hit[0]
+    if k == 0:
+        return float(s_vals[0]), True
+    fine = np.linspace(s_vals[k - 1], s_vals[k], 17)
+    df = min_dist(fine)
+    j = np.nonzero(df <= clearance)[0][0]
+    return float(fine[max(j - 1, 0)]), True

@@ -1,0 +1,226 @@
+"""synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries."""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import kinematics as kin
+from .. import meshgeom
+from ..skeleton import CATEGORIES
+from . import closing, placement, score, taxonomy
+
+DEFAULT_MAX_ATTEMPTS = 24
+APPROACH_MARGIN = 0.25  # m beyond the object's bounding radius where the approach starts
+
+
+class GraspFailedError(RuntimeError):
+    """No acceptable grasp within the attempt budget; `reasons` counts why attempts failed."""
+
+    def __init__(self, name, reasons, attempts):
+        self.name = name
+        self.reasons = dict(reasons)
+        self.attempts = attempts
+        why = ", ".join(f"{k} x{v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
+        super().__init__(f"no acceptable grasp of object {name!r} in {attempts} attempts ({why})")
+
+
+@dataclass
+class Grasp:
+    """A synthesised grasp. Poses map hand-frame points into the object's own frame.
+
+    angles / preshape (NUM_DOF,) radians (kinematics.DOF_NAMES); hand_to_object (4, 4);
+    approach_direction (3,) unit, object frame (the hand moves along it while approaching).
+    """
+
+    type: str
+    subject: str
+    side: str
+    object_name: str
+    category: str
+    angles: np.ndarray
+    preshape: np.ndarray
+    hand_to_object: np.ndarray
+    approach_direction: np.ndarray
+    contacts: list
+    fingers_in_contact: list
+    palm_contact: bool
+    max_penetration_mm: float
+    thumb_opposition: float
+    held: bool
+    score: float
+    attempts: int
+    failures: dict = field(default_factory=dict)
+
+    @property
+    def object_to_hand(self):
+        """(4, 4) inverse of hand_to_object."""
+        return np.linalg.inv(self.hand_to_object)
+
+    def to_dict(self):
+        """JSON-friendly dict (floats rounded to 1e-9 so equal grasps serialise equally)."""
+        r = lambda a: np.round(np.asarray(a, dtype=np.float64), 9).tolist()  # noqa: E731
+        return {
+            "type": self.type, "subject": self.subject, "side": self.side,
+            "object": self.object_name, "category": self.category,
+            "joint_angles": {n: float(v) for n, v in zip(kin.DOF_NAMES, r(self.angles))},
+            "preshape": {n: float(v) for n, v in zip(kin.DOF_NAMES, r(self.preshape))},
+            "hand_to_object": r(self.hand_to_object),
+            "approach_direction": r(self.approach_direction),
+            "contacts": [{**c, "point": r(c["point"]), "distance": float(round(c["distance"], 9))}
+                         for c in self.contacts],
+            "fingers_in_contact": list(self.fingers_in_contact),
+            "palm_contact": bool(self.palm_contact),
+            "max_penetration_mm": float(round(self.max_penetration_mm, 6)),
+            "thumb_opposition": float(round(self.thumb_opposition, 6)),
+            "held": bool(self.held), "score": float(round(self.score, 6)),
+            "attempts": int(self.attempts), "failures": dict(self.failures),
+        }
+
+
+# ------------------------------------------------------------------ hand models
+
+_HANDS = {}
+
+
+@dataclass
+class HandModel:
+    """Search skin (subsampled palmar points) and the full skin used to verify a grasp."""
+
+    subject_id: str
+    side: str
+    shape: object
+    skin: closing.HandSkin
+    mesh: object = None  # handmesh.HandMesh when available
+
+    def verify_points(self, angles, hand_to_obj):
+        """Skin points (N, 3, object frame) and their seg labels (N,) at a pose."""
+        if self.mesh is None:
+            _, tr = kin.forward_kinematics(self.shape, angles, self.side)
+            pts = self.skin.pose(tr)
+            labels = self.skin.label
+        else:
+            from .. import handmesh
+            pts = handmesh.pose_vertices(self.mesh, self.shape, angles, self.side)
+            labels = self._vertex_labels
+        return pts @ hand_to_obj[:3, :3].T + hand_to_obj[:3, 3], labels
+
+
+def _subject(subject):
+    from .. import subjects
+    if isinstance(subject, str):
+        return subjects.get_subject(subject)
+    return subject
+
+
+def hand_model(subject, side):
+    """The cached HandModel of a subject (id or subjects.Subject) and side."""
+    subj = _subject(subject)
+    key = (subj.id, side, subj.hand_length_mm, subj.hand_breadth_mm, subj.thickness_scale)
+    if key in _HANDS:
+        return _HANDS[key]
+    from .. import subjects
+    shape = subjects.subject_shape(subj)
+    mesh = None
+    try:
+        from .. import handmesh
+    except ImportError:
+        handmesh = None
+    if handmesh is not None:
+        mesh = handmesh.build_hand_mesh(subj, side)
+        labels = _mesh_vertex_labels(mesh)
+        skin = closing.skin_from_mesh(shape, side, mesh.rest_vertices, labels)
+    else:
+        skin = closing.capsule_skin(shape, side)
+    model = HandModel(subj.id, side, shape, skin, mesh)
+    if mesh is not None:
+        model._vertex_labels = labels
+    _HANDS[key] = model
+    return model
+
+
+def _mesh_vertex_labels(mesh):
+    """Per-vertex seg labels of a hand mesh (from its face labels when it has no vertex labels)."""
+    labels = getattr(mesh, "vertex_labels", None)
+    if labels is not None:
+        return np.asarray(labels)
+    faces, fl = np.asarray(mesh.faces), np.asarray(mesh.face_labels)
+    out = np.full(len(mesh.rest_vertices), -1)
+    out[faces.reshape(-1)] = np.repeat(fl, 3)
+    return out
+
+
+# ------------------------------------------------------------------ synthesis
+
+
+def _resolve_probs(category, extents, type_probs):
+    if type_probs and all(k in taxonomy.TAXONOMY for k in type_probs):
+        return taxonomy.type_probs_for(category, extents, {category: type_probs})
+    return taxonomy.type_probs_for(category, extents, type_probs)
+
+
+def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attempts=DEFAULT_MAX_ATTEMPTS):
+    """Synthesise one acceptable grasp of `object_geom` by a subject's hand.
+
+    subject: subjects.Subject or a built-in id; side 'left'|'right'; object_geom: anything
+    with vertices, faces, category, name and optional sdf (objects.ObjectGeometry); rng:
+    numpy Generator; type_probs: {category: {type: prob}} overrides or {type: prob}.
+    Raises meshgeom.UngraspableObjectError for objects no hand can hold and
+    GraspFailedError when max_attempts random placements all fail the quality bar.
+    """
+    if side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+    name = getattr(object_geom, "name", "object")
+    category = getattr(object_geom, "category", None)
+    if category not in CATEGORIES:
+        raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
+    meshgeom.check_graspable(name, object_geom.vertices, object_geom.faces)
+    model = hand_model(subject, side)
+    sdf = meshgeom.object_distance_fn(object_geom)
+    frame = placement.object_frame(object_geom)
+    probs = _resolve_probs(category, frame.extents, type_probs)
+    s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
+    reasons = Counter()
+    for attempt in range(1, max_attempts + 1):
+        gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs)]
+        result = _attempt(model, gtype, frame, category, sdf, rng, s_start)
+        if isinstance(result, str):
+            reasons[result] += 1
+            continue
+        angles, pre, pose, direction, q = result
+        return Grasp(gtype.name, model.subject_id, side, name, category, angles, pre, pose, direction,
+                     q.contacts, q.fingers_in_contact, q.palm_contact, q.max_penetration_mm,
+                     q.thumb_opposition, q.held, q.score, attempt, dict(reasons))
+    raise GraspFailedError(name, reasons, max_attempts)
+
+
+def _attempt(model, gtype, frame, category, sdf, rng, s_start):
+    """One try: returns (angles, preshape, hand_to_object, direction, quality) or a reason."""
+    skin = model.skin
+    pre = placement.preshape_angles(gtype, rng, model.side)
+    idle = [f for f in range(1, 5) if f not in gtype.fingers]
+    caps = {}
+    for f in idle:  # idle fingers start straight and curl up to the pre-shape's idle curl
+        names = closing._STAGES[f]
+        caps[f] = tuple(pre[kin.DOF_INDEX[n[0]]] for n in names)
+        for n in names:
+            for dof in n:
+                pre[kin.DOF_INDEX[dof]] = 0.0
+    pl = placement.sample_placement(gtype, frame, category, skin, pre, rng)
+    s, collided = placement.approach(skin, pre, pl, sdf, s_start)
+    if collided and s >= s_start - 1e-9:
+        return "start_in_collision"
+    if not collided and gtype.palm_contact:
+        return "no_contact_on_approach"
+    if collided:
+        lo, hi = gtype.standoff
+        s += rng.uniform(lo, hi) if hi > 0 else rng.uniform(0.0, 0.0015)
+    pose = pl.hand_to_object(s)
+    angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
+                                      thumb_drive=gtype.thumb_drive)
+    pts, labels = model.verify_points(angles, pose)
+    q = score.measure(pts, labels, sdf)
+    reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
+    if reason:
+        return reason
+    return angles, pre, pose, pl.direction.copy(), q

@@ -1,0 +1,182 @@
+"""Grasp taxonomy (after Feix et al., "The GRASP Taxonomy of Human Grasp Types", 2016).
+
+Each type fixes: which fingers take part, power vs precision, how the hand relates to
+the object's principal axes (the approach), the pre-shape (open joint configuration,
+in fractions of each joint's range so that it holds for every hand model), and the
+range of object widths (the span the grasp closes across) it suits. A category (plus
+size) -> type-probability table picks types; a user config can override it.
+"""
+
+from dataclasses import dataclass, field
+
+from ..skeleton import CATEGORIES
+
+# Approach relations to the object's principal axes (axes[0] longest .. axes[2] shortest):
+#   "wrap"   palm faces the long axis, knuckle line parallel to it; fingers curl around the section.
+#   "pinch"  thumb and fingers close across the thinnest axis (axes[2]); approach along the others.
+#   "any"    any direction (sphere-like objects); the hand closes across the object.
+#   "tip"    approach along the long axis from one end (jar lid / precision sphere on a cylinder).
+APPROACHES = ("wrap", "pinch", "any", "tip")
+
+
+@dataclass(frozen=True)
+class GraspType:
+    """One grasp type. Pre-shape values are fractions of each joint's flexion range."""
+
+    name: str
+    feix_id: int  # number in Feix et al.'s 33-type table
+    power: bool  # power (palm contact, many fingers) vs precision (pads)
+    fingers: tuple  # participating fingers, 0 thumb .. 4 pinky
+    approach: str  # one of APPROACHES
+    width_range: tuple  # (min, max) object width in metres the grasp closes across
+    palm_contact: bool  # the palm is placed onto the object before the fingers close
+    min_fingers: int  # fingers that must touch the object for the grasp to count
+    # Pre-shape: flexion fraction of MCP and PIP for the long fingers (participating ones; others
+    # take `idle_curl`), finger spread in [-1, 1], thumb opposition/flexion fractions.
+    mcp: float = 0.1
+    pip: float = 0.1
+    spread: float = 0.3
+    idle_curl: float = 0.0
+    thumb_opposition: float = 0.8
+    thumb_flex: float = 0.1
+    thumb_drive: str = "thumb_cmc_flex"  # DoF that closes the thumb first (see closing.finger_stages)
+    # Depth of the palm's stop point relative to first contact (metres; > 0 backs off the palm).
+    standoff: tuple = (0.0, 0.0)
+    notes: str = ""
+    tags: tuple = field(default=())
+
+
+TAXONOMY = {g.name: g for g in (
+    GraspType("large_diameter", 1, True, (0, 1, 2, 3, 4), "wrap", (0.045, 0.11), True, 3,
+              mcp=0.05, pip=0.05, spread=0.1, thumb_opposition=0.1, thumb_flex=0.05,
+              thumb_drive="thumb_cmc_abd", notes="bottle or can held in the whole hand, thumb wrapped around"),
+    GraspType("small_diameter", 2, True, (0, 1, 2, 3, 4), "wrap", (0.008, 0.035), True, 3,
+              mcp=0.3, pip=0.3, spread=0.0, thumb_opposition=0.1, thumb_flex=0.2,
+              thumb_drive="thumb_cmc_abd", notes="handle or rod in a fist"),
+    GraspType("medium_wrap", 3, True, (0, 1, 2, 3, 4), "wrap", (0.025, 0.075), True, 3,
+              mcp=0.15, pip=0.2, spread=0.05, thumb_opposition=0.1, thumb_flex=0.1,
+              thumb_drive="thumb_cmc_abd", notes="mug body or thick handle, thumb less abducted"),
+    GraspType("power_sphere", 11, True, (0, 1, 2, 3, 4), "any", (0.05, 0.11), True, 3,
+              mcp=0.05, pip=0.05, spread=0.8, thumb_opposition=0.15, thumb_flex=0.05,
+              thumb_drive="thumb_cmc_abd", notes="ball cupped in the palm, fingers spread"),
+    GraspType("precision_sphere", 13, False, (0, 1, 2, 3, 4), "tip", (0.03, 0.10), False, 3,
+              mcp=0.05, pip=0.1, spread=0.9, thumb_opposition=1.0, thumb_flex=0.05,
+              standoff=(0.01, 0.03), notes="lid or ball taken from above with spread finger pads"),
+    GraspType("tripod", 14, False, (0, 1, 2), "pinch", (0.01, 0.07), False, 2,
+              mcp=0.1, pip=0.15, spread=0.1, idle_curl=0.5, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.02, 0.04), notes="thumb, index and middle pads"),
+    GraspType("prismatic_2_finger", 8, False, (0, 1), "pinch", (0.003, 0.08), False, 2,
+              mcp=0.1, pip=0.1, spread=0.0, idle_curl=0.6, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.02, 0.045), notes="thumb and index pads across a thin dimension"),
+    GraspType("prismatic_4_finger", 6, False, (0, 1, 2, 3, 4), "pinch", (0.003, 0.09), False, 3,
+              mcp=0.1, pip=0.1, spread=0.0, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.02, 0.04), notes="book or phone edge between thumb and four finger pads"),
+    GraspType("lateral_pinch", 16, False, (0, 1), "pinch", (0.002, 0.03), False, 2,
+              mcp=0.45, pip=0.55, spread=0.0, idle_curl=0.7, thumb_opposition=0.3, thumb_flex=0.1,
+              standoff=(0.005, 0.02), notes="key or card between thumb pad and the side of the index"),
+    GraspType("palmar", 22, True, (0, 1, 2, 3, 4), "pinch", (0.003, 0.045), True, 3,
+              mcp=0.0, pip=0.0, spread=0.0, thumb_opposition=0.05, thumb_flex=0.05,
+              thumb_drive="thumb_cmc_abd", notes="flat object against the palm and straight fingers, thumb on the other face"),
+    GraspType("writing_tripod", 20, False, (0, 1, 2), "wrap", (0.005, 0.02), False, 2,
+              mcp=0.3, pip=0.35, spread=0.0, idle_curl=0.7, thumb_opposition=0.8, thumb_flex=0.2,
+              standoff=(0.01, 0.03), notes="pencil held by thumb, index pad and the side of the middle finger"),
+)}
+
+GRASP_TYPES = tuple(TAXONOMY)
+GRASP_TYPE_IDS = {name: i for i, name in enumerate(GRASP_TYPES)}
+
+
+class GraspConfigError(ValueError):
+    """A grasp-type probability table names an unknown category or type, or has bad numbers."""
+
+
+def object_width(category, extents):
+    """The width a grasp closes across: section for long objects, thickness for flat ones.
+
+    extents (3,) sorted longest first (metres).
+    """
+    if category in ("cylindrical", "slender"):
+        return float(extents[1])  # diameter (the second principal extent of an elongated object)
+    if category == "spherical":
+        return float(extents[0])
+    return float(extents[2])  # cubical: the thinnest dimension
+
+
+def default_type_probs(category, extents):
+    """Default {type: prob} for an object of `category` with principal extents (3,) (metres)."""
+    if category not in CATEGORIES:
+        raise GraspConfigError(f"unknown object category {category!r} (expected one of {CATEGORIES})")
+    w = object_width(category, extents)
+    if category == "cylindrical":
+        if w >= 0.05:
+            table = {"large_diameter": 0.55, "medium_wrap": 0.25, "precision_sphere": 0.1, "power_sphere": 0.1}
+        else:
+            table = {"medium_wrap": 0.4, "small_diameter": 0.25, "large_diameter": 0.1, "tripod": 0.1,
+                     "prismatic_4_finger": 0.15}
+    elif category == "slender":
+        table = {"small_diameter": 0.35, "writing_tripod": 0.25, "prismatic_2_finger": 0.15,
+                 "lateral_pinch": 0.1, "tripod": 0.15}
+    elif category == "cubical":
+        if w < 0.03:
+            table = {"prismatic_4_finger": 0.35, "prismatic_2_finger": 0.2, "palmar": 0.25,
+                     "lateral_pinch": 0.1, "tripod": 0.1}
+        else:
+            table = {"prismatic_4_finger": 0.4, "medium_wrap": 0.2, "tripod": 0.2, "power_sphere": 0.2}
+    else:  # spherical
+        if w >= 0.06:
+            table = {"power_sphere": 0.6, "precision_sphere": 0.4}
+        else:
+            table = {"precision_sphere": 0.35, "tripod": 0.4, "power_sphere": 0.25}
+    return table
+
+
+def validate_type_probs(table, where="grasp.type_probs"):
+    """Check a {category: {type: prob}} override; returns a cleaned copy (floats)."""
+    if not isinstance(table, dict):
+        raise GraspConfigError(f"{where}: expected a mapping category -> {{type: probability}}, "
+                               f"got {type(table).__name__}")
+    out = {}
+    for cat, probs in table.items():
+        if cat not in CATEGORIES:
+            raise GraspConfigError(f"{where}: unknown category {cat!r} (expected one of {list(CATEGORIES)})")
+        if not isinstance(probs, dict) or not probs:
+            raise GraspConfigError(f"{where}.{cat}: expected a non-empty mapping grasp type -> probability")
+        clean = {}
+        for name, p in probs.items():
+            if name not in TAXONOMY:
+                raise GraspConfigError(f"{where}.{cat}: unknown grasp type {name!r} "
+                                       f"(known: {', '.join(GRASP_TYPES)})")
+            try:
+                p = float(p)
+            except (TypeError, ValueError):
+                raise GraspConfigError(f"{where}.{cat}.{name}: probability must be a number, got {p!r}") from None
+            if not (p >= 0 and p < float("inf")):
+                raise GraspConfigError(f"{where}.{cat}.{name}: probability must be finite and >= 0, got {p}")
+            clean[name] = p
+        if sum(clean.values()) <= 0:
+            raise GraspConfigError(f"{where}.{cat}: probabilities sum to 0")
+        out[cat] = clean
+    return out
+
+
+def type_probs_for(category, extents, overrides=None):
+    """Normalised {type: prob} for an object, overrides ({category: {type: prob}}) first.
+
+    Types whose width range excludes the object are dropped (unless that would drop all).
+    """
+    table = validate_type_probs(overrides)[category] if overrides and category in overrides else \
+        default_type_probs(category, extents)
+    w = object_width(category, extents)
+    fit = {k: p for k, p in table.items() if p > 0 and TAXONOMY[k].width_range[0] <= w <= TAXONOMY[k].width_range[1]}
+    if not fit:
+        fit = {k: p for k, p in table.items() if p > 0}
+    total = sum(fit.values())
+    return {k: p / total for k, p in fit.items()}
+
+
+def choose_type(rng, probs):
+    """Draw a grasp type name from {type: prob} (sorted names, so the draw is reproducible)."""
+    names = sorted(probs)
+    p = [probs[n] for n in names]
+    s = sum(p)
+    return names[int(rng.choice(len(names), p=[x / s for x in p]))]
