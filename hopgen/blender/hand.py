@@ -1,0 +1,44 @@
+"""Blender object for a procedural hand (hopgen.handmesh.HandMesh): labels, materials, posing."""
+import numpy as np
+
+from hopgen.blender import materials, scene
+
+CREASE_ATTRIBUTE = "hop_crease"  # POINT FLOAT attribute (0..1) read by the skin shader
+
+
+def build_hand_object(mesh, name, skin_material=None, nail_material=None, subject=None, subsurf=True,
+                      collection=None):
+    """Create the hand + forearm object from a HandMesh at its rest pose.
+
+    Faces carry the INT FACE attribute "hop_label" (mesh.face_labels) and material slots
+    [skin, nail] (mesh.face_material).  Missing materials are made with
+    hopgen.blender.materials from `subject` (a subjects.Subject; its skin/nail colours), or a
+    neutral skin tone when no subject is given.  Smooth shading; with `subsurf`, a Subdivision
+    Surface modifier (render level 1, viewport 0).  Vertex positions: set_hand_pose.
+    """
+    skin_rgb = tuple(subject.skin_rgb) if subject is not None else (0.6, 0.42, 0.33)
+    if skin_material is None:
+        skin_material = materials.skin_material(f"{name}_skin", skin_rgb, crease_attribute=CREASE_ATTRIBUTE)
+    if nail_material is None:
+        gloss = subject.nail_gloss if subject is not None else 0.6
+        nail_material = materials.nail_material(f"{name}_nail", skin_rgb, gloss=gloss)
+    obj = scene.add_mesh_object(name, mesh.rest_vertices, mesh.faces, face_labels=mesh.face_labels,
+                                materials=[skin_material, nail_material], face_material=mesh.face_material,
+                                smooth=True, collection=collection)
+    me = obj.data
+    old = me.attributes.get(CREASE_ATTRIBUTE)
+    if old is not None:
+        me.attributes.remove(old)
+    attr = me.attributes.new(CREASE_ATTRIBUTE, "FLOAT", "POINT")
+    attr.data.foreach_set("value", np.ascontiguousarray(mesh.crease, dtype=np.float32))
+    if subsurf:
+        mod = obj.modifiers.new("hop_subsurf", "SUBSURF")
+        mod.levels, mod.render_levels = 0, 1
+    obj["hop_subject"] = mesh.subject_id
+    obj["hop_side"] = mesh.side
+    return obj
+
+
+def set_hand_pose(obj, vertices):
+    """Move the hand object's vertices to posed positions (V,3) from handmesh.pose_vertices."""
+    scene.update_vertices(obj, vertices)
