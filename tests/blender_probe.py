@@ -184,6 +184,34 @@ def check_materials(tmp):
             "lamp_visible_camera": bool(lamp.visible_camera), "hdris": len(hdris)}
 
 
+def check_backplate(tmp):
+    """A four-colour photo fills a non-square frame the right way up and is absent from the passes."""
+    compat, materials, passes, scene, world = _blender()
+    from hopgen.pngio import encode_png
+    photo = np.zeros((40, 60, 3), np.uint8)
+    photo[:20, :30] = (255, 0, 0)      # top-left red
+    photo[:20, 30:] = (0, 255, 0)      # top-right green
+    photo[20:, :30] = (0, 0, 255)      # bottom-left blue
+    photo[20:, 30:] = (255, 255, 255)  # bottom-right white
+    path = os.path.join(tmp, "photo.png")
+    with open(path, "wb") as fh:
+        fh.write(encode_png(photo))
+    s = scene.reset_scene()
+    scene.configure_cycles(s, samples=2, adaptive_threshold=None, view_transform="Standard")
+    world.set_colour_world((0.0, 0.0, 0.0), 0.0)
+    K = cam.intrinsics(40.0, 40.0, 26.0, 14.0)
+    T = cam.look_at([0.3, -1.0, 0.5], [0.0, 0.0, 0.0], roll=0.3)
+    scene.set_camera(K, 48, 32, T)
+    world.add_backplate(path, K, 48, 32, T, distance=4.0)
+    png = os.path.join(tmp, "backplate.png")
+    passes.render_rgb(s, png)
+    rgb = read_png(png).astype(int)
+    ann = passes.render_annotations(s)
+    corners = {"tl": rgb[2, 2], "tr": rgb[2, -3], "bl": rgb[-3, 2], "br": rgb[-3, -3]}
+    return {"corners": {k: v.tolist() for k, v in corners.items()},
+            "labels_max": int(ann["labels"].max()), "depth_max": float(ann["depth"].max())}
+
+
 def check_hdri(tmp):
     """The bundled studio HDRIs are found and load as float images."""
     compat, materials, passes, scene, world = _blender()
@@ -195,8 +223,40 @@ def check_hdri(tmp):
             "is_float": bool(img.is_float), "version": list(compat.blender_version()), "oidn": compat.has_oidn()}
 
 
+def check_timing(tmp, size=320, samples=32, repeats=2):
+    """Not a test: beauty vs annotation render times on a hand-like scene (HDRI, SSS skin, backdrop)."""
+    compat, materials, passes, scene, world = _blender()
+    s = scene.reset_scene()
+    scene.configure_cycles(s, samples=samples, adaptive_threshold=0.02, threads=2)
+    world.set_hdri_world(world.list_studio_hdris()[5], 1.0, 1.0)
+    K = cam.intrinsics(300.0, 300.0, (size - 1) / 2, (size - 1) / 2)
+    scene.set_camera(K, size, size, cam.look_at([0.0, -0.5, 0.35], [0.0, 0.0, 0.08]))
+    world.add_backdrop({"surface": {"pattern": "wood", "colour_a": (0.4, 0.25, 0.1)}})
+    v, f = world.primitive_mesh("sphere", 1.0, segments=128)  # ~16k triangles, like a hand mesh
+    hand = scene.add_mesh_object("hand", v * [0.09, 0.03, 0.18] + [0, 0, 0.12], f, np.arange(len(f)) % 16 + 3,
+                                 materials=[materials.skin_material("skin", (0.6, 0.4, 0.3))])
+    v, f = world.primitive_mesh("cylinder", 1.0, segments=64)
+    obj = scene.add_mesh_object("object", v * [0.06, 0.06, 0.2] + [0.05, 0.03, 0.1], f, 1,
+                                materials=[materials.surface_material("obj", {"pattern": "stripes"})])
+    world.add_distractor({"shape": "torus", "size": 0.1, "location": (-0.2, 0.1, 0.03)})
+    scene.add_point_lamp((0.3, -0.4, 0.6), 20.0, 0.05)
+    png = os.path.join(tmp, "timing.png")
+    out = {"size": size, "samples": samples, "version": list(compat.blender_version())}
+    for name, fn in (("beauty", lambda: passes.render_rgb(s, png)),
+                     ("annotations_2_groups", lambda: passes.render_annotations(s, {"hand": [hand], "object": [obj]})),
+                     ("labels_only", lambda: passes.render_labels(s)),
+                     ("labels_include_hand", lambda: passes.render_labels(s, include=[hand]))):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        out[name + "_s"] = [round(t, 4) for t in times]  # first call includes shader compilation
+    return out
+
+
 CHECKS = {"reprojection": check_reprojection, "passes": check_passes, "materials": check_materials,
-          "hdri": check_hdri}
+          "hdri": check_hdri, "backplate": check_backplate, "timing": check_timing}
 
 
 def main(argv):

@@ -38,6 +38,13 @@ def assert_materials(r):
     assert r["hdris"] == 8
 
 
+def assert_backplate(r):
+    want = {"tl": (255, 0, 0), "tr": (0, 255, 0), "bl": (0, 0, 255), "br": (255, 255, 255)}
+    for corner, colour in want.items():
+        assert np.abs(np.array(r["corners"][corner]) - colour).max() <= 8, (corner, r["corners"])
+    assert r["labels_max"] == 0 and r["depth_max"] == 0.0  # backplates are hidden from the passes
+
+
 def assert_hdri(r):
     assert r["count"] == 8 and "studio.exr" in r["names"]
     assert r["size"][0] > 0 and r["size"][1] > 0 and r["is_float"]
@@ -54,6 +61,11 @@ def test_materials_bpy_module(tmp_path):
 
 
 @pytest.mark.bpy
+def test_backplate_bpy_module(tmp_path):
+    assert_backplate(blender_probe.check_backplate(str(tmp_path)))
+
+
+@pytest.mark.bpy
 def test_hdri_bpy_module(tmp_path):
     r = blender_probe.check_hdri(str(tmp_path))
     assert_hdri(r)
@@ -61,9 +73,10 @@ def test_hdri_bpy_module(tmp_path):
 
 
 @pytest.mark.blender_binary
-def test_blender_binary_passes_materials_hdri(tmp_path):
-    r = run_probe_binary(["passes", "materials", "hdri"], tmp_path)
+def test_blender_binary_passes_materials_hdri_backplate(tmp_path):
+    r = run_probe_binary(["passes", "materials", "hdri", "backplate"], tmp_path)
     assert_passes(r["passes"])
+    assert_backplate(r["backplate"])
     assert_materials(r["materials"])
     assert_hdri(r["hdri"])
 
