@@ -188,6 +188,12 @@ def _build(cls, data, prefix=""):
 def config_from_dict(data):
     """Build a `Config` from a plain dict (as loaded from YAML)."""
     data = dict(data or {})
+    if data.get("stage", "2d") != "2d":  # a stage plug-in registers its sections (e.g. "lift") on import
+        from trainer.engine import get_stage
+        try:
+            get_stage(data["stage"])
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
     extra = {}
     for key in list(data):
         if key not in {f.name for f in dataclasses.fields(Config)}:

@@ -269,3 +269,12 @@ class ClusterCentres(nn.Module):
 
     def forward(self):
         return self.centres
+
+
+def __getattr__(name):
+    """`STAGE` (what trainer.engine.get_stage("3d") looks up here) lives in trainer.stage3d; imported
+    lazily because stage3d imports this module."""
+    if name == "STAGE":
+        from trainer.stage3d import STAGE
+        return STAGE
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
