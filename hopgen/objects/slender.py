@@ -36,7 +36,8 @@ def build_pencil(s):
     n = 48
     theta = 2 * np.pi * np.arange(n) / n
     hex_r = a / np.cos(np.mod(theta, np.pi / 3) - np.pi / 6)  # flats at +-30 deg, corners at 0, 60, ...
-    zs = np.concatenate([lc * np.linspace(0, 1, 26)[1:] ** 1.5, np.linspace(lc, z_end, 12)[1:]])
+    zs = np.concatenate([lc * np.linspace(0.2, 1, 25) ** 2,  # first ring at 0.04 lc (radius ~0.16 mm)
+                          np.linspace(lc, z_end, 12)[1:]])
     cone = lambda z: rc * 1.0001 * z / lc  # noqa: E731
     r = np.minimum(hex_r[None], cone(zs)[:, None])  # (K, n)
     rings = np.stack([r * np.cos(theta), r * np.sin(theta), np.broadcast_to(zs[:, None], r.shape)], -1)

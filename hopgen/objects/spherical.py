@@ -90,9 +90,9 @@ def build_apple(s):
     lobes = s["lobes"]
 
     def rad(t, p):
-        out = r * (1 + 0.07 * np.cos(t)) * (1 - 0.24 * np.exp(-(t / 0.38) ** 2))
+        out = r * (1 + 0.07 * np.cos(t)) * (1 - 0.32 * np.exp(-(t / 0.4) ** 2))
         out = out * (1 - 0.12 * np.exp(-((np.pi - t) / 0.32) ** 2))
-        return out * (1 + 0.025 * np.cos(lobes * p) * np.clip(-np.cos(t), 0, 1) ** 2)
+        return out * (1 + 0.1 * np.cos(lobes * p) * (np.sin(t) * np.clip(-np.cos(t), 0, 1)) ** 2)
 
     body = radial_body(rad, 48, 60)
     top = float(rad(0.0, 0.0))
