@@ -189,7 +189,7 @@ class SkinParams:
     variation_scale: float = 120.0   # blotches per metre
     redness: float = 0.15            # strength of reddish patches (knuckles, palm)
     pore_scale: float = 2500.0       # micro bump noise per metre
-    bump_strength: float = 0.12
+    bump_strength: float = 0.06
     crease_strength: float = 0.35
     crease_scale: float = 60.0       # procedural crease bands per metre when there is no attribute
 

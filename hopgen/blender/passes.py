@@ -13,7 +13,9 @@ counts each group it passes through; without groups it is opaque and stops at th
 All scene settings touched are restored afterwards.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 import numpy as np
@@ -162,6 +164,7 @@ def _tmp_exr():
     global _TMPDIR
     if _TMPDIR is None:
         _TMPDIR = tempfile.mkdtemp(prefix="hopgen_passes_")
+        atexit.register(shutil.rmtree, _TMPDIR, True)
     return os.path.join(_TMPDIR, f"pass_{os.getpid()}.exr")
 
 
