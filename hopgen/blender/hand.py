@@ -6,15 +6,16 @@ from hopgen.blender import materials, scene
 CREASE_ATTRIBUTE = "hop_crease"  # POINT FLOAT attribute (0..1) read by the skin shader
 
 
-def build_hand_object(mesh, name, skin_material=None, nail_material=None, subject=None, subsurf=True,
+def build_hand_object(mesh, name, skin_material=None, nail_material=None, subject=None, subsurf=False,
                       collection=None):
     """Create the hand + forearm object from a HandMesh at its rest pose.
 
     Faces carry the INT FACE attribute "hop_label" (mesh.face_labels) and material slots
     [skin, nail] (mesh.face_material).  Missing materials are made with
     hopgen.blender.materials from `subject` (a subjects.Subject; its skin/nail colours), or a
-    neutral skin tone when no subject is given.  Smooth shading; with `subsurf`, a Subdivision
-    Surface modifier (render level 1, viewport 0).  Vertex positions: set_hand_pose.
+    neutral skin tone when no subject is given.  Smooth shading (the ~1.7 mm mesh needs no
+    subdivision); with `subsurf`, a Subdivision Surface modifier (render level 1, viewport 0) --
+    it costs ~20 s of Cycles sync per scene on 2 CPU cores, so it is off by default.  Vertex positions: set_hand_pose.
     """
     skin_rgb = tuple(subject.skin_rgb) if subject is not None else (0.6, 0.42, 0.33)
     if skin_material is None:
