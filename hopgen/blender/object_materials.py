@@ -243,7 +243,8 @@ def build_material(spec, name):
     if kind not in KIND_SETUP:
         raise ValueError(f"material {name!r}: unknown kind {kind!r}; known: {', '.join(sorted(KIND_SETUP))}")
     mat = bpy.data.materials.new(name)
-    mat.use_nodes = True
+    if mat.node_tree is None:  # < 5.0: node trees are opt-in (use_nodes is deprecated in 5.0)
+        mat.use_nodes = True
     g = Graph(mat)
     bsdf = next(n for n in g.nodes if n.type == "BSDF_PRINCIPLED")
     color = tuple(spec["color"])
@@ -320,9 +321,10 @@ def _citrus(g, bsdf, spec, color):
 
 
 def _glossy_skin(g, bsdf, spec, color):
-    streaks = g.wave(g.coords(), 60.0, "BANDS", "Z", distortion=4.0)
+    # meridional streaks: noise stretched along z, plus blotchy colour variation
+    streaks = g.noise(g.coords(scale=(1.0, 1.0, 0.1)), 120.0, 2.0)
     var = g.noise(g.coords(), 40.0, 3.0)
-    fac = g.math("MULTIPLY", g.math("ADD", g.math("MULTIPLY", streaks, 0.4), var), 0.6, True)
+    fac = g.math("ADD", g.math("MULTIPLY", streaks, 0.35), g.math("MULTIPLY", var, 0.3), True)
     set_principled(bsdf, coat=0.6, coat_roughness=0.15, subsurface=0.05)
     return g.mix(fac, color, spec.get("color2", color)), g.math("MULTIPLY", var, 0.05)
 

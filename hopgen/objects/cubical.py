@@ -139,7 +139,8 @@ _t("phone", {"length": (0.14, 0.165), "width": (0.068, 0.078), "thickness": (0.0
 _t("remote", {"length": (0.14, 0.21), "width": (0.038, 0.05), "thickness": (0.015, 0.024)}, build_remote,
    materials_remote, "TV remote with a grid of rubber buttons")
 _t("cutting_board", {"length": (0.25, 0.4), "width": (0.15, 0.25), "thickness": (0.012, 0.025),
-                     "corner": (0.01, 0.03)}, build_cutting_board, materials_cutting_board, "wooden/plastic cutting board")
+                     "corner": (0.01, 0.03)}, build_cutting_board, materials_cutting_board,
+   "wooden/plastic cutting board")
 _t("box", {"length": (0.1, 0.22), "width": (0.06, 0.1), "height": (0.04, 0.06)}, build_box, materials_box,
    "printed cardboard box (tea, pills, cereal bar)")
 _t("wallet", {"length": (0.1, 0.12), "width": (0.08, 0.095), "thickness": (0.012, 0.022)}, build_wallet,

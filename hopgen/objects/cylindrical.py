@@ -7,7 +7,7 @@ inside the wall. Sizes in metres.
 import numpy as np
 
 from hopgen.objects import materials as M
-from hopgen.objects.primitives import Part, Profile, lathe, torus_sector_sdf, sweep
+from hopgen.objects.primitives import Part, Profile, sweep, torus_sector_sdf
 from hopgen.objects.registry import ObjectType, register
 
 HALF_PI = 0.5 * np.pi

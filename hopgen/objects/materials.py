@@ -71,3 +71,15 @@ PLASTIC_COLORS = [[0.6, 0.02, 0.02], [0.02, 0.1, 0.5], [0.02, 0.3, 0.05], [0.8, 
 METAL_COLORS = [[0.75, 0.75, 0.75], [0.9, 0.7, 0.35], [0.55, 0.55, 0.6]]
 WOOD_COLORS = [[0.45, 0.25, 0.1], [0.6, 0.38, 0.18], [0.3, 0.15, 0.06], [0.7, 0.5, 0.3]]
 CERAMIC_COLORS = [[0.85, 0.85, 0.82], [0.05, 0.1, 0.3], [0.6, 0.1, 0.05], [0.1, 0.1, 0.1], [0.3, 0.5, 0.4]]
+
+
+def catalogue(rng):
+    """One spec per kind plus every label/pattern/option variant (for tests and previews)."""
+    specs = [material(k, [0.5, 0.3, 0.2], 0.4) for k in MATERIAL_KINDS]
+    specs += [label(rng, k) for k in ("paper", "cardboard", "metal", "plastic")]
+    specs += [material("plastic", [0.5, 0.5, 0.5], 0.3, pattern=p, pattern_color=[1, 0, 0], bump=0.5)
+              for p in ("seam", "stitches", "dimples", "stripes", "screen")]
+    specs += [material("metal", [0.8, 0.8, 0.8], 0.3, brushed=True),
+              material("glass", [1, 1, 1], 0.0, transmission=1.0),
+              material("wood", [0.5, 0.3, 0.1], 0.5, color2=[0.3, 0.2, 0.1])]
+    return specs

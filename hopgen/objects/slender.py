@@ -8,7 +8,7 @@ sharpening cone.
 import numpy as np
 
 from hopgen.objects import materials as M
-from hopgen.objects.primitives import (Part, Profile, extrude_polygon, intersect_sdf, lathe, loft, prism_sdf,
+from hopgen.objects.primitives import (Part, Profile, extrude_polygon, intersect_sdf, loft, prism_sdf,
                                        revolve_sdf, rounded_slab)
 from hopgen.objects.registry import ObjectType, register
 
