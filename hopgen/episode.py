@@ -25,6 +25,7 @@ class FrameState:
     object_to_world: np.ndarray  # (4,4)
     joints: np.ndarray          # (21,3) joint centres, world
     vertices: np.ndarray        # (V,3) posed skin, world
+    hand_points: np.ndarray = None  # (H,3) skin of palm + fingers (not the forearm), world: for framing
 
 
 @dataclass
@@ -91,6 +92,9 @@ def build_episode(cfg, manifest, spec):
     states = animate_grasp(grasp, np.random.default_rng([spec["grasp_seed"], 1]), n_frames,
                            phases=tuple(cfg.grasp.phases))
     frames = []
+    from .skeleton import SEG_ARM
+    hand_faces = np.asarray(mesh.faces)[np.asarray(mesh.face_labels) != SEG_ARM]
+    hand_vertex_ids = np.unique(hand_faces)
     needed = sorted({s["frame"] for s in spec["samples"]})
     for k in needed:
         st = states[k]
@@ -100,7 +104,8 @@ def build_episode(cfg, manifest, spec):
         frames.append(FrameState(frame=k, phase=st.phase, angles=np.asarray(st.angles),
                                  hand_to_world=np.asarray(st.hand_to_world), object_to_world=np.asarray(st.object_to_world),
                                  joints=cam.transform(st.hand_to_world, joints_hand),
-                                 vertices=cam.transform(st.hand_to_world, verts_hand)))
+                                 vertices=cam.transform(st.hand_to_world, verts_hand),
+                                 hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids])))
     return EpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=mesh, object_geom=geom,
                         grasp=grasp, frames=frames)
 
@@ -179,9 +184,8 @@ def place_camera(cfg, sample, state, width, height):
     is shifted by the planned jitter as far as the margins allow.
     """
     c = sample["camera"]
-    pts = state.vertices
-    hand_pts = pts
-    target = 0.5 * (hand_pts.min(0) + hand_pts.max(0))
+    pts = state.hand_points if state.hand_points is not None else state.vertices
+    target = 0.5 * (pts.min(0) + pts.max(0))
     d = c["distance"]
     if c["rig"] == "egocentric":
         forearm = cam.transform(state.hand_to_world, [[0.0, -1.0, 0.0]])[0] - state.hand_to_world[:3, 3]
@@ -198,9 +202,9 @@ def place_camera(cfg, sample, state, width, height):
     eye = target + d * direction
     up = (0.0, 0.0, 1.0) if abs(direction[2]) < 0.98 else (0.0, 1.0, 0.0)
     w2c = cam.look_at(eye, target, up=up, roll=c["roll"])
+    if np.any(cam.transform(w2c, state.vertices)[:, 2] <= 0.02):  # the forearm must not reach the camera either
+        raise ValueError("camera inside or behind the hand/arm; planned distance too small")
     p = cam.transform(w2c, pts)
-    if np.any(p[:, 2] <= 0.02):
-        raise ValueError("camera inside or behind the hand; planned distance too small")
     x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]  # normalised image coordinates
     m = cfg.camera.margin
     f = c["focal_mm"] / cfg.camera.sensor_width_mm * width
