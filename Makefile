@@ -30,7 +30,7 @@ demo: venv
 	$(HOPGEN) validate $(OUT)
 	$(HOPGEN) stats $(OUT)
 	$(HOPGEN) preview $(OUT) --out $(OUT)/preview.png
-	$(HOPGEN) train --config configs/train/demo_ours_posenet.yaml --data $(OUT) --out $(RUN)/2d
+	$(HOPGEN) train --config configs/train/tiny_ours_posenet.yaml --data $(OUT) --out $(RUN)/2d
 	$(HOPGEN) eval --run $(RUN)/2d --data $(OUT) --out $(RUN)/2d/report
 	@echo "demo outputs: dataset $(OUT), preview $(OUT)/preview.png, run $(RUN)/2d, report $(RUN)/2d/report"
 

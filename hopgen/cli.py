@@ -116,8 +116,8 @@ def cmd_assets(args):
                 print(f"  {cat} ({len(names)}): {', '.join(names)}")
             print(f"backgrounds: " + ", ".join(f"{b['name']} [{b['kind']}]" for b in s["backgrounds"]))
         return 0
-    from .pipeline import assets_preview
-    return assets_preview(manifest, args.out, blender=args.blender, samples=args.samples, tile=args.tile)
+    raise CommandError("`hopgen assets preview` (turntable sheet of every object and hand) is not available yet; "
+                       "render a dataset and use `hopgen preview` meanwhile")
 
 
 def _trainer(module):
