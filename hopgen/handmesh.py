@@ -16,7 +16,7 @@ from hopgen.subjects import subject_shape
 
 NUM_SKIN_BONES = 21  # 20 skeleton bones + forearm
 FOREARM = 20
-GRID_MM = 1.7        # surface-nets cell size
+GRID_MM = 1.75       # surface-nets cell size
 NAIL_RAISE_MM = 0.35
 
 # ----------------------------------------------------------------------------- SDF primitives
