@@ -173,6 +173,10 @@ def test_range_overrides_and_errors():
     del d["shape"]["wall"]
     with pytest.raises(ValueError, match="wall"):
         ObjectParams.from_dict(d)
+    d = sample_object_params("mug", np.random.default_rng(0)).to_dict()
+    d["materials"][0]["kind"] = "unobtainium"
+    with pytest.raises(ValueError, match=r"materials\[0\]\.kind"):
+        ObjectParams.from_dict(d)
     p = sample_object_params("fork", np.random.default_rng(0), ranges={"tines": [3, 3]})
     assert p.shape["tines"] == 3 and isinstance(p.shape["tines"], int)
 

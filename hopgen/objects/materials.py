@@ -40,6 +40,19 @@ def material(kind, color, roughness, **extra):
     return spec
 
 
+def check_spec(spec, where="material"):
+    """Raise ValueError naming `where` and the field if spec is not a valid material spec."""
+    if not isinstance(spec, dict):
+        raise ValueError(f"{where}: must be a dict, got {type(spec).__name__}")
+    if spec.get("kind") not in MATERIAL_KINDS:
+        raise ValueError(f"{where}.kind: unknown {spec.get('kind')!r}; known: {', '.join(MATERIAL_KINDS)}")
+    col = spec.get("color")
+    if not (isinstance(col, (list, tuple)) and len(col) == 3 and all(isinstance(x, (int, float)) for x in col)):
+        raise ValueError(f"{where}.color: need [r, g, b], got {col!r}")
+    if not isinstance(spec.get("roughness"), (int, float)):
+        raise ValueError(f"{where}.roughness: need a number, got {spec.get('roughness')!r}")
+
+
 def _rgb(c):
     c = [float(x) for x in c]
     if len(c) != 3:

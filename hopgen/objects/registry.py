@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hopgen.objects.materials import check_spec
 from hopgen.objects.primitives import merge_parts
 from hopgen.skeleton import CATEGORIES
 
@@ -54,6 +55,8 @@ class ObjectParams:
             raise ObjectSpecError(f"object params for {otype.name!r}: category {d['category']!r} "
                                   f"!= {otype.category!r}")
         shape = {k: (int(v) if k in otype.ints else float(v)) for k, v in d["shape"].items()}
+        for i, spec in enumerate(d["materials"]):
+            check_spec(spec, f"object {otype.name!r} materials[{i}]")
         return cls(otype.name, otype.category, shape, copy.deepcopy(list(d["materials"])))
 
 
