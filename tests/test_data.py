@@ -17,6 +17,15 @@ from trainer.data import DataError, HandCrops, HopSource, RhdSource, flip_record
 from trainer.evaluate import heatmaps_to_uv
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on a shared 2-core machine OpenMP spin-waiting makes 2 threads ~10x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
     return make_toy_hop(str(tmp_path_factory.mktemp("hop") / "toy"), n=12, size=96)

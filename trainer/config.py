@@ -90,6 +90,7 @@ class TrainCfg:
     channels_last: bool = True
     max_nan_steps: int = 10         # abort after this many skipped non-finite steps
     device: str = "auto"            # auto | cpu | cuda
+    threads: int = 0                # torch intra-op CPU threads (0 = torch's default)
 
 
 @dataclass
@@ -166,6 +167,8 @@ def _coerce(value, tp, key):
     elif tp is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):  # YAML 1.1 reads off/on/no/yes as booleans
+            return "on" if value else "off"
     raise ConfigError(f"config key {key!r}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 

@@ -25,6 +25,7 @@ import json
 import os
 import time
 import typing
+import warnings
 
 import numpy as np
 import torch
@@ -243,6 +244,8 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     world, rank, local_rank = _setup_distributed()
     main = rank == 0
     device = pick_device(cfg.train.device, local_rank)
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
     stage = get_stage(cfg.stage)
     ckpt_dir = os.path.join(run_dir, "ckpt")
     os.makedirs(ckpt_dir, exist_ok=True)
@@ -321,7 +324,9 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
                 if state["nan_steps"] > cfg.train.max_nan_steps:
                     raise RuntimeError(f"{state['nan_steps']} non-finite steps (train.max_nan_steps="
                                        f"{cfg.train.max_nan_steps}); last at step {state['step'] + 1}")
-            sched.step()
+            with warnings.catch_warnings():  # a skipped step makes LambdaLR warn about the call order
+                warnings.simplefilter("ignore", UserWarning)
+                sched.step()
             state["step"] += 1
             state["pos"] += 1
             imgs += batch["image"].shape[0] * world
