@@ -20,7 +20,7 @@ import numpy as np
 UNIT_SCALES = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 
 # Graspability limits (metres), after the largest/smallest objects a single hand holds.
-MAX_LONGEST_EXTENT = 0.35
+MAX_LONGEST_EXTENT = 0.40
 MAX_SMALLEST_EXTENT = 0.12
 MIN_LONGEST_EXTENT = 0.015
 
@@ -642,3 +642,25 @@ def cylinder_mesh(radius, height, n=48):
     bottom = np.stack([np.full(n, 2 * n), k, j], -1)
     top = np.stack([np.full(n, 2 * n + 1), j + n, k + n], -1)
     return v, np.concatenate([side, bottom, top]).astype(np.int64)
+
+
+def box_bounded_sdf(sdf, lo, hi, margin=0.005):
+    """Wrap a signed distance so points outside the box [lo, hi] grown by `margin` get their
+    distance to the box instead (a cheap lower bound of the true distance, > margin).
+
+    Searches that only need the exact value near the surface (contact, penetration) call the
+    expensive sdf on far fewer points.
+    """
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+
+    def bounded(p):
+        p = np.asarray(p, dtype=np.float64).reshape(-1, 3)
+        gap = np.maximum(np.maximum(lo - p, p - hi), 0.0)
+        out = np.sqrt(np.sum(gap * gap, axis=1))
+        near = out <= margin
+        if near.any():
+            out[near] = sdf(p[near])
+        return out
+
+    return bounded

@@ -188,7 +188,7 @@ def test_check_graspable_errors_name_the_object():
         "flat": (np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0.1, 0.1, 0]]),
                  np.array([[0, 1, 2], [1, 3, 2], [0, 2, 1], [1, 2, 3]]), "zero volume"),
         "nan": (np.array([[0, 0, 0], [np.nan, 0, 0], [0, 1, 0]]), np.array([[0, 1, 2]]), "NaN"),
-        "huge": (*mg.box_mesh([2.0, 0.05, 0.05]), "too large"),
+        "huge": (*mg.box_mesh([0.5, 0.05, 0.05]), "too large"),
         "fat": (*mg.box_mesh([0.2, 0.2, 0.2]), "too large"),
         "tiny": (*mg.box_mesh([0.005, 0.004, 0.003]), "too small"),
     }

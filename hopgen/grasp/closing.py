@@ -16,16 +16,13 @@ import numpy as np
 from .. import kinematics as kin
 from ..skeleton import SEG_PALM, seg_phalanx
 
-# Closing stages per finger: each stage is a tuple of DoF names moved together (distal last),
-# the first is the driven DoF; the others follow it (DIP coupled to PIP, thumb IP to MCP).
-_STAGES = {
-    0: (("thumb_cmc_flex",), ("thumb_mcp_flex", "thumb_ip_flex")),
-    **{f: ((f"{n}_mcp_flex",), (f"{n}_pip_flex", f"{n}_dip_flex"))
-       for f, n in enumerate(("index", "middle", "ring", "pinky"), start=1)},
-}
-TOUCH_GAP = 0.0  # m: a stage stops when its skin comes this close to the surface
-COARSE_STEP = 0.06  # rad
+TOUCH_GAP = 0.0  # m: a joint group stops when its skin comes this close to the surface
+COARSE_STEP = 0.06  # rad of the driving parameter per coarse step
 FINE_STEPS = 12
+# Relative joint speeds while a finger curls (proximal to distal): the DIP follows the PIP at
+# about 2/3 (kinematics.couple_dip), the thumb's MCP/IP follow its driving CMC DoF.
+FINGER_RATES = (1.0, 1.0, 2.0 / 3.0)
+THUMB_RATES = (1.0, 0.8, 0.8)
 
 
 def dof_bone(dof):
@@ -158,144 +155,149 @@ def rotations(axis, angles):
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-def _follow(dof_names, driven_values):
-    """Values of every DoF of a stage as the driven (first) DoF takes `driven_values` (S,)."""
-    out = [driven_values]
-    for name in dof_names[1:]:
-        if name.endswith("dip_flex"):
-            out.append(kin.couple_dip(driven_values))
-        else:  # thumb IP follows its MCP, within its own range
-            i = kin.DOF_INDEX[name]
-            out.append(np.clip(driven_values, kin.LIMITS_LO[i], kin.LIMITS_HI[i]))
-    return out
+def finger_chain(finger, thumb_drive="thumb_cmc_flex"):
+    """DoF indices (3,) of a finger's closing chain, proximal to distal, and their rates.
 
-
-def stage_points(points, bones, stage_dofs, axes, centres, angles, driven):
-    """Points of one finger (n, 3) after a stage sets its driven DoF to `driven` (S,) -> (S, n, 3).
-
-    Distal DoFs rotate first (in the current configuration), then proximal ones, which is
-    the composition of a serial chain.
+    The thumb's first DoF is `thumb_drive`: cmc_flex sweeps it across toward the fingers,
+    cmc_abd lifts it off the palm plane toward the object.
     """
-    dofs = [kin.DOF_INDEX[n] for n in stage_dofs]
-    values = _follow(stage_dofs, driven)
-    out = np.broadcast_to(points, (len(driven),) + points.shape).copy()
+    if finger == 0:
+        names = (thumb_drive, "thumb_mcp_flex", "thumb_ip_flex")
+        return tuple(kin.DOF_INDEX[n] for n in names), THUMB_RATES
+    n = kin.FINGERS[finger]
+    names = (f"{n}_mcp_flex", f"{n}_pip_flex", f"{n}_dip_flex")
+    return tuple(kin.DOF_INDEX[x] for x in names), FINGER_RATES
+
+
+def chain_points(points, bones, dofs, axes, centres, deltas):
+    """Finger points (n, 3) after its DoFs `dofs` (k,) change by deltas (S, k) -> (S, n, 3).
+
+    Distal DoFs rotate first (about their axes in the current configuration), then proximal
+    ones, which is the composition of a serial chain.
+    """
+    out = np.broadcast_to(points, (len(deltas),) + points.shape).copy()
     for k in range(len(dofs) - 1, -1, -1):
-        delta = values[k] - angles[dofs[k]]
         moving = bones >= dof_bone(dofs[k])  # same finger: bones are numbered proximal to distal
-        if not moving.any() or not np.any(delta):
+        if not moving.any() or not np.any(deltas[:, k]):
             continue
-        rot = rotations(axes[k], delta)  # (S, 3, 3)
+        rot = rotations(axes[k], deltas[:, k])  # (S, 3, 3)
         rel = out[:, moving] - centres[k]
         out[:, moving] = np.einsum("sij,snj->sni", rot, rel) + centres[k]
     return out
 
 
-def finger_stages(finger, thumb_drive="thumb_cmc_flex"):
-    """Closing stages of a finger (tuple of DoF-name tuples); the thumb's first stage is
-    driven by `thumb_drive` (cmc_flex sweeps it across toward the fingers, cmc_abd lifts it
-    off the palm plane toward the object)."""
-    if finger == 0:
-        return ((thumb_drive,),) + _STAGES[0][1:]
-    return _STAGES[finger]
+@dataclass
+class _Group:
+    """The joints of one finger that still move, and its points that they carry."""
+
+    finger: int
+    dofs: tuple
+    rates: np.ndarray
+    start: np.ndarray  # (k,) current values
+    hi: np.ndarray  # (k,) upper limits
+    t_max: float
+    axes: np.ndarray = None
+    centres: np.ndarray = None
+    points: np.ndarray = None
+    bones: np.ndarray = None
+    segments: np.ndarray = None
+
+    def values(self, t):
+        """DoF values (S, k) at driving parameters t (S,), each clipped at its limit."""
+        return np.minimum(self.start + np.outer(t, self.rates), self.hi)
 
 
-def close_fingers(skin, angles, hand_to_obj, sdf, fingers, stages=(0, 1), gap=TOUCH_GAP, caps=None,
+def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=None,
                   thumb_drive="thumb_cmc_flex"):
-    """Close `fingers` stage by stage until their skin touches the object or a limit is hit.
+    """Curl `fingers` until their phalanges touch the object, within joint limits.
 
-    angles (NUM_DOF,) start pose (pre-shape); hand_to_obj (4, 4); sdf: (N, 3) -> (N,) in the
-    object frame; caps: optional {finger: (max stage-0 value, max stage-1 value)} of the
-    driven DoFs (idle fingers curl only so far). Returns (angles, touched) where touched[f]
-    says finger f reached contact. Every stage runs for every finger: a finger whose
-    proximal phalanx touched still curls its distal joints around the object.
+    All joints of a finger flex together (at FINGER_RATES / THUMB_RATES); when a phalanx
+    touches, the joints proximal to it freeze and the distal ones keep curling (so a finger
+    wraps around the object rather than stopping as a straight lever). angles (NUM_DOF,)
+    start pose; hand_to_obj (4, 4); sdf (N, 3) -> (N,) in the object frame; caps: optional
+    {finger: max driving parameter} (idle fingers curl only so far).
+    Returns (angles, touched {finger: bool}).
     """
     angles = np.array(angles, dtype=np.float64)
     rot, trans = hand_to_obj[:3, :3], hand_to_obj[:3, 3]
-    touched = {f: False for f in fingers}
     caps = caps or {}
-    for stage in stages:
-        active = list(fingers)
+    first = {f: 0 for f in fingers}  # first chain joint still moving
+    touched = {f: False for f in fingers}
+    for _ in range(3):
+        active = [f for f in fingers if first[f] < 3]
         if not active:
-            continue
+            break
+        groups = []
+        for f in active:
+            dofs, rates = finger_chain(f, thumb_drive)
+            dofs, rates = dofs[first[f]:], np.array(rates[first[f]:])
+            start = angles[list(dofs)]
+            hi = kin.LIMITS_HI[list(dofs)]
+            t_max = float(np.max((hi - start) / rates))
+            if f in caps and first[f] == 0:
+                t_max = min(t_max, caps[f])
+            groups.append(_Group(f, dofs, rates, start, hi, max(t_max, 0.0)))
         _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
         posed = skin.pose(transforms)
-        stage_names = [finger_stages(f, thumb_drive)[stage] for f in active]
-        dofs = [kin.DOF_INDEX[n] for names in stage_names for n in names]
-        axes, centres = joint_axes(skin.shape, skin.side, angles, dofs)
-        # Coarse sweep per finger, then a fine sweep inside the first touching interval.
-        results = {}
+        all_dofs = [d for g in groups for d in g.dofs]
+        axes, centres = joint_axes(skin.shape, skin.side, angles, all_dofs)
         k0 = 0
-        for f, names in zip(active, stage_names):
-            n = len(names)
-            ax, ce = axes[k0:k0 + n], centres[k0:k0 + n]
+        for g in groups:
+            n = len(g.dofs)
+            g.axes, g.centres = axes[k0:k0 + n], centres[k0:k0 + n]
             k0 += n
-            sel = skin.finger == f
-            pts, bones = posed[sel], skin.bone[sel]
-            moving = bones >= dof_bone(kin.DOF_INDEX[names[0]])
-            pts, bones = pts[moving], bones[moving]
-            d0 = kin.DOF_INDEX[names[0]]
-            hi = kin.LIMITS_HI[d0] if f not in caps else min(kin.LIMITS_HI[d0], caps[f][stage])
-            lo = angles[d0]
-            hi = max(lo, hi)
-            results[f] = (names, ax, ce, pts, bones, lo, hi)
-        final = _sweep(results, angles, rot, trans, sdf, gap)
-        for f, (value, hit) in final.items():
-            names = results[f][0]
-            vals = _follow(names, np.array([value]))
-            for name, v in zip(names, vals):
-                angles[kin.DOF_INDEX[name]] = float(v[0])
-            touched[f] = touched[f] or hit
+            sel = (skin.finger == g.finger) & (skin.bone >= dof_bone(g.dofs[0]))
+            g.points, g.bones, g.segments = posed[sel], skin.bone[sel], skin.segment[sel]
+        for g, (t, seg) in zip(groups, _sweep(groups, rot, trans, sdf, gap)):
+            angles[list(g.dofs)] = g.values(np.array([t]))[0]
+            if seg is None:  # reached the limits without touching
+                first[g.finger] = 3
+            else:
+                touched[g.finger] = True
+                first[g.finger] = max(first[g.finger], seg) + 1
     return angles, touched
 
 
-def _sweep(results, angles, rot, trans, sdf, gap):
-    """For each finger, the first driven value (within [lo, hi]) at which its skin touches."""
-    out = {}
-    coarse = {}
-    batch, spans = [], []
-    for f, (names, ax, ce, pts, bones, lo, hi) in results.items():
-        n_steps = max(2, int(np.ceil((hi - lo) / COARSE_STEP)) + 1)
-        vals = np.linspace(lo, hi, n_steps)
-        p = stage_points(pts, bones, names, ax, ce, angles, vals)  # (S, n, 3)
-        coarse[f] = vals
-        batch.append(p.reshape(-1, 3))
-        spans.append((f, p.shape[0], p.shape[1]))
-    dist = _eval(batch, spans, rot, trans, sdf)
-    fine_batch, fine_spans, brackets = [], [], {}
-    for f, vals in coarse.items():
-        d = dist[f]  # (S,) min over the finger's points
-        hit = np.nonzero(d <= gap)[0]
+def _sweep(groups, rot, trans, sdf, gap):
+    """Per group: (t, touching segment or None) at the first touch along its sweep."""
+    coarse = [np.linspace(0.0, g.t_max, max(2, int(np.ceil(g.t_max / COARSE_STEP)) + 1)) for g in groups]
+    dist, arg = _eval(groups, coarse, rot, trans, sdf)
+    out, fine, fine_idx = [None] * len(groups), [], []
+    for i, (g, ts) in enumerate(zip(groups, coarse)):
+        hit = np.nonzero(dist[i] <= gap)[0]
         if len(hit) == 0:
-            out[f] = (vals[-1], False)
-            continue
-        k = hit[0]
-        if k == 0:
-            out[f] = (vals[0], True)
-            continue
-        names, ax, ce, pts, bones, lo, hi = results[f]
-        fv = np.linspace(vals[k - 1], vals[k], FINE_STEPS + 1)
-        brackets[f] = fv
-        p = stage_points(pts, bones, names, ax, ce, angles, fv)
-        fine_batch.append(p.reshape(-1, 3))
-        fine_spans.append((f, p.shape[0], p.shape[1]))
-    if fine_batch:
-        dist = _eval(fine_batch, fine_spans, rot, trans, sdf)
-        for f, fv in brackets.items():
-            hit = np.nonzero(dist[f] <= gap)[0]
-            k = hit[0] if len(hit) else len(fv) - 1
-            out[f] = (fv[k], True)
+            out[i] = (float(ts[-1]), None)
+        elif hit[0] == 0:
+            out[i] = (0.0, int(g.segments[arg[i][0]]))
+        else:
+            fine.append(np.linspace(ts[hit[0] - 1], ts[hit[0]], FINE_STEPS + 1))
+            fine_idx.append(i)
+    if fine_idx:
+        sub = [groups[i] for i in fine_idx]
+        dist, arg = _eval(sub, fine, rot, trans, sdf)
+        for j, i in enumerate(fine_idx):
+            hit = np.nonzero(dist[j] <= gap)[0]
+            k = hit[0] if len(hit) else len(fine[j]) - 1
+            out[i] = (float(fine[j][k]), int(groups[i].segments[arg[j][k]]))
     return out
 
 
-def _eval(batch, spans, rot, trans, sdf):
-    """Min signed distance per step for each finger's (S * n) points -> {finger: (S,)}."""
-    pts = np.concatenate(batch) @ rot.T + trans
-    d = sdf(pts)
-    out, s0 = {}, 0
-    for f, s, n in spans:
-        out[f] = d[s0:s0 + s * n].reshape(s, n).min(axis=1)
+def _eval(groups, ts, rot, trans, sdf):
+    """Min signed distance per step of each group, and the index of the closest point."""
+    batch, shapes = [], []
+    for g, t in zip(groups, ts):
+        deltas = g.values(t) - g.start  # (S, k)
+        p = chain_points(g.points, g.bones, g.dofs, g.axes, g.centres, deltas)
+        batch.append(p.reshape(-1, 3))
+        shapes.append(p.shape[:2])
+    d = sdf(np.concatenate(batch) @ rot.T + trans)
+    dist, arg, s0 = [], [], 0
+    for s, n in shapes:
+        block = d[s0:s0 + s * n].reshape(s, n)
+        dist.append(block.min(axis=1))
+        arg.append(block.argmin(axis=1))
         s0 += s * n
-    return out
+    return dist, arg
 
 
 def skin_distances(skin, angles, hand_to_obj, sdf):

@@ -18,8 +18,9 @@ APPROACH_STEP = 0.004  # m, coarse step while sliding in
 CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 
 
-def preshape_angles(gtype, rng, side="right"):
-    """Open joint angles (NUM_DOF,) of a grasp type's pre-shape, jittered by rng."""
+def preshape_angles(gtype, rng, width=0.05):
+    """Open joint angles (NUM_DOF,) of a grasp type's pre-shape for an object `width` (m)
+    across the grasp, jittered by rng."""
     a = kin.neutral_angles()
     hi = kin.LIMITS_HI
     jit = lambda s=0.05: float(rng.uniform(-s, s))  # noqa: E731 - tiny local helper
@@ -35,17 +36,25 @@ def preshape_angles(gtype, rng, side="right"):
         a[i_a] = spread_sign * np.clip(gtype.spread + jit(0.1), -1, 1) * 0.6 * hi[i_a]
     o = np.clip(gtype.thumb_opposition + jit(), 0.0, 1.0)
     t = max(0.0, gtype.thumb_flex + jit())
-    i_abd = kin.DOF_INDEX["thumb_cmc_abd"]
+    d = kin.DOF_INDEX
     if gtype.thumb_drive == "thumb_cmc_abd":
         # Thumb starts flat, slightly behind the palm plane, so the palm meets the object first;
         # closing then lifts it onto the object.
-        a[i_abd] = 0.6 * kin.LIMITS_LO[i_abd]
+        a[d["thumb_cmc_abd"]] = 0.6 * kin.LIMITS_LO[d["thumb_cmc_abd"]]
+        a[d["thumb_cmc_roll"]] = o * hi[d["thumb_cmc_roll"]]
+        a[d["thumb_cmc_flex"]] = 0.0
+        a[d["thumb_mcp_flex"]] = t * hi[d["thumb_mcp_flex"]]
+        a[d["thumb_ip_flex"]] = t * hi[d["thumb_ip_flex"]]
     else:
-        a[i_abd] = o * hi[i_abd]
-    a[kin.DOF_INDEX["thumb_cmc_roll"]] = o * hi[kin.DOF_INDEX["thumb_cmc_roll"]]
-    a[kin.DOF_INDEX["thumb_cmc_flex"]] = -0.2 * (1 - o) * abs(kin.LIMITS_LO[kin.DOF_INDEX["thumb_cmc_flex"]])
-    a[kin.DOF_INDEX["thumb_mcp_flex"]] = t * hi[kin.DOF_INDEX["thumb_mcp_flex"]]
-    a[kin.DOF_INDEX["thumb_ip_flex"]] = t * hi[kin.DOF_INDEX["thumb_ip_flex"]]
+        # Opposed thumb whose pad faces the finger pads across an aperture a little wider than
+        # the object (fitted on the kinematic model: pulp-to-pulp facing >= 0.75 over 2-8 cm).
+        ap = float(np.clip(width + rng.uniform(0.025, 0.04), 0.02, 0.09))
+        u = (ap - 0.02) / 0.06
+        a[d["thumb_cmc_flex"]] = np.radians(20.0 - 40.0 * u)
+        a[d["thumb_cmc_abd"]] = np.radians(20.0 + 30.0 * u)
+        a[d["thumb_cmc_roll"]] = o * hi[d["thumb_cmc_roll"]]
+        a[d["thumb_mcp_flex"]] = np.radians(15.0 * min(1.0, 2 * u)) + t * 0.2
+        a[d["thumb_ip_flex"]] = np.radians(15.0 * u)
     return kin.clamp_angles(a)
 
 
@@ -121,7 +130,9 @@ def hand_references(skin, angles, gtype):
     _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
     pts = skin.pose(transforms)
     palm = pts[skin.finger == -1]
-    palm_centre = np.array([palm[:, 0].mean(), palm[:, 1].mean(), palm[:, 2].max()])
+    # Objects are held against the distal palm, in front of the knuckles' pads.
+    base_y = pts[(skin.finger >= 1) & (skin.segment == 0)][:, 1].min()
+    palm_centre = np.array([palm[:, 0].mean(), 0.8 * base_y, np.percentile(palm[:, 2], 90)])
     tips = {}
     for f in range(5):
         sel = (skin.finger == f) & (skin.segment == 2)
@@ -211,3 +222,37 @@ def approach(skin, angles, placement, sdf, s_start, clearance=CLEARANCE):
     df = min_dist(fine)
     j = np.nonzero(df <= clearance)[0][0]
     return float(fine[max(j - 1, 0)]), True
+
+
+def entry_distance(placement, sdf, s_start, tol=1e-4, max_iter=200):
+    """Value of s where the reference line first enters the object (sphere tracing), or None."""
+    s = float(s_start)
+    for _ in range(max_iter):
+        d = float(sdf((placement.target - s * placement.direction)[None])[0])
+        if d <= tol:
+            return s
+        s -= max(d, tol)
+        if s < -s_start:
+            return None
+    return None
+
+
+def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE, max_iter=12):
+    """Precision placement: the reference point (between the pads) goes `depth` past the point
+    where its line enters the object, then the hand backs out until the pre-shaped skin is
+    clear. Returns (s, reason): reason None on success, else why it failed."""
+    s_entry = entry_distance(placement, sdf, s_start)
+    if s_entry is None:
+        return None, "line_misses_object"
+    s = max(s_entry - depth, min(s_entry, 0.0))
+    _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
+    pts = skin.pose(transforms) @ placement.rot.T
+    base = placement.target - placement.rot @ placement.ref
+    for _ in range(max_iter):
+        d = sdf(pts + (base - s * placement.direction)).min()
+        if d >= clearance:
+            return s, None
+        s += (clearance - d) + 0.0005
+        if s > s_entry + 0.005:
+            return None, "pads_blocked"
+    return None, "pads_blocked"

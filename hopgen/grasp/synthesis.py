@@ -176,51 +176,65 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
         raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
     meshgeom.check_graspable(name, object_geom.vertices, object_geom.faces)
     model = hand_model(subject, side)
-    sdf = meshgeom.object_distance_fn(object_geom)
+    exact_sdf = meshgeom.object_distance_fn(object_geom)
+    v = np.asarray(object_geom.vertices)
+    sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame.extents, type_probs)
     s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
         gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs)]
-        result = _attempt(model, gtype, frame, category, sdf, rng, s_start)
-        if isinstance(result, str):
-            reasons[result] += 1
+        att = _attempt(model, gtype, frame, category, sdf, rng, s_start)
+        if att.reason is not None:
+            reasons[att.reason] += 1
             continue
-        angles, pre, pose, direction, q = result
-        return Grasp(gtype.name, model.subject_id, side, name, category, angles, pre, pose, direction,
-                     q.contacts, q.fingers_in_contact, q.palm_contact, q.max_penetration_mm,
+        q = att.quality
+        return Grasp(gtype.name, model.subject_id, side, name, category, att.angles, att.preshape, att.pose,
+                     att.direction, q.contacts, q.fingers_in_contact, q.palm_contact, q.max_penetration_mm,
                      q.thumb_opposition, q.held, q.score, attempt, dict(reasons))
     raise GraspFailedError(name, reasons, max_attempts)
 
 
+@dataclass
+class Attempt:
+    """One synthesis try: `reason` is None when accepted (then quality is set)."""
+
+    reason: object
+    gtype: object
+    preshape: np.ndarray = None
+    angles: np.ndarray = None
+    pose: np.ndarray = None
+    direction: np.ndarray = None
+    quality: object = None
+
+
 def _attempt(model, gtype, frame, category, sdf, rng, s_start):
-    """One try: returns (angles, preshape, hand_to_object, direction, quality) or a reason."""
+    """One try at a grasp of type `gtype` -> Attempt."""
     skin = model.skin
-    pre = placement.preshape_angles(gtype, rng, model.side)
+    pre = placement.preshape_angles(gtype, rng, taxonomy.object_width(category, frame.extents))
     idle = [f for f in range(1, 5) if f not in gtype.fingers]
     caps = {}
-    for f in idle:  # idle fingers start straight and curl up to the pre-shape's idle curl
-        names = closing._STAGES[f]
-        caps[f] = tuple(pre[kin.DOF_INDEX[n[0]]] for n in names)
-        for n in names:
-            for dof in n:
-                pre[kin.DOF_INDEX[dof]] = 0.0
+    for f in idle:  # idle fingers start straight and curl only up to the pre-shape's idle curl
+        dofs, _ = closing.finger_chain(f)
+        caps[f] = float(pre[dofs[0]])
+        pre[list(dofs)] = 0.0
     pl = placement.sample_placement(gtype, frame, category, skin, pre, rng)
-    s, collided = placement.approach(skin, pre, pl, sdf, s_start)
-    if collided and s >= s_start - 1e-9:
-        return "start_in_collision"
-    if not collided and gtype.palm_contact:
-        return "no_contact_on_approach"
-    if collided:
-        lo, hi = gtype.standoff
-        s += rng.uniform(lo, hi) if hi > 0 else rng.uniform(0.0, 0.0015)
+    if gtype.palm_contact:
+        s, collided = placement.approach(skin, pre, pl, sdf, s_start)
+        if collided and s >= s_start - 1e-9:
+            return Attempt("start_in_collision", gtype, pre)
+        if not collided:
+            return Attempt("no_contact_on_approach", gtype, pre)
+        s += rng.uniform(0.0, 0.0015)
+    else:
+        s, why = placement.insert(skin, pre, pl, sdf, s_start, rng.uniform(*gtype.standoff))
+        if why:
+            return Attempt(why, gtype, pre)
     pose = pl.hand_to_object(s)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
                                       thumb_drive=gtype.thumb_drive)
     pts, labels = model.verify_points(angles, pose)
     q = score.measure(pts, labels, sdf)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
-    if reason:
-        return reason
-    return angles, pre, pose, pl.direction.copy(), q
+    return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)

@@ -39,9 +39,9 @@ class GraspType:
     idle_curl: float = 0.0
     thumb_opposition: float = 0.8
     thumb_flex: float = 0.1
-    thumb_drive: str = "thumb_cmc_flex"  # DoF that closes the thumb first (see closing.finger_stages)
-    # Depth of the palm's stop point relative to first contact (metres; > 0 backs off the palm).
-    standoff: tuple = (0.0, 0.0)
+    thumb_drive: str = "thumb_cmc_flex"  # DoF that closes the thumb first (see closing.finger_chain)
+    # Precision grasps: how far (m) the point between the pads goes past the object's outline.
+    standoff: tuple = (0.008, 0.02)
     notes: str = ""
     tags: tuple = field(default=())
 
@@ -60,26 +60,26 @@ TAXONOMY = {g.name: g for g in (
               mcp=0.05, pip=0.05, spread=0.8, thumb_opposition=0.15, thumb_flex=0.05,
               thumb_drive="thumb_cmc_abd", notes="ball cupped in the palm, fingers spread"),
     GraspType("precision_sphere", 13, False, (0, 1, 2, 3, 4), "tip", (0.03, 0.10), False, 3,
-              mcp=0.05, pip=0.1, spread=0.9, thumb_opposition=1.0, thumb_flex=0.05,
-              standoff=(0.01, 0.03), notes="lid or ball taken from above with spread finger pads"),
+              mcp=0.3, pip=0.2, spread=0.9, thumb_opposition=1.0, thumb_flex=0.05,
+              standoff=(0.005, 0.015), notes="lid or ball taken from above with spread finger pads"),
     GraspType("tripod", 14, False, (0, 1, 2), "pinch", (0.01, 0.07), False, 2,
-              mcp=0.1, pip=0.15, spread=0.1, idle_curl=0.5, thumb_opposition=1.0, thumb_flex=0.1,
-              standoff=(0.02, 0.04), notes="thumb, index and middle pads"),
+              mcp=0.35, pip=0.22, spread=0.1, idle_curl=0.5, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.008, 0.02), notes="thumb, index and middle pads"),
     GraspType("prismatic_2_finger", 8, False, (0, 1), "pinch", (0.003, 0.08), False, 2,
-              mcp=0.1, pip=0.1, spread=0.0, idle_curl=0.6, thumb_opposition=1.0, thumb_flex=0.1,
-              standoff=(0.02, 0.045), notes="thumb and index pads across a thin dimension"),
+              mcp=0.35, pip=0.22, spread=0.0, idle_curl=0.6, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.01, 0.03), notes="thumb and index pads across a thin dimension"),
     GraspType("prismatic_4_finger", 6, False, (0, 1, 2, 3, 4), "pinch", (0.003, 0.09), False, 3,
-              mcp=0.1, pip=0.1, spread=0.0, thumb_opposition=1.0, thumb_flex=0.1,
-              standoff=(0.02, 0.04), notes="book or phone edge between thumb and four finger pads"),
+              mcp=0.35, pip=0.22, spread=0.0, thumb_opposition=1.0, thumb_flex=0.1,
+              standoff=(0.01, 0.03), notes="book or phone edge between thumb and four finger pads"),
     GraspType("lateral_pinch", 16, False, (0, 1), "pinch", (0.002, 0.03), False, 2,
               mcp=0.45, pip=0.55, spread=0.0, idle_curl=0.7, thumb_opposition=0.3, thumb_flex=0.1,
-              standoff=(0.005, 0.02), notes="key or card between thumb pad and the side of the index"),
+              standoff=(0.005, 0.015), notes="key or card between thumb pad and the side of the index"),
     GraspType("palmar", 22, True, (0, 1, 2, 3, 4), "pinch", (0.003, 0.045), True, 3,
               mcp=0.0, pip=0.0, spread=0.0, thumb_opposition=0.05, thumb_flex=0.05,
               thumb_drive="thumb_cmc_abd", notes="flat object against the palm and straight fingers, thumb on the other face"),
     GraspType("writing_tripod", 20, False, (0, 1, 2), "wrap", (0.005, 0.02), False, 2,
-              mcp=0.3, pip=0.35, spread=0.0, idle_curl=0.7, thumb_opposition=0.8, thumb_flex=0.2,
-              standoff=(0.01, 0.03), notes="pencil held by thumb, index pad and the side of the middle finger"),
+              mcp=0.35, pip=0.3, spread=0.0, idle_curl=0.7, thumb_opposition=0.8, thumb_flex=0.2,
+              standoff=(0.003, 0.01), notes="pencil held by thumb, index pad and the side of the middle finger"),
 )}
 
 GRASP_TYPES = tuple(TAXONOMY)
