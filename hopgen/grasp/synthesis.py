@@ -52,6 +52,12 @@ class Grasp:
     attempts: int
     failures: dict = field(default_factory=dict)
 
+    def contact_centre(self):
+        """(3,) mean of the contact points (object frame); the hold motion turns about it."""
+        if not self.contacts:
+            return self.hand_to_object[:3, 3].copy()
+        return np.mean([c["point"] for c in self.contacts], axis=0)
+
     @property
     def object_to_hand(self):
         """(4, 4) inverse of hand_to_object."""
@@ -209,6 +215,38 @@ class Attempt:
     quality: object = None
 
 
+BACK_OFF_ABOVE = 0.001  # m: fingers penetrating deeper than this (true skin) are re-closed
+BACK_OFF_ROUNDS = 2
+
+
+def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
+    """Re-close fingers whose true skin penetrates too deep, stopping correspondingly earlier.
+
+    The search skin is rigid per bone while the real skin blends near the joints, so a finger
+    can end a little deeper than the search saw; it is closed again from the pre-shape with
+    a larger stopping gap. Returns (angles, verification points, labels).
+    """
+    gap = {f: closing.TOUCH_GAP for f in fingers}
+    for _ in range(BACK_OFF_ROUNDS + 1):
+        pts, labels = model.verify_points(angles, pose)
+        d = sdf(pts)
+        finger = np.where(labels >= 4, (labels - 4) // 3, -1)
+        deep = [f for f in fingers if np.any(d[finger == f] < -BACK_OFF_ABOVE)]
+        if not deep:
+            break
+        for f in deep:
+            pen = -float(d[finger == f].min())
+            gap[f] += pen - 0.5 * BACK_OFF_ABOVE
+            a = angles.copy()
+            dofs, _ = closing.finger_chain(f, gtype.thumb_drive)
+            a[list(dofs)] = pre[list(dofs)]
+            a, _ = closing.close_fingers(model.skin, a, pose, sdf, [f], gap=gap[f],
+                                         caps={k: v for k, v in caps.items() if k == f},
+                                         thumb_drive=gtype.thumb_drive)
+            angles[list(dofs)] = a[list(dofs)]
+    return angles, pts, labels
+
+
 def _attempt(model, gtype, frame, category, sdf, rng, s_start):
     """One try at a grasp of type `gtype` -> Attempt."""
     skin = model.skin
@@ -234,7 +272,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
     pose = pl.hand_to_object(s)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
                                       thumb_drive=gtype.thumb_drive)
-    pts, labels = model.verify_points(angles, pose)
+    angles, pts, labels = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
     q = score.measure(pts, labels, sdf)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
