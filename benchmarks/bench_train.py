@@ -49,7 +49,10 @@ def _timed(step, batches, device, steps, warmup):
 
 def run(out_path, stage="2d", config=None, data=None, steps=20, warmup=3, overrides=(), toy_size=320):
     """Measure and write {real_images_per_s, synthetic_images_per_s, ratio, ...} to out_path (JSON, atomic)."""
-    config = config or os.path.join(REPO, "configs", "train", f"cpu_ours_posenet.yaml" if stage == "2d" else "cpu_3d.yaml")
+    if config is None:
+        if stage != "2d":
+            raise ValueError(f"bench_train: pass config= for stage {stage!r}")
+        config = os.path.join(REPO, "configs", "train", "cpu_ours_posenet.yaml")
     cfg = load_config(config, list(overrides))
     if cfg.stage != stage:
         raise ValueError(f"{config}: stage is {cfg.stage!r}, the benchmark asked for {stage!r}")

@@ -61,6 +61,8 @@ def get_stage(name):
         mod = importlib.import_module(STAGE_MODULES[name])
         if name not in _STAGES and hasattr(mod, "STAGE"):
             register_stage(mod.STAGE)
+        if name not in _STAGES:
+            raise ValueError(f"stage {name!r}: {STAGE_MODULES[name]} defines no STAGE (engine.Stage)")
     return _STAGES[name]
 
 
@@ -183,6 +185,7 @@ def load_checkpoint(path, map_location="cpu"):
 def load_model(run_dir, device="cpu", checkpoint="last.pt"):
     """(cfg, stage, model in eval mode) of a training run folder."""
     ckpt = load_checkpoint(os.path.join(run_dir, "ckpt", checkpoint), map_location=device)
+    # config_from_dict imports the stage plug-in first, so its sections are known
     cfg = config_from_dict(ckpt["config"]) if "config" in ckpt else load_config(os.path.join(run_dir, "config.yaml"))
     stage = get_stage(cfg.stage)
     model = stage.build_model(cfg)

@@ -33,12 +33,12 @@ def main(argv=None):
         if not (args.resume and os.path.isfile(config)):
             print("hopgen train: --config is required (unless --resume finds RUN/config.yaml)", file=sys.stderr)
             return 2
+    from trainer.engine import train
     try:
         cfg = load_config(config, args.set)
-    except ConfigError as e:
+    except (ConfigError, ValueError) as e:
         print(f"hopgen train: {e}", file=sys.stderr)
         return 2
-    from trainer.engine import train
     summary = train(cfg, args.data, args.out, resume=args.resume, progress=not args.no_progress)
     print(json.dumps(summary))
     return 0
