@@ -1,0 +1,139 @@
+"""Grasp-synthesis benchmark: success rate, penetration, contacts and time per grasp.
+
+    python -m benchmarks.bench_grasp --out benchmarks/results/grasp.json
+    python -m benchmarks.bench_grasp --out /tmp/g.json --subjects f01 m03 --objects can book --seeds 0 1
+
+Every (object type, seed) builds one procedural object; every subject and side then grasps
+it with rng = default_rng([seed, subject index, side index, object index]). Reports per
+category and overall: success rate, median / max penetration (mm), mean fingers in contact,
+time per grasp (median, p95), grasp types, and failure reasons (final and per attempt).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+
+import numpy as np
+
+from hopgen import meshgeom
+from hopgen.grasp import GraspFailedError, hand_model, synthesize_grasp
+from hopgen.objects import build_object, list_object_types, sample_object_params
+from hopgen.subjects import BUILTIN_SUBJECTS
+
+SIDES = ("left", "right")
+
+
+def _summary(rows):
+    ok = [r for r in rows if r["success"]]
+    times = np.array([r["time_s"] for r in rows]) if rows else np.zeros(1)
+    pen = np.array([r["max_penetration_mm"] for r in ok]) if ok else np.zeros(0)
+    return {
+        "grasps": len(rows),
+        "success_rate": len(ok) / len(rows) if rows else 0.0,
+        "median_penetration_mm": float(np.median(pen)) if len(pen) else None,
+        "max_penetration_mm": float(pen.max()) if len(pen) else None,
+        "mean_fingers_in_contact": float(np.mean([r["fingers_in_contact"] for r in ok])) if ok else None,
+        "mean_attempts": float(np.mean([r["attempts"] for r in ok])) if ok else None,
+        "thumb_contact_rate": float(np.mean([r["thumb_contact"] for r in ok])) if ok else None,
+        "time_per_grasp_s": {"median": float(np.median(times)), "p95": float(np.percentile(times, 95)),
+                             "max": float(times.max())},
+        "types": dict(Counter(r["type"] for r in ok)),
+        "failures": dict(Counter(r["failure"] for r in rows if not r["success"])),
+        "attempt_failures": dict(sum((Counter(r["attempt_failures"]) for r in rows), Counter())),
+    }
+
+
+def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_attempts=24, progress=True):
+    """Run the benchmark, write JSON atomically to out_path (if given) and return the report."""
+    subj = [s for s in BUILTIN_SUBJECTS if not subjects or s.id in subjects]
+    if subjects and len(subj) != len(set(subjects)):
+        raise ValueError(f"unknown subject ids in {subjects}")
+    types = dict(list_object_types())
+    names = list(objects) if objects else sorted(types)
+    bad = [n for n in names if n not in types]
+    if bad:
+        raise ValueError(f"unknown object types {bad}")
+    for s in subj:  # build the hand models outside the timing
+        for side in sides:
+            hand_model(s, side)
+    rows = []
+    t_all = time.perf_counter()
+    total = len(names) * len(seeds) * len(subj) * len(sides)
+    for oi, name in enumerate(names):
+        for seed in seeds:
+            geom = build_object(sample_object_params(name, np.random.default_rng([seed, oi])))
+            for si, s in enumerate(subj):
+                for di, side in enumerate(sides):
+                    rng = np.random.default_rng([seed, si, di, oi])
+                    t0 = time.perf_counter()
+                    row = {"object": name, "category": types[name], "seed": seed, "subject": s.id, "side": side}
+                    try:
+                        g = synthesize_grasp(s, side, geom, rng, max_attempts=max_attempts)
+                        row.update(success=True, type=g.type, max_penetration_mm=g.max_penetration_mm,
+                                   fingers_in_contact=len(g.fingers_in_contact), attempts=g.attempts,
+                                   thumb_contact="thumb" in g.fingers_in_contact, attempt_failures=g.failures)
+                    except GraspFailedError as e:
+                        row.update(success=False, failure="no_acceptable_grasp", attempt_failures=e.reasons)
+                    except meshgeom.UngraspableObjectError as e:
+                        row.update(success=False, failure="ungraspable: " + e.reason, attempt_failures={})
+                    row["time_s"] = time.perf_counter() - t0
+                    rows.append(row)
+                    if progress:
+                        done = len(rows)
+                        el = time.perf_counter() - t_all
+                        sys.stderr.write(f"\r{done}/{total} grasps, {el:.0f}s elapsed, "
+                                         f"ETA {el / done * (total - done):.0f}s   ")
+    if progress:
+        sys.stderr.write("\n")
+    by_cat = defaultdict(list)
+    for r in rows:
+        by_cat[r["category"]].append(r)
+    by_obj = defaultdict(list)
+    for r in rows:
+        by_obj[r["object"]].append(r)
+    report = {
+        "benchmark": "grasp",
+        "config": {"subjects": [s.id for s in subj], "sides": list(sides), "objects": names,
+                   "seeds": list(seeds), "max_attempts": max_attempts},
+        "overall": _summary(rows),
+        "per_category": {c: _summary(v) for c, v in sorted(by_cat.items())},
+        "per_object": {o: {"success_rate": _summary(v)["success_rate"],
+                           "max_penetration_mm": _summary(v)["max_penetration_mm"]} for o, v in sorted(by_obj.items())},
+        "wall_time_s": time.perf_counter() - t_all,
+    }
+    if out_path:
+        folder = os.path.dirname(os.path.abspath(out_path))
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{out_path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(report, fh, indent=1)
+        os.replace(tmp, out_path)
+    return report
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="JSON report path (written atomically)")
+    ap.add_argument("--subjects", nargs="*", help="subject ids (default: all 10 built-in)")
+    ap.add_argument("--sides", nargs="*", default=list(SIDES), choices=SIDES)
+    ap.add_argument("--objects", nargs="*", help="object type names (default: all built-in types)")
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0])
+    ap.add_argument("--max-attempts", type=int, default=24)
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    rep = run(a.out, a.subjects, tuple(a.sides), a.objects, tuple(a.seeds), a.max_attempts, not a.quiet)
+    o = rep["overall"]
+    print(f"success {o['success_rate']:.3f} over {o['grasps']} grasps; penetration median "
+          f"{o['median_penetration_mm']} max {o['max_penetration_mm']} mm; time median "
+          f"{o['time_per_grasp_s']['median']:.3f}s p95 {o['time_per_grasp_s']['p95']:.3f}s")
+    for c, s in rep["per_category"].items():
+        print(f"  {c:12s} success {s['success_rate']:.3f} maxpen {s['max_penetration_mm']} "
+              f"fingers {s['mean_fingers_in_contact']} failures {s['failures']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Grasp synthesis: taxonomy tables, contact measurement, closing kinematics, full grasps, episodes."""
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+from hopgen import kinematics as kin
+from hopgen import meshgeom as mg
+from hopgen.grasp import (GRASP_TYPES, TAXONOMY, GraspConfigError, grasp_episode, synthesize_grasp,
+                          type_probs_for, validate_type_probs)
+from hopgen.grasp import closing, score, taxonomy
+from hopgen.grasp.synthesis import hand_model
+from hopgen.objects import build_object, sample_object_params
+from hopgen.skeleton import CATEGORIES, SEG_PALM, seg_phalanx
+from hopgen.subjects import get_subject, subject_shape
+
+SUBJECT = "m02"
+
+
+# ------------------------------------------------------------------ taxonomy
+
+
+def test_taxonomy_has_the_feix_types_with_consistent_fields():
+    assert len(GRASP_TYPES) >= 8
+    for name in ("large_diameter", "small_diameter", "medium_wrap", "power_sphere", "precision_sphere",
+                 "tripod", "prismatic_2_finger", "prismatic_4_finger", "lateral_pinch", "palmar",
+                 "writing_tripod"):
+        g = TAXONOMY[name]
+        assert g.approach in taxonomy.APPROACHES
+        assert set(g.fingers) <= {0, 1, 2, 3, 4} and 0 in g.fingers
+        assert g.min_fingers == (3 if g.power else g.min_fingers) and g.min_fingers >= 2
+        assert g.thumb_drive in kin.DOF_NAMES
+        assert g.width_range[0] < g.width_range[1]
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+@pytest.mark.parametrize("extents", [(0.2, 0.07, 0.07), (0.15, 0.02, 0.01), (0.1, 0.05, 0.05)])
+def test_default_type_probabilities_are_normalised(category, extents):
+    p = type_probs_for(category, np.array(extents))
+    assert p and abs(sum(p.values()) - 1) < 1e-12
+    assert all(name in TAXONOMY for name in p)
+
+
+def test_type_probability_overrides_and_validation():
+    assert type_probs_for("cylindrical", np.array([0.2, 0.07, 0.07]), {"cylindrical": {"tripod": 2.0}}) == \
+        {"tripod": 1.0}
+    with pytest.raises(GraspConfigError, match="unknown category 'bowl'"):
+        validate_type_probs({"bowl": {"tripod": 1}})
+    with pytest.raises(GraspConfigError, match="unknown grasp type 'fist'"):
+        validate_type_probs({"slender": {"fist": 1}})
+    with pytest.raises(GraspConfigError, match=r"slender\.tripod.*>= 0"):
+        validate_type_probs({"slender": {"tripod": -1}})
+    with pytest.raises(GraspConfigError, match="sum to 0"):
+        validate_type_probs({"slender": {"tripod": 0}})
+    with pytest.raises(GraspConfigError, match="mapping"):
+        validate_type_probs(["tripod"])
+
+
+# ------------------------------------------------------------------ measurement
+
+
+def test_contacts_and_penetration_against_an_analytic_sphere():
+    r = 0.03
+
+    def sdf(p):
+        return np.linalg.norm(p, axis=1) - r
+
+    palm, index_tip, thumb_tip = SEG_PALM, seg_phalanx(1, 2), seg_phalanx(0, 2)
+    pts = np.array([[-(r + 0.001), 0, 0], [-(r + 0.02), 0.0, 0.0],   # palm: 1 mm off, and a far point
+                    [r - 0.0015, 0, 0],                               # index tip 1.5 mm inside
+                    [0, r + 0.010, 0]])                               # thumb tip 10 mm off
+    labels = np.array([palm, palm, index_tip, thumb_tip])
+    q = score.measure(pts, labels, sdf)
+    assert q.max_penetration_mm == pytest.approx(1.5, abs=1e-9)
+    assert q.fingers_in_contact == ["index"] and q.palm_contact
+    got = {c["finger"]: c for c in q.contacts}
+    assert set(got) == {"palm", "index"}
+    assert got["palm"]["distance"] == pytest.approx(0.001)
+    assert got["index"]["segment"] == "distal"
+    assert q.held  # palm and index touch opposite sides
+    n = score.sdf_normals(sdf, np.array([[0.0, 0.0, 0.05]]))
+    assert np.allclose(n, [[0, 0, 1]], atol=1e-6)
+    gt = TAXONOMY["tripod"]
+    assert score.rejection_reason(q, gt, True) == "too_few_fingers_in_contact"
+    pts[2, 0] = r - 0.0025
+    assert score.rejection_reason(score.measure(pts, labels, sdf), gt, True) == "penetration"
+    assert score.rejection_reason(q, gt, False) == "joint_limits"
+
+
+def test_closing_rotations_match_forward_kinematics():
+    shape = subject_shape(get_subject(SUBJECT))
+    skin = closing.capsule_skin(shape, "left")
+    a = kin.neutral_angles()
+    a[kin.DOF_INDEX["index_mcp_flex"]] = 0.3
+    a[kin.DOF_INDEX["thumb_cmc_abd"]] = 0.4
+    for finger in (0, 1):
+        dofs, rates = closing.finger_chain(finger)
+        axes, centres = closing.joint_axes(shape, "left", a, list(dofs))
+        _, tr = kin.forward_kinematics(shape, a, "left")
+        sel = skin.finger == finger
+        deltas = np.array([[0.2, 0.3, 0.25]])
+        moved = closing.chain_points(skin.pose(tr)[sel], skin.bone[sel], dofs, axes, centres, deltas)[0]
+        b = a.copy()
+        b[list(dofs)] += deltas[0]
+        _, tr2 = kin.forward_kinematics(shape, b, "left")
+        assert np.abs(moved - skin.pose(tr2)[sel]).max() < 1e-9
+
+
+# ------------------------------------------------------------------ synthesis
+
+
+def _check_grasp(g, geom_sdf):
+    gt = TAXONOMY[g.type]
+    assert kin.within_limits(g.angles)
+    assert g.max_penetration_mm <= 2.0
+    assert len(g.fingers_in_contact) >= gt.min_fingers and g.held
+    # Contacts are measured on the real posed skin: recompute them independently.
+    model = hand_model(g.subject, g.side)
+    pts, labels = model.verify_points(g.angles, g.hand_to_object)
+    d = geom_sdf(pts)
+    assert -d.min() * 1000 == pytest.approx(g.max_penetration_mm, abs=1e-6)
+    for c in g.contacts:
+        assert abs(geom_sdf(np.array([c["point"]]))[0] - c["distance"]) < 1e-9
+    json.dumps(g.to_dict())
+
+
+@pytest.mark.parametrize("name,side", [("can", "right"), ("phone", "left"), ("orange", "right")])
+def test_procedural_objects_are_grasped(name, side):
+    geom = build_object(sample_object_params(name, np.random.default_rng(3)))
+    g = synthesize_grasp(SUBJECT, side, geom, np.random.default_rng([7, 1]))
+    _check_grasp(g, mg.object_distance_fn(geom))
+    assert g.category == geom.category and g.type in type_probs_for(
+        geom.category, mg.normalise_for_grasp(geom.vertices, geom.faces).extents)
+
+
+def test_same_seed_same_grasp():
+    geom = build_object(sample_object_params("mug", np.random.default_rng(0)))
+    a = synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng([11, 2])).to_dict()
+    b = synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng([11, 2])).to_dict()
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def test_mesh_file_object_in_cm_with_offset_origin(tmp_path):
+    v, f = mg.cylinder_mesh(3.5, 16.0, n=40)  # 7 cm diameter, 16 cm tall, centimetres
+    v = v + np.array([20.0, -5.0, 8.0])  # origin at the base, 20 cm off to the side
+    path = tmp_path / "thermos.obj"
+    mg.save_obj(path, v, f)
+    lv, lf = mg.load_mesh(path, units="cm")
+    geom = types.SimpleNamespace(name="thermos_file", category="cylindrical", vertices=lv, faces=lf, sdf=None)
+    g = synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng(5))
+    _check_grasp(g, mg.TriangleMesh(lv, lf).signed_distance)
+    assert np.linalg.norm(g.contact_centre() - np.array([0.2, -0.05, 0.16])) < 0.12
+
+
+@pytest.mark.parametrize("case,reason", [("empty", "no faces"), ("flat", "zero volume"),
+                                         ("huge", "too large"), ("tiny", "too small")])
+def test_bad_meshes_raise_named_errors(case, reason):
+    meshes = {
+        "empty": (np.zeros((0, 3)), np.zeros((0, 3), dtype=int)),
+        "flat": (np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]]), np.array([[0, 1, 2], [0, 2, 1]])),
+        "huge": mg.box_mesh([0.6, 0.3, 0.3]),
+        "tiny": mg.box_mesh([0.006, 0.005, 0.004]),
+    }
+    geom = types.SimpleNamespace(name=f"{case}_thing", category="cubical", vertices=meshes[case][0],
+                                 faces=meshes[case][1], sdf=None)
+    with pytest.raises(mg.UngraspableObjectError, match=reason) as info:
+        synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng(0))
+    assert info.value.name == f"{case}_thing" and f"{case}_thing" in str(info.value)
+
+
+def test_bad_arguments():
+    geom = build_object(sample_object_params("can", np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="side"):
+        synthesize_grasp(SUBJECT, "middle", geom, np.random.default_rng(0))
+    with pytest.raises(GraspConfigError, match="unknown grasp type"):
+        synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng(0), type_probs={"cylindrical": {"x": 1}})
+
+
+# ------------------------------------------------------------------ episodes
+
+
+def test_episode_phases_and_rigid_hold():
+    geom = build_object(sample_object_params("bottle", np.random.default_rng(1)))
+    g = synthesize_grasp(SUBJECT, "left", geom, np.random.default_rng(4))
+    frames = grasp_episode(g, np.random.default_rng(0), 8)
+    assert [f["phase"] for f in frames] == ["approach"] * 3 + ["grasp"] * 3 + ["hold"] * 2
+    assert [f["frame"] for f in frames] == list(range(8))
+    for f in frames:
+        rel = np.linalg.inv(f["object_to_world"]) @ f["hand_to_world"]
+        if f["phase"] == "approach":
+            assert np.allclose(f["angles"], g.preshape)
+            assert np.allclose(f["object_to_world"], np.eye(4))
+            gap = rel[:3, 3] - g.hand_to_object[:3, 3]  # the hand backs off along the approach
+            assert np.allclose(np.cross(gap, g.approach_direction), 0, atol=1e-12) and gap @ g.approach_direction < 0
+        else:
+            assert np.allclose(rel, g.hand_to_object, atol=1e-12)
+        assert kin.within_limits(f["angles"])
+    assert np.allclose(frames[5]["angles"], g.angles)
+    assert frames[-1]["object_to_world"][2, 3] > 0.03  # lifted
+    with pytest.raises(ValueError, match="phases"):
+        grasp_episode(g, np.random.default_rng(0), 4, phases=("approach", "wiggle"))
