@@ -124,6 +124,14 @@ def _frame_map(a_h, b_h, a_o, b_o):
     return o @ h.T
 
 
+def _finger_base_y(skin, angles, pts=None):
+    """Hand-frame y where the long fingers' proximal skin starts (the knuckle line)."""
+    if pts is None:
+        _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
+        pts = skin.pose(transforms)
+    return float(pts[(skin.finger >= 1) & (skin.segment == 0)][:, 1].min())
+
+
 def hand_references(skin, angles, gtype):
     """Hand-frame landmarks at a pose: palm centre (3,), pinch centre (3,), pinch axis (3,)
     (from the finger pads toward the thumb pad) and tip centre (3,)."""
@@ -131,7 +139,7 @@ def hand_references(skin, angles, gtype):
     pts = skin.pose(transforms)
     palm = pts[skin.finger == -1]
     # Objects are held against the distal palm, in front of the knuckles' pads.
-    base_y = pts[(skin.finger >= 1) & (skin.segment == 0)][:, 1].min()
+    base_y = _finger_base_y(skin, angles, pts)
     palm_centre = np.array([palm[:, 0].mean(), 0.8 * base_y, np.percentile(palm[:, 2], 90)])
     tips = {}
     for f in range(5):
@@ -172,6 +180,17 @@ def sample_placement(gtype, frame, category, skin, angles, rng):
         # Tips go to the near end's rim: the tip centre travels to the end face.
         target = frame.centre + d * (-0.5 * ext[0] + 0.25 * min(ext[1], 0.04))
         return Placement(rot, target, d, tip_c)
+    if gtype.approach == "edge":
+        d = ax[2] * (1.0 if rng.random() < 0.5 else -1.0)  # palm onto a large face
+        th = rng.choice(4) * 0.5 * np.pi + rng.uniform(-0.3, 0.3)
+        e = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])  # fingers point at this edge
+        rot = _frame_map(np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0]), e, d)
+        reach = 0.5 * float(np.abs(ax[:2] @ e) @ ext[:2])  # centre to the edge along e
+        base_y = _finger_base_y(skin, angles)
+        ref = np.array([palm_c[0], base_y, palm_c[2]])  # the knuckle line, on the palm surface
+        side = np.cross(d, e)
+        target = frame.centre + e * (reach - rng.uniform(0.005, 0.02)) + side * rng.uniform(-0.02, 0.02)
+        return Placement(rot, target, d, ref)
     # pinch: thumb and finger pads close across the pinch axis p of the object.
     if category == "cubical":
         p = ax[2] * (1.0 if rng.random() < 0.5 else -1.0)

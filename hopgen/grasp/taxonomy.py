@@ -16,7 +16,8 @@ from ..skeleton import CATEGORIES
 #   "pinch"  thumb and fingers close across the thinnest axis (axes[2]); approach along the others.
 #   "any"    any direction (sphere-like objects); the hand closes across the object.
 #   "tip"    approach along the long axis from one end (jar lid / precision sphere on a cylinder).
-APPROACHES = ("wrap", "pinch", "any", "tip")
+#   "edge"   palm flat on the largest face near an edge; the fingers curl over that edge.
+APPROACHES = ("wrap", "pinch", "any", "tip", "edge")
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,10 @@ TAXONOMY = {g.name: g for g in (
     GraspType("lateral_pinch", 16, False, (0, 1), "pinch", (0.002, 0.03), False, 2,
               mcp=0.45, pip=0.55, spread=0.0, idle_curl=0.7, thumb_opposition=0.3, thumb_flex=0.1,
               standoff=(0.005, 0.015), notes="key or card between thumb pad and the side of the index"),
-    GraspType("palmar", 22, True, (0, 1, 2, 3, 4), "pinch", (0.003, 0.045), True, 3,
+    GraspType("palmar", 22, True, (0, 1, 2, 3, 4), "edge", (0.003, 0.045), True, 3,
               mcp=0.0, pip=0.0, spread=0.0, thumb_opposition=0.05, thumb_flex=0.05,
-              thumb_drive="thumb_cmc_abd", notes="flat object against the palm and straight fingers, thumb on the other face"),
-    GraspType("writing_tripod", 20, False, (0, 1, 2), "wrap", (0.005, 0.02), False, 2,
+              thumb_drive="thumb_cmc_abd", notes="flat object on the palm, fingers curled over its edge onto the far face"),
+    GraspType("writing_tripod", 20, False, (0, 1, 2), "pinch", (0.005, 0.02), False, 2,
               mcp=0.35, pip=0.3, spread=0.0, idle_curl=0.7, thumb_opposition=0.8, thumb_flex=0.2,
               standoff=(0.003, 0.01), notes="pencil held by thumb, index pad and the side of the middle finger"),
 )}
