@@ -40,7 +40,7 @@ def _timed(step, batches, device, steps, warmup):
             t0, n = time.perf_counter(), 0
         loss = step(batch)
         if i >= warmup:
-            n += batch["image"].shape[0]
+            n += next(v.shape[0] for v in batch.values() if torch.is_tensor(v))
         if i + 1 >= warmup + steps:
             break
     float(loss.detach())  # sync

@@ -34,7 +34,7 @@ class DataCfg:
     crop_max: float = 500.0
     full_view_prob: float = 0.0     # training: probability of a whole-image view instead of a hand crop
     augment: bool = True            # training augmentation (eval never augments)
-    centre_jitter: float = 20.0     # std of the crop-centre noise in full-image px (scaled by crop/256)
+    centre_jitter: float = 20.0     # std of the crop-centre noise, in px of the crop seen at 256 px (x side/256)
     scale_jitter: float = 0.1       # crop side multiplied by exp(N(0, scale_jitter))
     rotation_deg: float = 15.0      # uniform rotation in [-r, r] degrees
     flip_prob: float = 0.0          # horizontal flip (swaps the hand side)

@@ -332,7 +332,7 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
                 sched.step()
             state["step"] += 1
             state["pos"] += 1
-            imgs += batch["image"].shape[0] * world
+            imgs += next(v.shape[0] for v in batch.values() if torch.is_tensor(v)) * world
             if ok:
                 last_loss = float(loss.detach())
                 for k, v in dict(parts, loss=last_loss).items():
@@ -342,7 +342,7 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
             bar.update(1)
             if step % cfg.train.log_every == 0 or step == cfg.train.iterations:
                 dt = time.perf_counter() - t_log
-                rec = {"step": step, "epoch": state["epoch"], "lr": opt.param_groups[0]["lr"],
+                rec = {"step": step, "epoch": state["epoch"], "lr": opt.param_groups[0]["lr"],  # rank 0's losses
                        **{k: v / max(acc_n, 1) for k, v in acc.items()},
                        "nan_steps": state["nan_steps"], "images_per_s": imgs / max(dt, 1e-9)}
                 log.write(rec)
