@@ -16,12 +16,17 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-import numpy as np
+# One BLAS thread: grasps are timed as a generator worker runs them (tiny matrices, where
+# thread start-up only adds contention).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from hopgen import meshgeom
-from hopgen.grasp import GraspFailedError, hand_model, synthesize_grasp
-from hopgen.objects import build_object, list_object_types, sample_object_params
-from hopgen.subjects import BUILTIN_SUBJECTS
+import numpy as np  # noqa: E402
+
+from hopgen import meshgeom  # noqa: E402
+from hopgen.grasp import GraspFailedError, hand_model, synthesize_grasp  # noqa: E402
+from hopgen.objects import build_object, list_object_types, sample_object_params  # noqa: E402
+from hopgen.subjects import BUILTIN_SUBJECTS  # noqa: E402
 
 SIDES = ("left", "right")
 

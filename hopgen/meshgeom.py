@@ -580,11 +580,13 @@ def check_graspable(name, vertices, faces):
         raise UngraspableObjectError(name, "degenerate: zero volume (flat, open or collapsed mesh)")
 
 
-def object_distance_fn(geom):
+def object_distance_fn(geom, max_dist=np.inf):
     """Signed distance function P (N, 3) -> (N,) for an object geometry.
 
     Uses geom.sdf when it is present (analytic, procedural objects), otherwise a
     TriangleMesh built from geom.vertices / geom.faces (cached on the geometry object).
+    With a finite max_dist, the mesh distance may return max_dist for points farther than
+    that outside the mesh's box (see TriangleMesh.signed_distance); much faster.
     """
     sdf = getattr(geom, "sdf", None)
     if sdf is not None:
@@ -596,6 +598,8 @@ def object_distance_fn(geom):
             geom._hopgen_trimesh = mesh
         except (AttributeError, TypeError):
             pass  # frozen/slotted geometry: no cache
+    if np.isfinite(max_dist):
+        return lambda P: mesh.signed_distance(P, max_dist=max_dist)
     return mesh.signed_distance
 
 

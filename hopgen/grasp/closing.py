@@ -140,8 +140,7 @@ def joint_axes(shape, side, angles, dofs, eps=0.05):
         moved = kin.forward_kinematics_full(shape, a, side)
         for i in group:
             b = dof_bone(dofs[i])
-            rel = moved.transforms[b] @ np.linalg.inv(base.transforms[b])
-            r = rel[:3, :3]
+            r = moved.transforms[b, :3, :3] @ base.transforms[b, :3, :3].T  # relative rotation
             w = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]])
             axes[i] = sign[i] * w / max(np.linalg.norm(w), 1e-12)
             centres[i] = base.frames[b, :3, 3]

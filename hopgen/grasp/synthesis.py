@@ -11,6 +11,7 @@ from ..skeleton import CATEGORIES
 from . import closing, placement, score, taxonomy
 
 DEFAULT_MAX_ATTEMPTS = 24
+SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
 APPROACH_MARGIN = 0.25  # m beyond the object's bounding radius where the approach starts
 
 
@@ -182,7 +183,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
         raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
     meshgeom.check_graspable(name, object_geom.vertices, object_geom.faces)
     model = hand_model(subject, side)
-    exact_sdf = meshgeom.object_distance_fn(object_geom)
+    exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
     v = np.asarray(object_geom.vertices)
     sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
     frame = placement.object_frame(object_geom)
