@@ -178,13 +178,10 @@ def test_deterministic_rebuild(subject):
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()
     H._CACHE.clear()
-    t = time.perf_counter()
     a = H.build_hand_mesh(subject, "right")
-    took = time.perf_counter() - t
     H._CACHE.clear()
     b = H.build_hand_mesh(subject, "right")
     assert a is not b and digest(a) == digest(b)
-    assert took < 10.0  # ~1.3 s on an idle core
     with pytest.raises(ValueError):
         a.rest_vertices[0, 0] = 1.0  # cached arrays are read-only
 
