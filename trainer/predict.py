@@ -10,7 +10,7 @@ heatmaps needs the 2D stage from --run2d (or its lift.run2d). For every image:
      when nothing is segmented);
   2. heatmaps of the crop -> 2D joints (argmax of the upsampled maps) in full-image pixels;
   3. the lifter -> root-relative 3D joints (camera orientation; metres = the bone-normalised pose x the
-     mean training bone length, since one image fixes no absolute size);
+     mean training bone length, since one image fixes no absolute size; shifted so the root is 0);
   4. hand side: --side, or both are tried and the one whose 3D pose best explains the 2D joints is kept
      (weighted least-squares fit: perspective with --K, else weak perspective; residual normalised by
      the 2D hand size);
@@ -94,7 +94,11 @@ def hand_crop(pipe, rgb):
     if box is None or mask.sum() < 4:
         return np.array([0.0, 0.0, w - 1.0, h - 1.0]), False
     corners = apply_affine(np.linalg.inv(A), box.reshape(2, 2))
-    return np.concatenate([corners.min(0), corners.max(0)]), True
+    lo = np.clip(corners.min(0), 0.0, [w - 1.0, h - 1.0])   # the padding of the square view is no hand
+    hi = np.clip(corners.max(0), 0.0, [w - 1.0, h - 1.0])
+    if np.any(hi <= lo):
+        return np.array([0.0, 0.0, w - 1.0, h - 1.0]), False
+    return np.concatenate([lo, hi]), True
 
 
 @torch.no_grad()
@@ -110,6 +114,12 @@ def keypoints_2d(pipe, rgb, box):
     maps = out["heatmaps"][-1].float()
     uv_crop = heatmaps_to_uv(maps, c2.data.crop)[0].cpu().numpy()
     return maps, apply_affine(np.linalg.inv(A), uv_crop), maps.amax((2, 3))[0].cpu().numpy()
+
+
+def _root_point(P, root):
+    """The canonical root of a (21, 3) pose: the wrist, or the palm centre (wrist + middle MCP) / 2."""
+    from hopgen.canonical import MIDDLE_MCP, WRIST
+    return P[WRIST] if root == "wrist" else 0.5 * (P[WRIST] + P[MIDDLE_MCP])
 
 
 def parse_K(text):
@@ -166,12 +176,14 @@ def predict_image(pipe, rgb, K=None, side=None):
     box, found = hand_crop(pipe, rgb)
     maps, uv, peak = keypoints_2d(pipe, rgb, box)
     model = pipe.model
+    root = pipe.cfg.section("lift").root
     bone = float(model.bone_length) if float(model.bone_length) > 0 else DEFAULT_BONE_M
     weights = np.clip(peak, 1e-3, None)
     tries = {}
     for s in ([side] if side else ["left", "right"]):
         out = model.lifter(maps, hand_side_onehot([s]).to(pipe.device))
-        P = out["relative"][0].float().cpu().numpy() * bone                    # (21, 3) metres, root-relative
+        P = out["relative"][0].float().cpu().numpy() * bone                    # (21, 3) metres
+        P = P - _root_point(P, root)          # exactly root-relative (the network's root is only near 0)
         resid, t = fit_residual(P, uv, weights, K)
         tries[s] = dict(P=P, resid=resid, t=t, mu=model.latent(out))
     best = min(tries, key=lambda s: tries[s]["resid"])
@@ -183,7 +195,7 @@ def predict_image(pipe, rgb, K=None, side=None):
            "side": best, "side_given": side is not None,
            "side_fit_residual": {s: v["resid"] for s, v in tries.items()},
            "xyz_relative_m": b["P"].tolist(), "bone_length_m": bone,
-           "root": "wrist" if pipe.cfg.section("lift").root == "wrist" else "palm",
+           "root": root,
            "xyz_camera_m": None, "root_camera_m": None,
            "category": None, "category_id": None, "category_probability": None, "category_probabilities": None,
            "cluster": None}
