@@ -541,16 +541,33 @@ def principal_axes(vertices, faces):
     return axes, extents
 
 
-def normalise_for_grasp(vertices, faces):
-    """Centre a mesh at its bounding-box centre and find its principal axes -> GraspFrame."""
+def _vf(vertices, faces):
+    """(vertices, faces) from a pair or from a mesh object with .vertices / .faces."""
+    if faces is None:
+        return vertices.vertices, vertices.faces
+    return vertices, faces
+
+
+def normalise_for_grasp(vertices, faces=None):
+    """Centre a mesh at its bounding-box centre and find its principal axes -> GraspFrame.
+
+    Takes (vertices, faces) or one mesh object (TriangleMesh, ObjectGeometry).
+    """
+    vertices, faces = _vf(vertices, faces)
     v = np.asarray(vertices, dtype=np.float64)
     centre = (v.min(axis=0) + v.max(axis=0)) * 0.5
     axes, extents = principal_axes(v - centre, faces)
     return GraspFrame(v - centre, np.asarray(faces, dtype=np.int64), centre, axes, extents)
 
 
-def check_graspable(name, vertices, faces):
-    """Raise UngraspableObjectError(name, reason) unless one hand can grasp the mesh."""
+def check_graspable(name, vertices, faces=None):
+    """Raise UngraspableObjectError(name, reason) unless one hand can grasp the mesh.
+
+    Takes (vertices, faces) or one mesh object. Rejects meshes without faces or with
+    NaN/inf, zero volume, longest extent > MAX_LONGEST_EXTENT or < MIN_LONGEST_EXTENT, and
+    smallest extent > MAX_SMALLEST_EXTENT.
+    """
+    vertices, faces = _vf(vertices, faces)
     v = np.asarray(vertices, dtype=np.float64).reshape(-1, 3)
     f = np.asarray(faces).reshape(-1, 3) if np.size(faces) else np.zeros((0, 3), dtype=np.int64)
     if len(f) == 0 or len(v) == 0:

@@ -206,3 +206,10 @@ def test_object_distance_fn_prefers_analytic_sdf():
     assert np.allclose(mg.object_distance_fn(geom)(p), [0.01, -0.03], atol=2e-4)
     geom.sdf = lambda q: np.linalg.norm(q, axis=1) - 0.04
     assert np.allclose(mg.object_distance_fn(geom)(p), [0.01, -0.03], atol=1e-15)
+
+
+def test_mesh_objects_are_accepted_directly():
+    mesh = mg.TriangleMesh(*mg.box_mesh([0.1, 0.04, 0.02]))
+    frame = mg.normalise_for_grasp(mesh)
+    assert np.allclose(np.abs(frame.axes), np.eye(3)) and np.allclose(frame.extents, [0.1, 0.04, 0.02])
+    mg.check_graspable("brick", mesh)

@@ -1,5 +1,6 @@
 """synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries."""
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -7,7 +8,7 @@ import numpy as np
 
 from .. import kinematics as kin
 from .. import meshgeom
-from ..skeleton import CATEGORIES
+from ..skeleton import CATEGORIES, SEG_PALM
 from . import closing, placement, score, taxonomy
 
 DEFAULT_MAX_ATTEMPTS = 24
@@ -134,9 +135,16 @@ def hand_model(subject, side):
     except ImportError:
         handmesh = None
     if handmesh is not None:
-        mesh = handmesh.build_hand_mesh(subj, side)
-        labels = _mesh_vertex_labels(mesh)
-        skin = closing.skin_from_mesh(shape, side, mesh.rest_vertices, labels)
+        full = handmesh.build_hand_mesh(subj, side)
+        labels = _mesh_vertex_labels(full)
+        skin = closing.skin_from_mesh(shape, side, full.rest_vertices, labels)
+        # Verification skins the hand only (palm + fingers): the forearm never holds the object.
+        keep = np.nonzero(labels >= SEG_PALM)[0]
+        mesh = dataclasses.replace(full, rest_vertices=full.rest_vertices[keep], weights=full.weights[keep],
+                                   faces=np.zeros((0, 3), dtype=np.int32), face_labels=np.zeros(0, np.uint8),
+                                   face_material=np.zeros(0, np.uint8), crease=full.crease[keep],
+                                   normals=full.normals[keep])
+        labels = labels[keep]
     else:
         skin = closing.capsule_skin(shape, side)
     model = HandModel(subj.id, side, shape, skin, mesh)
