@@ -262,7 +262,7 @@ class LiftKeypoints(torch.utils.data.Dataset):
     """GT heatmaps of hand crops, keypoints only (no image decoding after the first pass).
 
     Records of `base` (a data.HandCrops) are read once; each item is the HandCrops dict without the
-    image/mask (image is an empty placeholder) and with heatmaps rendered from the uv in the GT crop
+    image and mask, with heatmaps rendered from the uv in the GT crop
     (jittered, with uv noise and map dropout in training; draws from default_rng([seed, epoch, index, 3])).
     """
 
@@ -313,7 +313,7 @@ class LiftKeypoints(torch.utils.data.Dataset):
                 draw = draw & (rng.random(len(draw)) >= lift.heatmap_dropout)
         maps = render_heatmaps(uv_draw[None], draw[None], size // cfg.heatmap_stride, cfg.sigma * size / 256.0,
                                crop_size=size)[0]
-        return {"image": np.zeros(0, np.float32), "heatmaps": maps, "weight": weight.astype(np.float32),
+        return {"heatmaps": maps, "weight": weight.astype(np.float32),
                 "uv": uv.astype(np.float32), "uv_crop": uv_crop.astype(np.float32), "xyz": xyz.astype(np.float32),
                 "K": K.astype(np.float32), "vis": r["vis"].astype(np.int64), "side": np.int64(side == "right"),
                 "category": np.int64(r["category"]), "A": A.astype(np.float32), "index": np.int64(index)}
