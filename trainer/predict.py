@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from hopgen.atomic import atomic_write_json
-from hopgen.skeleton import BONES, CATEGORIES, FINGER_COLOURS, JOINT_NAMES, NUM_JOINTS, finger_of_joint
+from hopgen.skeleton import BONES, CATEGORIES, FINGER_COLOURS, JOINT_NAMES, finger_of_joint
 
 DEFAULT_BONE_M = 0.04  # middle MCP-PIP length used when a run kept no training statistic
 

@@ -26,7 +26,6 @@ In-plane crop rotations (data.rotation_deg) are applied to the 3D targets too: t
 rolled about its optical axis by the crop angle, so the viewpoint stays consistent with the maps.
 """
 
-import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -36,11 +35,11 @@ import torch
 from torch import nn
 
 from hopgen.atomic import atomic_write_json, atomic_write_text
-from hopgen.skeleton import CATEGORIES, NUM_JOINTS, VIS_OUTSIDE, VIS_VISIBLE
+from hopgen.skeleton import CATEGORIES, VIS_OUTSIDE, VIS_VISIBLE
 from trainer.config import ConfigError, config_from_dict, register_section
-from trainer.data import DataError, apply_affine, crop_affine, gt_crop_box, make_dataset
+from trainer.data import apply_affine, crop_affine, gt_crop_box, make_dataset
 from trainer.heatmaps import render_heatmaps
-from trainer.losses3d import (Loss3DConfig, cluster_purity, lifting_loss, nearest_class_centre, nearest_cluster,
+from trainer.losses3d import (Loss3DConfig, cluster_purity, lifting_loss, nearest_cluster,
                               squared_distances)
 from trainer.metrics import keypoint_measures
 from trainer.models3d import ClusterCentres, Lifter, LifterConfig, hand_side_onehot, lifting_targets
