@@ -74,7 +74,7 @@ def load_file_object(entry):
 
 def build_episode(cfg, manifest, spec):
     """Synthesise the grasp and animate the episode of plan `spec`."""
-    from .grasp import synthesize_grasp
+    from .grasp import grasp_episode, synthesize_grasp
     from .handmesh import build_hand_mesh, pose_vertices
     from .subjects import get_subject, subject_shape
     avatar = manifest.avatar(spec["avatar"])
@@ -89,7 +89,7 @@ def build_episode(cfg, manifest, spec):
     grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
                              type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
     n_frames = cfg.dataset.frames_per_episode
-    states = animate_grasp(grasp, np.random.default_rng([spec["grasp_seed"], 1]), n_frames,
+    states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), n_frames,
                            phases=tuple(cfg.grasp.phases))
     frames = []
     from .skeleton import SEG_ARM
@@ -108,64 +108,6 @@ def build_episode(cfg, manifest, spec):
                                  hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids])))
     return EpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=mesh, object_geom=geom,
                         grasp=grasp, frames=frames)
-
-
-@dataclass
-class AnimationFrame:
-    phase: str
-    angles: np.ndarray          # (NUM_DOF,)
-    hand_to_world: np.ndarray   # (4,4)
-    object_to_world: np.ndarray  # (4,4)
-
-
-APPROACH_DISTANCE_M = 0.08
-
-
-def _rigid(R, t):
-    m = np.eye(4)
-    m[:3, :3], m[:3, 3] = R, t
-    return m
-
-
-def animate_grasp(grasp, rng, num_frames, phases=("approach", "grasp", "hold")):
-    """Frames along approach -> grasp -> hold, evenly spaced over the phases asked for.
-
-    The object rests at the world origin with a random yaw. approach: the open pre-shape moves in
-    along the grasp's approach direction; grasp: fingers close from the pre-shape to the grasp;
-    hold: hand and object lifted and turned together, rigidly (the grasp itself is unchanged).
-    """
-    for p in phases:
-        if p not in ("approach", "grasp", "hold"):
-            raise ValueError(f"grasp.phases: unknown phase {p!r} (approach, grasp, hold)")
-    yaw = rng.uniform(-np.pi, np.pi)
-    obj0 = _rigid(cam.rotation_matrix([0, 0, 1], yaw), [0.0, 0.0, 0.0])
-    hand_in_obj = np.asarray(grasp.hand_to_object, np.float64)
-    approach_dir = np.asarray(grasp.approach_direction, np.float64)
-    lift = rng.uniform(0.03, 0.12)
-    turn_axis = rng.normal(size=3)
-    turn_angle = rng.uniform(0.15, 0.6)
-    frames = []
-    for k in range(num_frames):
-        u = (k + 0.5) / num_frames if num_frames > 1 else 1.0
-        seg = min(int(u * len(phases)), len(phases) - 1)
-        phase, t = phases[seg], u * len(phases) - seg
-        obj = obj0
-        if phase == "approach":
-            offset = _rigid(np.eye(3), -(1.0 - t) * APPROACH_DISTANCE_M * approach_dir)
-            hand = obj @ offset @ hand_in_obj
-            angles = np.asarray(grasp.preshape)
-        elif phase == "grasp":
-            hand = obj @ hand_in_obj
-            angles = (1.0 - t) * np.asarray(grasp.preshape) + t * np.asarray(grasp.angles)
-        else:
-            pivot = (obj @ hand_in_obj)[:3, 3]
-            R = cam.rotation_matrix(turn_axis, t * turn_angle)
-            move = _rigid(R, pivot - R @ pivot + [0.0, 0.0, t * lift])
-            obj = move @ obj0
-            hand = obj @ hand_in_obj
-            angles = np.asarray(grasp.angles)
-        frames.append(AnimationFrame(phase=phase, angles=angles, hand_to_world=hand, object_to_world=obj))
-    return frames
 
 
 def frame_state(scene, frame):

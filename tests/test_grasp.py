@@ -8,7 +8,7 @@ import pytest
 
 from hopgen import kinematics as kin
 from hopgen import meshgeom as mg
-from hopgen.grasp import (GRASP_TYPES, TAXONOMY, GraspConfigError, grasp_episode, synthesize_grasp,
+from hopgen.grasp import (GRASP_TYPES, TAXONOMY, GraspConfigError, frame_timing, grasp_episode, synthesize_grasp,
                           type_probs_for, validate_type_probs)
 from hopgen.grasp import closing, score, taxonomy
 from hopgen.grasp.synthesis import hand_model
@@ -181,23 +181,50 @@ def test_bad_arguments():
 # ------------------------------------------------------------------ episodes
 
 
+def test_frame_timing_is_end_aligned_and_exact():
+    assert frame_timing(1) == [("hold", 1.0)]
+    assert frame_timing(3) == [("approach", 1.0), ("grasp", 1.0), ("hold", 1.0)]
+    assert [p for p, _ in frame_timing(8)] == ["approach"] * 2 + ["grasp"] * 3 + ["hold"] * 3
+    assert frame_timing(4, ("grasp", "hold")) == [("grasp", 0.5), ("grasp", 1.0), ("hold", 0.5), ("hold", 1.0)]
+    assert all(0 < t <= 1 for _, t in frame_timing(7))
+
+
 def test_episode_phases_and_rigid_hold():
     geom = build_object(sample_object_params("bottle", np.random.default_rng(1)))
     g = synthesize_grasp(SUBJECT, "left", geom, np.random.default_rng(4))
-    frames = grasp_episode(g, np.random.default_rng(0), 8)
-    assert [f["phase"] for f in frames] == ["approach"] * 3 + ["grasp"] * 3 + ["hold"] * 2
-    assert [f["frame"] for f in frames] == list(range(8))
+    frames = grasp_episode(g, np.random.default_rng(0), 9, object_to_world=np.eye(4))
+    assert [f.phase for f in frames] == ["approach"] * 3 + ["grasp"] * 3 + ["hold"] * 3
+    assert [f.frame for f in frames] == list(range(9))
     for f in frames:
-        rel = np.linalg.inv(f["object_to_world"]) @ f["hand_to_world"]
-        if f["phase"] == "approach":
-            assert np.allclose(f["angles"], g.preshape)
-            assert np.allclose(f["object_to_world"], np.eye(4))
+        rel = np.linalg.inv(f.object_to_world) @ f.hand_to_world
+        if f.phase == "approach":
+            assert np.allclose(f.angles, g.preshape)
+            assert np.allclose(f.object_to_world, np.eye(4))
             gap = rel[:3, 3] - g.hand_to_object[:3, 3]  # the hand backs off along the approach
-            assert np.allclose(np.cross(gap, g.approach_direction), 0, atol=1e-12) and gap @ g.approach_direction < 0
+            assert np.allclose(np.cross(gap, g.approach_direction), 0, atol=1e-12)
+            assert gap @ g.approach_direction < 0 or f.t == 1.0
+            assert np.allclose(rel[:3, :3], g.hand_to_object[:3, :3])
         else:
-            assert np.allclose(rel, g.hand_to_object, atol=1e-12)
-        assert kin.within_limits(f["angles"])
-    assert np.allclose(frames[5]["angles"], g.angles)
-    assert frames[-1]["object_to_world"][2, 3] > 0.03  # lifted
+            assert np.allclose(rel, g.hand_to_object, atol=1e-12)  # rigid: the grasp never slips
+        assert kin.within_limits(f.angles)
+    assert np.allclose(frames[2].hand_to_world, g.hand_to_object)  # approach ends at the grasp pose
+    assert np.allclose(frames[5].angles, g.angles) and not np.allclose(frames[3].angles, g.angles)
+    lifted = frames[-1].object_to_world
+    assert lifted[2, 3] > 0.03 and not np.allclose(lifted[:3, :3], np.eye(3))  # lifted and turned
+    # The hold turns about the grasp centre: it rises straight up, without swinging sideways.
+    c0 = g.contact_centre()
+    c1 = lifted[:3, :3] @ c0 + lifted[:3, 3]
+    assert np.allclose(c1[:2], c0[:2], atol=1e-12) and c1[2] > c0[2] + 0.03
+    json.dumps([f.to_dict() for f in frames])
+    again = grasp_episode(g, np.random.default_rng(0), 9, object_to_world=np.eye(4))
+    assert all(np.array_equal(a.hand_to_world, b.hand_to_world) for a, b in zip(frames, again))
+    # Default rest pose: a random yaw about world +z, upright.
+    rests = [grasp_episode(g, np.random.default_rng(s), 1, phases=("approach",))[0].object_to_world
+             for s in (1, 2)]
+    for rest in rests:
+        assert rest[2, 2] == pytest.approx(1.0) and np.allclose(rest[:3, 3], 0.0)
+    assert not np.allclose(rests[0], rests[1])
     with pytest.raises(ValueError, match="phases"):
         grasp_episode(g, np.random.default_rng(0), 4, phases=("approach", "wiggle"))
+    with pytest.raises(ValueError, match="num_frames"):
+        grasp_episode(g, np.random.default_rng(0), 0)

@@ -7,5 +7,5 @@
 
 from .taxonomy import (GRASP_TYPES, TAXONOMY, GraspConfigError, GraspType, default_type_probs,  # noqa: F401
                        type_probs_for, validate_type_probs)
-from .episode import PHASES, frame_to_dict, grasp_episode  # noqa: F401
+from .episode import PHASES, EpisodeFrame, frame_timing, grasp_episode  # noqa: F401
 from .synthesis import Grasp, GraspFailedError, hand_model, synthesize_grasp  # noqa: F401

@@ -1,75 +1,107 @@
-"""Episodes: approach -> grasp -> hold frames of one synthesised grasp.
+"""Episodes: approach -> grasp -> hold frames of one synthesised grasp (the only animator).
 
-approach: the hand in its open pre-shape slides in along the approach direction and ends
-          where the fingers start closing;
+approach: the hand in its open pre-shape slides in along the grasp's approach direction and
+          ends where the fingers start closing;
 grasp:    the joint angles interpolate from the pre-shape to the closed grasp;
-hold:     hand and object move together rigidly (lifted and turned), the hand pose relative
-          to the object fixed.
+hold:     hand and object move together rigidly (lifted and turned about the grasp centre),
+          the hand pose relative to the object fixed.
+
+Frames are spread evenly over the phases and end-aligned: the last frame is the end of the
+last phase (with one frame and all phases: the object held and lifted), never the empty
+start of the approach.
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 
 PHASES = ("approach", "grasp", "hold")
 
 
+@dataclass
+class EpisodeFrame:
+    """One animation frame; world +z is up, units metres."""
+
+    frame: int
+    phase: str
+    t: float  # progress inside the phase, in (0, 1]
+    angles: np.ndarray  # (NUM_DOF,) joint angles
+    hand_to_world: np.ndarray  # (4, 4)
+    object_to_world: np.ndarray  # (4, 4)
+
+    def to_dict(self):
+        """JSON-friendly copy (floats rounded to 1e-9)."""
+        r = lambda a: np.round(np.asarray(a, dtype=np.float64), 9).tolist()  # noqa: E731
+        return {"frame": self.frame, "phase": self.phase, "t": self.t, "angles": r(self.angles),
+                "hand_to_world": r(self.hand_to_world), "object_to_world": r(self.object_to_world)}
+
+
 def _rotation(axis, angle):
+    """Rodrigues rotation (3, 3) about `axis` (3,, any length) by `angle` radians."""
     axis = np.asarray(axis, dtype=np.float64)
     axis = axis / np.linalg.norm(axis)
     k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
     return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
 
 
-def split_frames(num_frames, phases):
-    """Frames per phase: as even as possible, earlier phases take the remainder."""
-    n = len(phases)
-    return [num_frames // n + (1 if i < num_frames % n else 0) for i in range(n)]
+def _rigid(rot, trans):
+    m = np.eye(4)
+    m[:3, :3], m[:3, 3] = rot, trans
+    return m
+
+
+def frame_timing(num_frames, phases=PHASES):
+    """(phase, t) of each frame: frame k sits at (k + 1) / num_frames of the whole episode,
+    each phase taking an equal share; t in (0, 1] inside its phase (exact integer arithmetic,
+    so a frame on a phase boundary ends the earlier phase)."""
+    n, p = int(num_frames), len(phases)
+    out = []
+    for k in range(n):
+        num = (k + 1) * p  # position along the episode, in units of 1/n phases
+        seg = (num - 1) // n
+        out.append((phases[seg], (num - seg * n) / n))
+    return out
 
 
 def grasp_episode(grasp, rng, num_frames, phases=PHASES, object_to_world=None,
-                  approach_distance=(0.06, 0.14), lift=(0.04, 0.12), max_turn=0.6):
-    """Frames of an episode -> list of dicts (phase, frame, t, angles (NUM_DOF,),
-    hand_to_world (4, 4), object_to_world (4, 4)).
+                  approach_distance=(0.06, 0.14), lift=(0.03, 0.12), turn=(0.15, 0.6)):
+    """Frames of an episode -> list of EpisodeFrame.
 
-    grasp: a synthesis.Grasp; rng: numpy Generator (draws the approach distance, the lift
-    height and the hold rotation); object_to_world: the object's resting pose (identity by
-    default); world +z is up. `t` runs in (0, 1] inside a phase (approach from 0).
+    grasp: a synthesis.Grasp (angles, preshape, hand_to_object, approach_direction,
+    contact_centre()); rng: numpy Generator (draws, in this order, the object's rest yaw when
+    object_to_world is None, the approach distance, the lift height and the hold rotation);
+    object_to_world (4, 4): the object's resting pose (default: at the world origin, turned
+    by a random yaw about +z); phases: a non-empty subsequence of PHASES.
     """
     unknown = [p for p in phases if p not in PHASES]
     if unknown or not phases:
-        raise ValueError(f"grasp_episode: phases must be a non-empty subset of {PHASES}, got {list(phases)}")
-    if num_frames < 1:
-        raise ValueError(f"grasp_episode: num_frames must be >= 1, got {num_frames}")
-    obj0 = np.eye(4) if object_to_world is None else np.asarray(object_to_world, dtype=np.float64)
+        raise ValueError(f"grasp.phases: must be a non-empty subset of {list(PHASES)}, got {list(phases)}")
+    if int(num_frames) < 1:
+        raise ValueError(f"grasp episode: num_frames must be >= 1, got {num_frames}")
+    if object_to_world is None:
+        obj0 = _rigid(_rotation([0.0, 0.0, 1.0], rng.uniform(-np.pi, np.pi)), np.zeros(3))
+    else:
+        obj0 = np.asarray(object_to_world, dtype=np.float64)
     dist = rng.uniform(*approach_distance)
     height = rng.uniform(*lift)
     turn_axis = rng.normal(size=3)
-    turn = rng.uniform(-max_turn, max_turn)
-    h2o = np.asarray(grasp.hand_to_object)
-    direction = np.asarray(grasp.approach_direction)
-    centre = obj0[:3, :3] @ np.asarray(grasp.contact_centre()) + obj0[:3, 3]
+    turn_angle = rng.uniform(*turn)
+    h2o = np.asarray(grasp.hand_to_object, dtype=np.float64)
+    direction = np.asarray(grasp.approach_direction, dtype=np.float64)
+    pre, closed = np.asarray(grasp.preshape, np.float64), np.asarray(grasp.angles, np.float64)
+    # Hold pivot: the grasp centre, so the object turns in the hand rather than swinging on the wrist.
+    centre = obj0[:3, :3] @ np.asarray(grasp.contact_centre(), np.float64) + obj0[:3, 3]
     frames = []
-    for phase, count in zip(phases, split_frames(num_frames, phases)):
-        for k in range(count):
-            t = k / count if phase == "approach" else (k + 1) / count
-            obj = obj0.copy()
-            angles = np.asarray(grasp.angles, dtype=np.float64).copy()
-            pose = h2o.copy()
-            if phase == "approach":
-                pose[:3, 3] = h2o[:3, 3] - (1.0 - t) * dist * direction
-                angles = np.asarray(grasp.preshape, dtype=np.float64).copy()
-            elif phase == "grasp":
-                angles = (1 - t) * np.asarray(grasp.preshape) + t * np.asarray(grasp.angles)
-            else:  # hold: lift and turn hand + object about the grasp centre
-                move = np.eye(4)
-                r = _rotation(turn_axis, turn * t)
-                move[:3, :3] = r
-                move[:3, 3] = centre - r @ centre + np.array([0.0, 0.0, height * t])
-                obj = move @ obj0
-            frames.append({"phase": phase, "frame": len(frames), "t": float(t), "angles": angles,
-                           "hand_to_world": obj @ pose, "object_to_world": obj})
+    for k, (phase, t) in enumerate(frame_timing(num_frames, phases)):
+        obj, pose = obj0, h2o
+        if phase == "approach":
+            pose = _rigid(h2o[:3, :3], h2o[:3, 3] - (1.0 - t) * dist * direction)
+            angles = pre.copy()
+        elif phase == "grasp":
+            angles = (1.0 - t) * pre + t * closed
+        else:
+            r = _rotation(turn_axis, t * turn_angle)
+            obj = _rigid(r, centre - r @ centre + np.array([0.0, 0.0, t * height])) @ obj0
+            angles = closed.copy()
+        frames.append(EpisodeFrame(k, phase, float(t), angles, obj @ pose, obj.copy()))
     return frames
-
-
-def frame_to_dict(frame):
-    """JSON-friendly copy of an episode frame."""
-    return {k: (np.round(v, 9).tolist() if isinstance(v, np.ndarray) else v) for k, v in frame.items()}
