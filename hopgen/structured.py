@@ -93,6 +93,11 @@ def _coerce(value, tp, where):
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 (pyyaml) reads 1e-4 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         raise ConfigError(f"{where}: expected a number, got {value!r}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
@@ -103,6 +108,8 @@ def _coerce(value, tp, where):
     if tp is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):  # YAML 1.1 reads off/on/no/yes as booleans (e.g. amp: off)
+            return "on" if value else "off"
         raise ConfigError(f"{where}: expected a string, got {value!r}")
     if isinstance(tp, type) and isinstance(value, tp):
         return value

@@ -9,26 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from hopfixtures import make_toy_hop
 from hopgen import camera
 from hopgen.skeleton import NATIVE_FROM_RHD, RHD_FROM_NATIVE, VIS_VISIBLE
 from trainer.config import load_config
 from trainer.data import DataError, HandCrops, HopSource, RhdSource, flip_record, make_dataset, open_source
 from trainer.evaluate import heatmaps_to_uv
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP spin-waiting makes 2 threads ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory):
-    return make_toy_hop(str(tmp_path_factory.mktemp("hop") / "toy"), n=12, size=96)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _cfg(*overrides):
@@ -49,8 +36,8 @@ class MemSource:
         return dict(self.recs[i])
 
 
-def test_sample_fields_and_shapes(toy):
-    ds = make_dataset(_cfg(), toy, "train", train=True)
+def test_sample_fields_and_shapes(toy_hop):
+    ds = make_dataset(_cfg(), toy_hop, "train", train=True)
     s = ds[0]
     c = 64
     assert s["image"].shape == (3, c, c) and s["image"].dtype == np.float32
@@ -69,9 +56,9 @@ def test_sample_fields_and_shapes(toy):
 
 
 @pytest.mark.parametrize("crop", [64, 256])
-def test_heatmap_targets_decode_to_keypoints(toy, crop):
+def test_heatmap_targets_decode_to_keypoints(toy_hop, crop):
     """Training targets and the evaluation decoder agree on the pixel convention (sub-cell exact)."""
-    ds = make_dataset(_cfg("data.augment=false", f"data.crop={crop}"), toy, "train", train=False)
+    ds = make_dataset(_cfg("data.augment=false", f"data.crop={crop}"), toy_hop, "train", train=False)
     for i in range(len(ds)):
         s = ds[i]
         uv = heatmaps_to_uv(torch.from_numpy(s["heatmaps"])[None], crop)[0].numpy()
@@ -111,44 +98,44 @@ def test_crop_warp_matches_keypoint_transform_with_rotation():
     assert len(angles) == 4  # rotation augmentation was on
 
 
-def test_flip_is_consistent(toy):
-    src = HopSource(toy)
+def test_flip_is_consistent(toy_hop):
+    src = HopSource(toy_hop)
     rec = src.record(src.ids("train")[0])
     f = flip_record(rec)
     np.testing.assert_allclose(camera.project(f["K"], f["xyz"]), f["uv"], atol=1e-6)
     assert f["side"] != rec["side"]
     assert np.array_equal(f["mask"], rec["mask"][:, ::-1]) and np.array_equal(f["rgb"], rec["rgb"][:, ::-1])
-    ds = make_dataset(_cfg("data.flip_prob=1.0"), toy, "train", train=True)
+    ds = make_dataset(_cfg("data.flip_prob=1.0"), toy_hop, "train", train=True)
     assert ds[0]["side"] == (rec["side"] == "left")  # side swapped
     np.testing.assert_allclose(camera.project(ds[0]["K"], ds[0]["xyz"]), ds[0]["uv"], atol=1e-3)
 
 
-def test_augmentation_deterministic_per_seed_epoch_index(toy):
-    ds = make_dataset(_cfg(), toy, "train", train=True)
+def test_augmentation_deterministic_per_seed_epoch_index(toy_hop):
+    ds = make_dataset(_cfg(), toy_hop, "train", train=True)
     a, b = ds[2], ds[2]
     assert all(np.array_equal(a[k], b[k]) for k in a)
     ds.set_epoch(1)
     assert not np.array_equal(ds[2]["image"], a["image"])
-    test = make_dataset(_cfg(), toy, "test", train=False)
+    test = make_dataset(_cfg(), toy_hop, "test", train=False)
     assert np.array_equal(test[0]["image"], test[0]["image"])
 
 
-def test_full_and_box_crops(toy):
-    full = make_dataset(_cfg(), toy, "test", train=False, crop_mode="full")
+def test_full_and_box_crops(toy_hop):
+    full = make_dataset(_cfg(), toy_hop, "test", train=False, crop_mode="full")
     s = full[0]
     assert abs(float(s["A"][0, 0]) - 64 / 96) < 1e-6  # whole 96 px image onto the 64 px crop
     boxes = np.array([[10, 20, 50, 40]] * len(full))
-    bx = make_dataset(_cfg(), toy, "test", train=False, crop_mode="box", boxes=boxes, box_scale=1.0)
+    bx = make_dataset(_cfg(), toy_hop, "test", train=False, crop_mode="box", boxes=boxes, box_scale=1.0)
     A = bx[0]["A"]
     np.testing.assert_allclose(A[:2, :2] @ [30, 30] + A[:2, 2], [31.5, 31.5], atol=1e-4)  # box centre -> crop centre
     with pytest.raises(ValueError, match="box"):
-        make_dataset(_cfg(), toy, "test", train=False, crop_mode="box")
+        make_dataset(_cfg(), toy_hop, "test", train=False, crop_mode="box")
 
 
-def test_bad_annotation_names_file_and_field(toy, tmp_path):
+def test_bad_annotation_names_file_and_field(toy_hop, tmp_path):
     import shutil
     root = str(tmp_path / "bad")
-    shutil.copytree(toy, root)
+    shutil.copytree(toy_hop, root)
     sid = HopSource(root).ids("train")[0]
     path = os.path.join(root, "anno", f"{sid}.json")
     anno = json.load(open(path))

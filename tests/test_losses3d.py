@@ -8,6 +8,8 @@ import torch
 from trainer import losses3d as L
 from trainer.models3d import ClusterCentres
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def t(x):
     return torch.tensor(x, dtype=torch.float64)

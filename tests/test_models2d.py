@@ -8,16 +8,11 @@ from trainer.config import load_config
 from trainer.losses2d import heatmap_loss, kl_divergence, loss_2d
 from trainer.models2d import build_model_2d
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CROP = 64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine OpenMP spin-waiting makes 2 threads ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 VARIANTS = [("ours", "posenet"), ("ours", "hourglass"), ("ours_novar", "posenet"), ("hs_posenet", "posenet"),
             ("hs_posenet", "hourglass")]
 

@@ -11,6 +11,8 @@ from trainer import losses3d as L
 from trainer import models3d as M
 from trainer.heatmaps import render_heatmaps
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 TINY = dict(width=0.125, latent_dim=16)
 
 

@@ -15,6 +15,8 @@ from trainer import predict
 from trainer.config import load_config
 from trainer.engine import train
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):

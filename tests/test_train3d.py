@@ -18,6 +18,8 @@ from trainer.engine import train
 from trainer.models3d import LifterConfig
 from trainer.stage3d import LiftModel, camera_roll
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CFG = "configs/train/tiny_3d_{}.yaml"
 
 

@@ -1,6 +1,9 @@
 """Training configuration: nested dataclasses loaded from YAML, with typed `--set a.b=value` overrides.
 
-    cfg = load_config("configs/train/ours_posenet.yaml", overrides=["optim.lr=1e-4"])
+Typed loading, overrides and unknown-key errors are hopgen.structured's (shared with the generator);
+this module holds the trainer's schema and the registry of stage sections.
+
+    cfg = load_config("configs/train/ours_posenet.yaml", overrides=["optim.lrs=[1e-4]"])
     cfg.data.crop, cfg.model.kind, cfg.section("lift")  # a section registered by a stage plugin
     save_resolved(cfg, "RUN/config.yaml")
 
@@ -18,10 +21,10 @@ from dataclasses import dataclass, field
 import yaml
 
 from hopgen.atomic import atomic_write_text
+from hopgen.structured import ConfigError, apply_overrides, from_dict, load_structured_file
 
-
-class ConfigError(ValueError):
-    """A config file or override that does not fit the schema (names the key)."""
+__all__ = ["ConfigError", "Config", "load_config", "config_from_dict", "config_to_dict", "register_section",
+           "save_resolved"]
 
 
 @dataclass
@@ -138,58 +141,8 @@ def register_section(name, cls):
     _REGISTERED[name] = cls
 
 
-def _coerce(value, tp, key):
-    """Check/convert a YAML value to the annotated type `tp`; errors name `key`."""
-    origin = typing.get_origin(tp)
-    if tp is typing.Any:
-        return value
-    if origin in (list, typing.List):
-        (item,) = typing.get_args(tp) or (typing.Any,)
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config key {key!r}: expected a list, got {value!r}")
-        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key)
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads "1e-4" as a string
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, bool):  # YAML 1.1 reads off/on/no/yes as booleans
-            return "on" if value else "off"
-    raise ConfigError(f"config key {key!r}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
-
-
-def _build(cls, data, prefix=""):
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config key {prefix or '<root>'!r}: expected a mapping, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for key, value in data.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if key not in names:
-            raise ConfigError(f"unknown config key {full!r}; known: {sorted(names)}")
-        kwargs[key] = _coerce(value, hints[key], full)
-    return cls(**kwargs)
-
-
 def config_from_dict(data):
-    """Build a `Config` from a plain dict (as loaded from YAML)."""
+    """Build a `Config` from a plain dict (as loaded from YAML); registered sections go to `extra`."""
     data = dict(data or {})
     if data.get("stage", "2d") != "2d":  # a stage plug-in registers its sections (e.g. "lift") on import
         from trainer.engine import get_stage
@@ -197,15 +150,15 @@ def config_from_dict(data):
             get_stage(data["stage"])
         except ValueError as e:
             raise ConfigError(str(e)) from None
-    extra = {}
-    for key in list(data):
-        if key not in {f.name for f in dataclasses.fields(Config)}:
-            if key not in _REGISTERED:
-                raise ConfigError(f"unknown config key {key!r}; sections: {list(CORE) + sorted(_REGISTERED)}")
-            extra[key] = _build(_REGISTERED[key], data.pop(key), key)
     if "extra" in data:
         raise ConfigError("config key 'extra' is internal; write registered sections at the top level")
-    cfg = _build(Config, data)
+    top = {f.name for f in dataclasses.fields(Config)}
+    extra = {}
+    for key in [k for k in data if k not in top]:
+        if key not in _REGISTERED:
+            raise ConfigError(f"unknown config key {key} (sections: {', '.join(list(CORE) + sorted(_REGISTERED))})")
+        extra[key] = from_dict(_REGISTERED[key], data.pop(key), key)
+    cfg = from_dict(Config, data)
     cfg.extra = extra
     return cfg
 
@@ -218,38 +171,14 @@ def config_to_dict(cfg):
     return d
 
 
-def apply_override(d, item):
-    """Apply 'a.b=value' (value parsed as YAML) to the plain dict `d` in place."""
-    if "=" not in item:
-        raise ConfigError(f"override {item!r}: expected key=value")
-    key, raw = item.split("=", 1)
-    parts = key.strip().split(".")
-    value = yaml.safe_load(raw) if raw.strip() else ""
-    node = d
-    for p in parts[:-1]:
-        node = node.setdefault(p, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {key!r}: {p!r} is not a section")
-    node[parts[-1]] = value
-
-
 def load_config(path=None, overrides=()):
-    """Load a YAML config (or the defaults when path is None), apply overrides, validate."""
-    data = {}
-    if path is not None:
-        try:
-            with open(path) as f:
-                data = yaml.safe_load(f) or {}
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read config ({e.strerror})") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    """Load a YAML/JSON config (or the defaults when path is None), apply 'a.b=value' overrides, validate.
+    Errors are ConfigError naming the file and the key path."""
+    data = load_structured_file(path) if path is not None else {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    for item in overrides:
-        apply_override(data, item)
     try:
-        cfg = config_from_dict(data)
+        cfg = config_from_dict(apply_overrides(data, overrides))
     except ConfigError as e:
         raise ConfigError(f"{path or '<defaults>'}: {e}") from None
     if path is not None and not cfg.name:
