@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from trainer.metrics import keypoint_measures, mask_iou
+from trainer.metrics import keypoint_measures, mask_iou, table_measures
 
 
 def _case():
@@ -70,3 +70,20 @@ def test_mask_iou():
     assert mask_iou(np.zeros((2, 2)), np.zeros((2, 2))) == 1.0
     with pytest.raises(ValueError):
         mask_iou(a, b[:3])
+
+
+def test_table_measures_per_category_are_the_subsets_measures():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(12, 21, 3))
+    pred = gt + rng.normal(scale=0.5, size=gt.shape)
+    vis = rng.random((12, 21)) > 0.2
+    cats = np.array([0, 1, 3] * 4)
+    names = ("a", "b", "c", "d")
+    t = table_measures(gt, pred, vis, cats, names, 0.0, 2.0)
+    whole = keypoint_measures(gt, pred, vis, 0.0, 2.0)
+    assert t["auc"] == whole["auc"] and t["pck"] == whole["pck"].tolist() and len(t["thresholds"]) == 20
+    assert set(t["per_category"]) == {"a", "b", "d"}  # no sample of category 2
+    sel = cats == 3
+    sub = keypoint_measures(gt[sel], pred[sel], vis[sel], 0.0, 2.0)
+    assert t["per_category"]["d"] == {"auc": sub["auc"], "epe_median": sub["epe_median"],
+                                      "epe_mean": sub["epe_mean"], "samples": 4}

@@ -86,10 +86,10 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
     for v in ("poseprior", "triplet", "cluster"):
         argv += ["--run", runs[v]]
     assert evaluate.main(argv) == 0
-    for name in ("metrics.json", "report.md", "report_3d.md", "pck.png", "pck3d_cluster.png",
-                 "latent_triplet.png", "latent_cluster.png"):
+    for name in ("metrics.json", "report.md", "pck3d.png", "latent_triplet.png", "latent_cluster.png"):
         assert os.path.getsize(os.path.join(out, name)) > 0, name
     assert not os.path.exists(os.path.join(out, "latent_poseprior.png"))  # PosePrior has no latent
+    assert not os.path.exists(os.path.join(out, "pck.png"))  # no 2D runs
     with open(os.path.join(out, "metrics.json")) as f:
         m = json.load(f)
     assert set(m) == {"poseprior", "triplet", "cluster"}
@@ -99,10 +99,16 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
         assert r["samples"] == 8 and len(r["pck"]) == 20 and r["pck"] == sorted(r["pck"])
         assert set(r["per_category"]) <= {"cylindrical", "slender", "cubical", "spherical"} and r["per_category"]
     assert m["poseprior"]["category_accuracy"] is None and m["poseprior"]["method"] == "PosePrior (Z&B)"
+    assert m["poseprior"]["latent_plot"] is None and m["cluster"]["latent_plot"] == "latent_cluster.png"
     assert 0.0 <= m["triplet"]["category_accuracy"] <= 1.0 and m["triplet"]["cluster_purity"] is None
+    assert m["triplet"]["method"] == "Ours (triplet)" and m["cluster"]["method"] == "Ours (cluster)"
     assert 0.25 <= m["cluster"]["cluster_purity"] <= 1.0  # 4 balanced categories: purity >= 1/4
-    text = open(os.path.join(out, "report_3d.md")).read()
-    assert "Table III" in text and "Ours triplet" in text and "AUC (0-50 mm)" in text
+    assert 0.0 <= m["cluster"]["category_accuracy"] <= 1.0
+    text = open(os.path.join(out, "report.md")).read()
+    assert "## Table III: 3D pose from ground-truth heatmaps" in text and "Table I:" not in text
+    assert "| AUC (0-50 mm) | EPE median (mm) | EPE mean (mm) |" in text
+    assert "Table III per object category" in text and "category accuracy | cluster purity" in text
+    assert "`pck3d.png`" in text and "`latent_cluster.png`" in text
 
 
 def test_category_readout():
@@ -168,6 +174,8 @@ def test_full_pipeline_end_to_end(toy, tmp_path):
     out = str(tmp_path / "report")
     assert evaluate.main(["--run", full, "--data", toy, "--out", out, "--max-samples", "4"]) == 0
     r = json.load(open(os.path.join(out, "metrics.json")))["full"]
-    assert r["table"] == "IV" and r["method"] == "Ours-PoseNet + Ours cluster" and r["samples"] == 4
+    assert r["table"] == "IV" and r["method"] == "Ours-PoseNet + Ours (cluster)" and r["samples"] == 4
     assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["auc_2d"] <= 1.0 and np.isfinite(r["epe_mean"])
-    assert "Table IV" in open(os.path.join(out, "report_3d.md")).read()
+    text = open(os.path.join(out, "report.md")).read()
+    assert "## Table IV: the whole pipeline" in text and "| 2D AUC (0-20 px) |" in text and "Table III" not in text
+    assert os.path.getsize(os.path.join(out, "pck3d_pipeline.png")) > 0

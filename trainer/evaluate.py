@@ -3,9 +3,11 @@
     hopgen eval --run runs/ours --run runs/hs --data HOP --out report/ [--split test] [--crop gt]
 
 For every run: RUN/config.yaml + RUN/ckpt/last.pt are loaded and the stage's evaluate function
-(engine.Stage.evaluate) is called. OUT gets metrics.json ({run label: metrics}), report.md (Table I:
-method, AUC, EPE median, EPE mean; Table II: AUC per object category and their average),
-pck.png (PCK curves of all runs) and overlays_<label>.png (predictions on sample images).
+(engine.Stage.evaluate) is called; 2D and 3D runs can be mixed. OUT gets metrics.json ({run label:
+metrics}), report.md (trainer.report: Tables I/II for 2D runs, Table III for 3D runs from GT
+heatmaps, Table IV for whole-pipeline runs, with per-category AUC and the category read-out),
+PCK plots per table (pck.png 2D, pck3d.png Table III, pck3d_pipeline.png Table IV; like Fig. 6),
+overlays_<label>.png (2D predictions on test images) and latent_<label>.png (3D latents, like Fig. 3).
 
 2D protocol (evaluate_2d): the pipeline crop (eval.crop = "pipeline", as HandSegNet + PoseNet in
 hand3d) segments the whole image (padded square, resized to data.crop), takes the box of the
@@ -27,8 +29,9 @@ from torch.utils.data import DataLoader
 from hopgen.atomic import atomic_write_json, atomic_write_text
 from hopgen.skeleton import CATEGORIES, VIS_VISIBLE
 from trainer.data import apply_affine
-from trainer.metrics import keypoint_measures, mask_iou
+from trainer.metrics import table_measures
 from trainer.plots import overlay, plot_pck, save_grid
+from trainer.report import report_markdown, table_of
 
 
 def method_name(cfg):
@@ -124,22 +127,14 @@ def evaluate_2d(run_dir, cfg, model, roots, split, out_dir, device):
     uv_gt, uv_pred = np.concatenate(uv_gt), np.stack(uv_pred)
     vis, cats = np.concatenate(vis), np.concatenate(cats)
     lo, hi = cfg.eval.lo, cfg.eval.hi
-    m = keypoint_measures(uv_gt, uv_pred, vis, lo, hi)
-    per_cat = {}
-    for c, name in enumerate(CATEGORIES):
-        sel = cats == c
-        if sel.any():
-            mc = keypoint_measures(uv_gt[sel], uv_pred[sel], vis[sel], lo, hi)
-            per_cat[name] = {"auc": mc["auc"], "epe_median": mc["epe_median"], "epe_mean": mc["epe_mean"],
-                             "samples": int(sel.sum())}
     label = os.path.basename(os.path.normpath(run_dir))
-    _write_overlays(ds, uv_pred, cfg.eval.overlays, os.path.join(out_dir, f"overlays_{label}.png"))
-    return {"method": method_name(cfg), "stage": "2d", "unit": "px", "lo": lo, "hi": hi, "split": split,
-            "crop": cfg.eval.crop, "data": [os.path.basename(os.path.normpath(r)) for r in roots],
-            "samples": int(len(uv_gt)), "auc": m["auc"], "epe_median": m["epe_median"], "epe_mean": m["epe_mean"],
-            "pck": m["pck"].tolist(), "thresholds": m["thresholds"].tolist(), "per_category": per_cat,
+    overlays = f"overlays_{label}.png"
+    _write_overlays(ds, uv_pred, cfg.eval.overlays, os.path.join(out_dir, overlays))
+    return {"method": method_name(cfg), "stage": "2d", "table": "I", "unit": "px", "lo": lo, "hi": hi,
+            "split": split, "crop": cfg.eval.crop, "data": [os.path.basename(os.path.normpath(r)) for r in roots],
+            "samples": int(len(uv_gt)), **table_measures(uv_gt, uv_pred, vis, cats, CATEGORIES, lo, hi),
             "mask_iou_crop": float(inter_union[0] / inter_union[1]) if inter_union[1] else 1.0,
-            "mask_iou_full": iou_full}
+            "mask_iou_full": iou_full, "overlays": overlays if cfg.eval.overlays > 0 else None}
 
 
 def _write_overlays(ds, uv_pred, n, path):
@@ -151,36 +146,23 @@ def _write_overlays(ds, uv_pred, n, path):
     save_grid(images, path)
 
 
-def _fmt(x, nd=3):
-    return "-" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
+PCK_PLOTS = {  # table -> (file, x label, description)
+    "I": ("pck.png", "2D error threshold (px)", "2D PCK curves (like Fig. 6a)"),
+    "III": ("pck3d.png", "3D error threshold (mm)", "3D PCK curves from ground-truth heatmaps (like Fig. 6b)"),
+    "IV": ("pck3d_pipeline.png", "3D error threshold (mm)", "3D PCK curves of the whole pipeline"),
+}
 
 
-def report_markdown(results):
-    """Markdown Tables I (AUC, EPE median, EPE mean) and II (AUC per category) for {label: metrics}."""
-    lines = ["# Evaluation", "", "## Table I: keypoint accuracy", ""]
-    for r in results.values():
-        r.setdefault("unit", "px")
-    first = next(iter(results.values()))
-    u, lo, hi = first["unit"], first.get("lo", 0), first.get("hi", 20)
-    lines += [f"| data | method | run | AUC ({lo:g}-{hi:g} {u}) | EPE median ({u}) | EPE mean ({u}) |",
-              "|---|---|---|---|---|---|"]
-    for label, r in results.items():
-        lines.append(f"| {'+'.join(r.get('data', []))} ({r.get('split', '')}) | {r['method']} | {label} | "
-                     f"{_fmt(r['auc'])} | {_fmt(r['epe_median'])} | {_fmt(r['epe_mean'])} |")
-    if any(r.get("per_category") for r in results.values()):
-        lines += ["", f"## Table II: AUC ({lo:g}-{hi:g} {u}) per object category", "",
-                  "| method | run | " + " | ".join(CATEGORIES) + " | Avg. |", "|---|---|" + "---|" * (len(CATEGORIES) + 1)]
-        for label, r in results.items():
-            pc = r.get("per_category", {})
-            aucs = [pc[c]["auc"] for c in CATEGORIES if c in pc]
-            avg = float(np.mean(aucs)) if aucs else None
-            lines.append(f"| {r['method']} | {label} | " + " | ".join(_fmt(pc[c]["auc"]) if c in pc else "-" for c in CATEGORIES)
-                         + f" | {_fmt(avg)} |")
-    extra = [(label, r) for label, r in results.items() if r.get("mask_iou_crop") is not None]
-    if extra:
-        lines += ["", "## Hand mask IoU", "", "| run | crop IoU | whole-image IoU |", "|---|---|---|"]
-        lines += [f"| {label} | {_fmt(r['mask_iou_crop'])} | {_fmt(r.get('mask_iou_full'))} |" for label, r in extra]
-    return "\n".join(lines) + "\n"
+def write_pck_plots(results, out_dir):
+    """One PCK plot per paper table present in {label: metrics}; returns [(file, description)]."""
+    figures = []
+    for table, (name, xlabel, what) in PCK_PLOTS.items():
+        curves = {f"{r['method']} ({label})": (r["thresholds"], r["pck"]) for label, r in results.items()
+                  if table_of(r) == table and "pck" in r}
+        if curves:
+            plot_pck(curves, os.path.join(out_dir, name), xlabel=xlabel)
+            figures.append((name, what))
+    return figures
 
 
 def build_parser():
@@ -202,7 +184,7 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    results, curves = {}, {}
+    results = {}
     for run in args.run:
         if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint)):
             print(f"hopgen eval: {run}: no checkpoint ckpt/{args.checkpoint}", file=sys.stderr)
@@ -220,13 +202,13 @@ def main(argv=None):
         r = stage.evaluate(run_dir=run, cfg=cfg, model=model, roots=args.data, split=args.split,
                            out_dir=args.out, device=device)
         results[label] = r
-        if "pck" in r:
-            curves[f"{r['method']} ({label})"] = (r["thresholds"], r["pck"])
     atomic_write_json(os.path.join(args.out, "metrics.json"), results, indent=2)
-    atomic_write_text(os.path.join(args.out, "report.md"), report_markdown(results))
-    if curves:
-        unit = next(iter(results.values())).get("unit", "px")
-        plot_pck(curves, os.path.join(args.out, "pck.png"), xlabel=f"error threshold ({unit})")
+    figures = write_pck_plots(results, args.out)
+    figures += [(r[key], what) for r in results.values()
+                for key, what in (("overlays", f"{r['method']}: predicted joints on test images"),
+                                  ("latent_plot", f"{r['method']}: latent space by object category (like Fig. 3)"))
+                if r.get(key)]
+    atomic_write_text(os.path.join(args.out, "report.md"), report_markdown(results, figures))
     print(json.dumps({k: {m: v.get(m) for m in ("method", "auc", "epe_median", "epe_mean")} for k, v in results.items()}))
     return 0
 

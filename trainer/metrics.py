@@ -51,3 +51,21 @@ def mask_iou(pred, gt):
         raise ValueError(f"mask_iou: shapes {pred.shape} and {gt.shape} differ")
     union = np.logical_or(pred, gt).sum()
     return 1.0 if union == 0 else float(np.logical_and(pred, gt).sum() / union)
+
+
+def table_measures(gt, pred, vis, categories, names, lo, hi, steps=20):
+    """The numbers of one evaluation-table row (Tables I-IV): keypoint_measures over all samples
+    (auc, epe_median, epe_mean; pck and thresholds as lists) plus per_category {names[c]: {auc,
+    epe_median, epe_mean, samples}} for every category id c present in `categories` (N,)."""
+    gt, pred, vis = np.asarray(gt), np.asarray(pred), np.asarray(vis, dtype=bool)
+    cats = np.asarray(categories)
+    m = keypoint_measures(gt, pred, vis, lo, hi, steps)
+    per_cat = {}
+    for c, name in enumerate(names):
+        sel = cats == c
+        if sel.any():
+            mc = keypoint_measures(gt[sel], pred[sel], vis[sel], lo, hi, steps)
+            per_cat[name] = {"auc": mc["auc"], "epe_median": mc["epe_median"], "epe_mean": mc["epe_mean"],
+                             "samples": int(sel.sum())}
+    return {"auc": m["auc"], "epe_median": m["epe_median"], "epe_mean": m["epe_mean"], "pck": m["pck"].tolist(),
+            "thresholds": m["thresholds"].tolist(), "per_category": per_cat}

@@ -1,9 +1,10 @@
-"""Figures for evaluation reports: PCK curves (matplotlib, Agg) and keypoint overlays (Pillow)."""
+"""Figures for evaluation reports: PCK curves and latent-space plots (matplotlib, Agg) and keypoint
+overlays (Pillow)."""
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hopgen.skeleton import BONES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
+from hopgen.skeleton import BONES, CATEGORIES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
 
 
 def plot_pck(curves, path, xlabel="error threshold (px)"):
@@ -20,6 +21,40 @@ def plot_pck(curves, path, xlabel="error threshold (px)"):
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def plot_latent(mu, labels, centres, path, title, max_points=2000, seed=0):
+    """Like the paper's Fig. 3: the latents mu (N, D) projected by PCA to 2D, points coloured by
+    object category labels (N,), centres (M, D) as black crosses (NaN rows skipped). At most
+    max_points points (a seeded subset) are drawn."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    mu, labels = np.asarray(mu, np.float64), np.asarray(labels)
+    if len(mu) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(len(mu), max_points, replace=False))
+        mu, labels = mu[keep], labels[keep]
+    mean = mu.mean(0)
+    _, _, vt = np.linalg.svd(mu - mean, full_matrices=False)
+    basis = vt[:2].T if vt.shape[0] >= 2 else np.eye(mu.shape[1], 2)  # (D, 2)
+    p = (mu - mean) @ basis                                               # (N, 2)
+    fig, ax = plt.subplots(figsize=(4.5, 4.0), dpi=110)
+    for c, name in enumerate(CATEGORIES):
+        sel = labels == c
+        if sel.any():
+            ax.scatter(p[sel, 0], p[sel, 1], s=8, alpha=0.7, label=name)
+    cs = np.asarray(centres, np.float64)
+    cs = cs[np.all(np.isfinite(cs), axis=1)]
+    if len(cs):
+        q = (cs - mean) @ basis
+        ax.scatter(q[:, 0], q[:, 1], marker="x", s=60, c="k", label="centres")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

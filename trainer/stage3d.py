@@ -26,7 +26,6 @@ In-plane crop rotations (data.rotation_deg) are applied to the 3D targets too: t
 rolled about its optical axis by the crop angle, so the viewpoint stays consistent with the maps.
 """
 
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -34,15 +33,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from hopgen.atomic import atomic_write_json, atomic_write_text
 from hopgen.skeleton import CATEGORIES, VIS_OUTSIDE, VIS_VISIBLE
 from trainer.config import ConfigError, config_from_dict, register_section
 from trainer.data import apply_affine, crop_affine, gt_crop_box, make_dataset
 from trainer.heatmaps import render_heatmaps
 from trainer.losses3d import (Loss3DConfig, cluster_purity, lifting_loss, nearest_cluster,
                               squared_distances)
-from trainer.metrics import keypoint_measures
+from trainer.metrics import keypoint_measures, table_measures
 from trainer.models3d import ClusterCentres, Lifter, LifterConfig, hand_side_onehot, lifting_targets
+from trainer.plots import plot_latent
 
 KINDS = ("poseprior", "ours", "ours_triplet", "ours_cluster", "ours_novar")
 METRICS = ("auto", "none", "triplet", "cluster")
@@ -101,12 +100,13 @@ def variant_and_metric(cfg):
 
 
 def method_name(cfg):
-    """Paper-style label: PosePrior, Ours triplet, Ours cluster, Ours w/o var., ..."""
+    """Label of the lifting method as in the paper's Table III: PosePrior (Z&B), Ours (triplet),
+    Ours (cluster), Ours (no metric loss), Ours w/o variational (cluster), ..."""
     variant, metric = variant_and_metric(cfg)
     if variant == "poseprior":
         return "PosePrior (Z&B)"
-    head = "Ours w/o var." if variant == "deterministic" else "Ours"
-    return head if metric == "none" else f"{head} {metric}"
+    head = "Ours w/o variational" if variant == "deterministic" else "Ours"
+    return f"{head} (no metric loss)" if metric == "none" else f"{head} ({metric})"
 
 
 # ---- the 2D stage behind a pred2d run ---------------------------------------------------------------
@@ -427,36 +427,31 @@ def predict_dataset(model, cfg, roots, split, device):
 
 
 def method_label(cfg):
-    lift = lift_cfg(cfg)
-    if lift.source == "gt":
+    """Table III label (method_name) for GT-heatmap runs; for whole-pipeline runs (Table IV) the 2D and
+    3D labels joined, the baseline pipeline named as in the paper (Zimmermann et al.)."""
+    if lift_cfg(cfg).source == "gt":
         return method_name(cfg)
     from trainer.evaluate import method_name as method_2d
-    return f"{method_2d(config_2d(cfg))} + {method_name(cfg)}"
+    both = f"{method_2d(config_2d(cfg))} + {method_name(cfg)}"
+    return f"Zimmermann et al. ({both})" if both == "HS-PoseNet + PosePrior (Z&B)" else both
 
 
 @torch.no_grad()
 def evaluate_3d(run_dir, cfg, model, roots, split, out_dir, device):
     """3D evaluation (Table III for gt heatmaps, Table IV for the pipeline): root-relative poses scaled
     by the GT bone length, AUC over lift.auc_lo_mm..auc_hi_mm on visible joints, per category,
-    category accuracy / cluster purity, latent plot. Writes latent_<label>.png, pck3d_<label>.png and
-    updates OUT/metrics_3d.json + OUT/report_3d.md; returns the metrics dict."""
+    category accuracy / cluster purity; writes the latent plot OUT/latent_<label>.png (like Fig. 3) and
+    returns the metrics dict (`hopgen eval` writes the tables and the PCK plots of all runs)."""
     lift = lift_cfg(cfg)
     os.makedirs(out_dir, exist_ok=True)
-    ds, r = predict_dataset(model, cfg, roots, split, device)
+    _, r = predict_dataset(model, cfg, roots, split, device)
     pred_mm = r["rel"] * r["scale"][:, None, None] * 1000.0
     gt_mm = r["xyz"] * 1000.0
     vis = r["vis"] == VIS_VISIBLE
     lo, hi = lift.auc_lo_mm, lift.auc_hi_mm
-    m = keypoint_measures(gt_mm, pred_mm, vis, lo, hi)
-    m_all = keypoint_measures(gt_mm, pred_mm, np.ones_like(vis), lo, hi)
     cats = r["category"]
-    per_cat = {}
-    for c, name in enumerate(CATEGORIES):
-        sel = cats == c
-        if sel.any():
-            mc = keypoint_measures(gt_mm[sel], pred_mm[sel], vis[sel], lo, hi)
-            per_cat[name] = {"auc": mc["auc"], "epe_median": mc["epe_median"], "epe_mean": mc["epe_mean"],
-                             "samples": int(sel.sum())}
+    rows = table_measures(gt_mm, pred_mm, vis, cats, CATEGORIES, lo, hi)
+    all_joints = keypoint_measures(gt_mm, pred_mm, np.ones_like(vis), lo, hi)
     known = cats >= 0
     cat_acc = purity = None
     if r["probs"] is not None and known.any():
@@ -465,103 +460,23 @@ def evaluate_3d(run_dir, cfg, model, roots, split, out_dir, device):
         purity = cluster_purity(r["cluster"], cats)
     label = os.path.basename(os.path.normpath(run_dir))
     method = method_label(cfg)
+    latent_png = None
     if r["mu"] is not None:
         centres = model.centres().detach().cpu().numpy() if model.centres is not None else \
             model.class_centres().cpu().numpy()
-        plot_latent(r["mu"], cats, centres, os.path.join(out_dir, f"latent_{label}.png"),
+        latent_png = f"latent_{label}.png"
+        plot_latent(r["mu"], cats, centres, os.path.join(out_dir, latent_png),
                     f"{method}: latent mu (PCA)", lift.latent_plot_max, cfg.train.seed)
-    from trainer.plots import plot_pck
-    plot_pck({method: (m["thresholds"], m["pck"])}, os.path.join(out_dir, f"pck3d_{label}.png"),
-             xlabel="3D error threshold (mm)")
     res = {"method": method, "stage": "3d", "table": "III" if lift.source == "gt" else "IV",
            "input": "GT heatmaps" if lift.source == "gt" else f"2D stage ({cfg.eval.crop} crop)",
            "unit": "mm", "lo": lo, "hi": hi, "split": split,
            "data": [os.path.basename(os.path.normpath(x)) for x in roots], "samples": int(len(cats)),
-           "auc": m["auc"], "epe_median": m["epe_median"], "epe_mean": m["epe_mean"],
-           "auc_all_joints": m_all["auc"], "pck": m["pck"].tolist(), "thresholds": m["thresholds"].tolist(),
-           "per_category": per_cat, "category_accuracy": cat_acc, "cluster_purity": purity,
-           "bone_length_train_m": float(model.bone_length)}
+           **rows, "auc_all_joints": all_joints["auc"], "category_accuracy": cat_acc, "cluster_purity": purity,
+           "latent_plot": latent_png, "bone_length_train_m": float(model.bone_length)}
     if r["uv_pred"] is not None:
         m2 = keypoint_measures(r["uv"], r["uv_pred"], vis, 0.0, 20.0)
         res.update(auc_2d=m2["auc"], epe_median_2d_px=m2["epe_median"])
-    _update_report_3d(out_dir, label, res)
     return res
-
-
-def plot_latent(mu, labels, centres, path, title, max_points=2000, seed=0):
-    """PCA of the latents mu (N, D) to 2D, points coloured by category, centres (M, D) as crosses."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    mu = np.asarray(mu, np.float64)
-    if len(mu) > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(len(mu), max_points, replace=False))
-        mu, labels = mu[keep], labels[keep]
-    mean = mu.mean(0)
-    _, _, vt = np.linalg.svd(mu - mean, full_matrices=False)
-    basis = vt[:2].T if vt.shape[0] >= 2 else np.eye(mu.shape[1], 2)
-    p = (mu - mean) @ basis
-    fig, ax = plt.subplots(figsize=(4.5, 4.0), dpi=110)
-    for c, name in enumerate(CATEGORIES):
-        sel = labels == c
-        if sel.any():
-            ax.scatter(p[sel, 0], p[sel, 1], s=8, alpha=0.7, label=name)
-    cs = np.asarray(centres, np.float64)
-    cs = cs[np.all(np.isfinite(cs), axis=1)]
-    if len(cs):
-        q = (cs - mean) @ basis
-        ax.scatter(q[:, 0], q[:, 1], marker="x", s=60, c="k", label="centres")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-
-
-def _fmt(x, nd=3):
-    return "-" if x is None or not np.isfinite(x) else f"{x:.{nd}f}"
-
-
-def report_3d_markdown(results):
-    """Markdown tables shaped like the paper's Table III / IV (+ per category, category read-out)."""
-    lines = ["# 3D evaluation", ""]
-    for table, title in (("III", "3D from ground-truth heatmaps"), ("IV", "the whole pipeline (RGB -> 3D)")):
-        rows = {k: r for k, r in results.items() if r.get("table") == table}
-        if not rows:
-            continue
-        first = next(iter(rows.values()))
-        lines += [f"## Table {table}: {title}", "",
-                  f"| data | method | run | AUC ({first['lo']:g}-{first['hi']:g} mm) | EPE median (mm) | EPE mean (mm) "
-                  "| category acc. | cluster purity |", "|---|---|---|---|---|---|---|---|"]
-        for label, r in rows.items():
-            lines.append(f"| {'+'.join(r['data'])} ({r['split']}, {r['samples']}) | {r['method']} | {label} | "
-                         f"{_fmt(r['auc'])} | {_fmt(r['epe_median'], 1)} | {_fmt(r['epe_mean'], 1)} | "
-                         f"{_fmt(r.get('category_accuracy'))} | {_fmt(r.get('cluster_purity'))} |")
-        lines += ["", f"AUC ({first['lo']:g}-{first['hi']:g} mm) per object category:", "",
-                  "| method | run | " + " | ".join(CATEGORIES) + " |", "|---|---|" + "---|" * len(CATEGORIES)]
-        for label, r in rows.items():
-            pc = r["per_category"]
-            lines.append(f"| {r['method']} | {label} | " + " | ".join(_fmt(pc[c]["auc"]) if c in pc else "-"
-                                                                  for c in CATEGORIES) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _update_report_3d(out_dir, label, res):
-    """Merge this run into OUT/metrics_3d.json (runs of one `hopgen eval` call) and rewrite report_3d.md."""
-    path = os.path.join(out_dir, "metrics_3d.json")
-    results = {}
-    if os.path.isfile(path):
-        try:
-            with open(path) as f:
-                results = json.load(f)
-        except (OSError, ValueError):
-            results = {}
-    results[label] = res
-    atomic_write_json(path, results, indent=2)
-    atomic_write_text(os.path.join(out_dir, "report_3d.md"), report_3d_markdown(results))
 
 
 def _stage():
