@@ -267,6 +267,7 @@ def shape_from_measurements(hand_length_mm, hand_breadth_mm, thickness_scale=1.0
 
 _MIRROR = np.diag([-1.0, 1.0, 1.0])
 _ABD_SIGN = np.array([0.0, -1.0, -1.0, 1.0, 1.0])  # Rz(sign*abd): index/middle radial, ring/pinky ulnar
+_MIRROR_SIGNS = np.outer([-1.0, 1, 1, 1], [-1.0, 1, 1, 1])  # (4, 4): M T M = T * this, M = diag(-1, 1, 1, 1)
 
 
 @dataclass
@@ -285,8 +286,40 @@ class FKResult:
     transforms: np.ndarray
 
 
-def _fk_right(shape, a):
+class _ShapeConsts:
+    """Pose-independent parts of FK for one shape: the rigid carpal/metacarpal frames, the
+    thumb's abduction axis and the inverse rest frames (computed once, reused every call)."""
+
+    def __init__(self, shape):
+        z = np.array([0.0, 0.0, 1.0])
+        self.base_frames = [_frame_from_yz(shape.base_pos[f], z) for f in range(5)]  # (3, 3) each
+        y_rest = shape.base_rot[0][:, 1]
+        u_abd = np.cross(y_rest, z)
+        self.u_abd = u_abd / np.linalg.norm(u_abd)
+        self.rest_inv = None  # (20, 4, 4), filled in by _consts (needs FK itself)
+
+
+_CONSTS = {}
+_CONSTS_MAX = 64
+
+
+def _consts(shape):
+    """Cached _ShapeConsts, keyed by the shape's numbers (so an edited shape never gets stale ones)."""
+    key = (shape.base_pos.tobytes(), shape.base_rot.tobytes(), shape.lengths.tobytes())
+    c = _CONSTS.get(key)
+    if c is None:
+        if len(_CONSTS) >= _CONSTS_MAX:
+            _CONSTS.clear()
+        c = _ShapeConsts(shape)
+        _, frames, _ = _fk_right(shape, neutral_angles(), c)
+        c.rest_inv = np.linalg.inv(frames)
+        _CONSTS[key] = c
+    return c
+
+
+def _fk_right(shape, a, consts=None):
     """Right-hand FK: returns joints (21,3), frames (20,4,4), forearm rotation (3,3)."""
+    c = consts if consts is not None else _consts(shape)
     joints = np.zeros((21, 3))
     frames = np.tile(np.eye(4), (20, 1, 1))
 
@@ -296,13 +329,10 @@ def _fk_right(shape, a):
 
     # thumb
     cmc = shape.base_pos[0]
-    y_rest = shape.base_rot[0][:, 1]
-    u_abd = np.cross(y_rest, [0.0, 0.0, 1.0])
-    u_abd /= np.linalg.norm(u_abd)
-    ta = a[list(finger_dofs(0))]  # cmc_flex, cmc_abd, cmc_roll, mcp_flex, mcp_abd, ip_flex
-    r = _rot_z(ta[0]) @ _rot_axis(u_abd, ta[1]) @ shape.base_rot[0] @ _rot_y(-ta[2])
+    ta = a[0:6]  # cmc_flex, cmc_abd, cmc_roll, mcp_flex, mcp_abd, ip_flex (finger_dofs(0))
+    r = _rot_z(ta[0]) @ _rot_axis(c.u_abd, ta[1]) @ shape.base_rot[0] @ _rot_y(-ta[2])
     joints[1] = cmc
-    put(0, _frame_from_yz(cmc, np.array([0.0, 0.0, 1.0])), np.zeros(3))
+    put(0, c.base_frames[0], np.zeros(3))
     chain = [r, r @ _rot_z(ta[4]) @ _rot_x(ta[3]), None]
     chain[2] = chain[1] @ _rot_x(ta[5])
     p = cmc
@@ -312,11 +342,11 @@ def _fk_right(shape, a):
         joints[2 + s] = p
     # fingers
     for f in range(1, 5):
-        flex_m, abd, flex_p, flex_d = a[list(finger_dofs(f))]
+        flex_m, abd, flex_p, flex_d = a[2 + 4 * f:6 + 4 * f]  # finger_dofs(f)
         j0 = 1 + 4 * f  # MCP joint index
         mcp = shape.base_pos[f]
         joints[j0] = mcp
-        put(j0 - 1, _frame_from_yz(mcp, np.array([0.0, 0.0, 1.0])), np.zeros(3))
+        put(j0 - 1, c.base_frames[f], np.zeros(3))
         r = shape.base_rot[f] @ _rot_z(_ABD_SIGN[f] * abd) @ _rot_x(flex_m)
         p = mcp
         for s, flex in enumerate((None, flex_p, flex_d)):
@@ -331,9 +361,8 @@ def _fk_right(shape, a):
 
 
 def _rest_frames_inv(shape):
-    """Inverse rest-pose bone frames (20,4,4)."""
-    _, frames, _ = _fk_right(shape, neutral_angles())
-    return np.linalg.inv(frames)
+    """Inverse rest-pose bone frames (20,4,4) (cached per shape)."""
+    return _consts(shape).rest_inv
 
 
 def _check_side(side):
@@ -351,10 +380,9 @@ def forward_kinematics_full(shape, angles, side):
     transforms[20, :3, :3] = forearm
     if side == "left":
         joints = joints * np.array([-1.0, 1.0, 1.0])
-        m4 = np.eye(4)
-        m4[0, 0] = -1.0
-        transforms = m4 @ transforms @ m4
-        frames = m4 @ frames @ m4  # = mirror of origin/axes with the x axis flipped: right-handed again
+        # M @ T @ M with M = diag(-1, 1, 1, 1) flips the signs of row 0 and column 0 (exactly).
+        transforms = transforms * _MIRROR_SIGNS + 0.0  # + 0.0: no negative zeros
+        frames = frames * _MIRROR_SIGNS + 0.0  # = mirror of origin/axes with the x axis flipped: right-handed again
     return FKResult(joints, frames, transforms)
 
 

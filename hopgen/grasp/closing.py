@@ -19,6 +19,7 @@ from ..skeleton import SEG_PALM, seg_phalanx
 TOUCH_GAP = 0.0  # m: a joint group stops when its skin comes this close to the surface
 COARSE_STEP = 0.06  # rad of the driving parameter per coarse step
 FINE_STEPS = 12
+SWEEP_CHUNK = 6  # sweep steps evaluated per distance query (the sweep stops at the first touch)
 # Relative joint speeds while a finger curls (proximal to distal): the DIP follows the PIP at
 # about 2/3 (kinematics.couple_dip), the thumb's MCP/IP follow its driving CMC DoF.
 FINGER_RATES = (1.0, 1.0, 2.0 / 3.0)
@@ -260,25 +261,48 @@ def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=N
 def _sweep(groups, rot, trans, sdf, gap):
     """Per group: (t, touching segment or None) at the first touch along its sweep."""
     coarse = [np.linspace(0.0, g.t_max, max(2, int(np.ceil(g.t_max / COARSE_STEP)) + 1)) for g in groups]
-    dist, arg = _eval(groups, coarse, rot, trans, sdf)
+    hits = _first_hits(groups, coarse, rot, trans, sdf, gap)
     out, fine, fine_idx = [None] * len(groups), [], []
-    for i, (g, ts) in enumerate(zip(groups, coarse)):
-        hit = np.nonzero(dist[i] <= gap)[0]
-        if len(hit) == 0:
+    for i, (g, ts, (k, arg)) in enumerate(zip(groups, coarse, hits)):
+        if k is None:
             out[i] = (float(ts[-1]), None)
-        elif hit[0] == 0:
-            out[i] = (0.0, int(g.segments[arg[i][0]]))
+        elif k == 0:
+            out[i] = (0.0, int(g.segments[arg]))
         else:
-            fine.append(np.linspace(ts[hit[0] - 1], ts[hit[0]], FINE_STEPS + 1))
+            fine.append(np.linspace(ts[k - 1], ts[k], FINE_STEPS + 1))
             fine_idx.append(i)
     if fine_idx:
         sub = [groups[i] for i in fine_idx]
-        dist, arg = _eval(sub, fine, rot, trans, sdf)
-        for j, i in enumerate(fine_idx):
-            hit = np.nonzero(dist[j] <= gap)[0]
-            k = hit[0] if len(hit) else len(fine[j]) - 1
-            out[i] = (float(fine[j][k]), int(groups[i].segments[arg[j][k]]))
+        for j, (i, (k, arg)) in enumerate(zip(fine_idx, _first_hits(sub, fine, rot, trans, sdf, gap))):
+            k = len(fine[j]) - 1 if k is None else k
+            out[i] = (float(fine[j][k]), int(groups[i].segments[arg]))
     return out
+
+
+def _first_hits(groups, ts, rot, trans, sdf, gap):
+    """Per group: (first step k whose closest point is within `gap`, that point's index), or
+    (None, closest point index at the last step) when no step touches.
+
+    The steps are evaluated in chunks of SWEEP_CHUNK, all groups together, and a group stops
+    at its first touching chunk: the steps after the first touch (fingers sweeping through
+    the object) are never evaluated.
+    """
+    res = [None] * len(groups)
+    pending, start = list(range(len(groups))), 0
+    while pending:
+        dist, arg = _eval([groups[i] for i in pending], [ts[i][start:start + SWEEP_CHUNK] for i in pending],
+                          rot, trans, sdf)
+        still = []
+        for i, d, a in zip(pending, dist, arg):
+            hit = np.nonzero(d <= gap)[0]
+            if len(hit):
+                res[i] = (start + int(hit[0]), int(a[hit[0]]))
+            elif start + SWEEP_CHUNK < len(ts[i]):
+                still.append(i)
+            else:
+                res[i] = (None, int(a[-1]))
+        pending, start = still, start + SWEEP_CHUNK
+    return res
 
 
 def _eval(groups, ts, rot, trans, sdf):

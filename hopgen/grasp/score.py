@@ -50,9 +50,11 @@ class Quality:
     normals: np.ndarray = field(default=None, repr=False)
 
 
-def measure(points, labels, sdf):
-    """Quality of a posed hand: points (P, 3) in the object frame with seg labels (P,)."""
-    d = sdf(points)
+def measure(points, labels, sdf, distances=None):
+    """Quality of a posed hand: points (P, 3) in the object frame with seg labels (P,).
+
+    distances (P,): sdf(points) when the caller has it already (saves the query)."""
+    d = sdf(points) if distances is None else np.asarray(distances, dtype=np.float64)
     contacts, idx = [], []
     for label in np.unique(labels):
         sel = np.nonzero(labels == label)[0]

@@ -233,7 +233,7 @@ def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
 
     The search skin is rigid per bone while the real skin blends near the joints, so a finger
     can end a little deeper than the search saw; it is closed again from the pre-shape with
-    a larger stopping gap. Returns (angles, verification points, labels).
+    a larger stopping gap. Returns (angles, verification points, labels, their distances).
     """
     gap = {f: closing.TOUCH_GAP for f in fingers}
     for _ in range(BACK_OFF_ROUNDS + 1):
@@ -253,7 +253,10 @@ def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
                                          caps={k: v for k, v in caps.items() if k == f},
                                          thumb_drive=gtype.thumb_drive)
             angles[list(dofs)] = a[list(dofs)]
-    return angles, pts, labels
+    if deep:  # the last round re-closed fingers: measure the final pose
+        pts, labels = model.verify_points(angles, pose)
+        d = sdf(pts)
+    return angles, pts, labels, d
 
 
 def _attempt(model, gtype, frame, category, sdf, rng, s_start):
@@ -281,7 +284,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
     pose = pl.hand_to_object(s)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
                                       thumb_drive=gtype.thumb_drive)
-    angles, pts, labels = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
-    q = score.measure(pts, labels, sdf)
+    angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
+    q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
