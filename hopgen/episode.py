@@ -78,8 +78,9 @@ def build_episode(cfg, manifest, spec):
     from .handmesh import build_hand_mesh, pose_vertices
     from .subjects import get_subject, subject_shape
     avatar = manifest.avatar(spec["avatar"])
-    if avatar.kind != "procedural":
-        raise NotImplementedError(f"avatar {avatar.name}: kind {avatar.kind!r} is not wired into rendering yet")
+    if avatar.kind != "procedural":  # MakeHuman bodies and rigged files: hopgen.avatars
+        from .avatars import build_body_episode
+        return build_body_episode(cfg, manifest, spec, avatar)
     subject = get_subject(avatar.name)
     shape = subject_shape(subject)
     side = spec["side"]

@@ -486,8 +486,16 @@ DEFAULT_MAKEHUMAN_SUBJECTS = (
 
 
 def subject_targets(data, subject, sides=("left", "right")):
-    """{target path: weight} of a subject: macro targets plus hand targets on the given sides."""
-    names = macro_targets(1.0 if subject["sex"] == "male" else 0.0, subject["ethnicity"])
+    """{target path: weight} of a subject: macro targets plus hand targets on the given sides.
+
+    A subject may list its own ``targets`` {name relative to targets/: weight}; they are added, and
+    when one of them is a ``macrodetails/`` target they replace the sex/ethnicity macro targets.
+    """
+    own = {str(k)[:-len(".target")] if str(k).endswith(".target") else str(k): float(w)
+           for k, w in (subject.get("targets") or {}).items()}
+    names = {} if any(k.startswith("macrodetails/") for k in own) else \
+        macro_targets(1.0 if subject["sex"] == "male" else 0.0, subject.get("ethnicity") or {"caucasian": 1.0})
+    names.update(own)
     for side in sides:
         if side not in SIDE_SUFFIX:
             raise MakeHumanError(f"bad side {side!r}: use 'left' or 'right'")
@@ -735,3 +743,51 @@ def default_data_dir():
     """``$HOPGEN_MAKEHUMAN_DIR`` if set, else None (callers pass a folder from the manifest)."""
     env = os.environ.get("HOPGEN_MAKEHUMAN_DIR")
     return Path(env) if env else None
+
+
+# ----------------------------------------------------------------------------- rig
+
+# Appearance region of a body bone by name stem (the renderer dresses the body with it).
+_TOP_STEMS = ("spine", "breast", "clavicle", "shoulder", "upperarm")
+_BOTTOM_STEMS = ("root", "pelvis", "upperleg", "lowerleg")
+_SHOE_STEMS = ("foot", "toe")
+
+
+def _region_of_bone(name):
+    from hopgen import rig as rg
+    if name.startswith(_TOP_STEMS):
+        return rg.REGION_TOP
+    if name.startswith(_BOTTOM_STEMS):
+        return rg.REGION_BOTTOM
+    if name.startswith(_SHOE_STEMS):
+        return rg.REGION_SHOES
+    return rg.REGION_SKIN
+
+
+def makehuman_rig(data, subject, name=None):
+    """A hopgen.rig.Rig of one subject: morphed render mesh, skeleton, weights, both hands and arms.
+
+    Triangles are MakeHumanData.triangles (render-vertex indices); regions dress torso/upper arms
+    (top), hips/legs (bottom) and feet (shoes); ``sleeve`` marks the upper forearms.
+    """
+    from hopgen import rig as rg
+    full = subject_vertices(data, subject)
+    joints = joint_positions(data, full)
+    rest = bone_rest_matrices(data, joints)
+    _, tails = bone_heads_tails(data, joints)
+    bi = data.bone_index
+    refs = {side: np.array([[bi[b], end == "tail"] for b, end in hand_joint_sources(side)], np.int64)
+            for side in SIDE_SUFFIX}
+    arms = {side: rg.ArmChain(upper=(bi["upperarm01" + s], bi["upperarm02" + s]),
+                              fore=(bi["lowerarm01" + s], bi["lowerarm02" + s]))
+            for side, s in SIDE_SUFFIX.items()}
+    out = rg.Rig(name=name or subject.get("id", "makehuman"), bone_names=tuple(b.name for b in data.bones),
+                 parents=np.asarray(data.bone_parents, np.int64), rest=rest, tails=tails,
+                 vertices=render_vertices(data, full), triangles=np.asarray(data.triangles, np.int64),
+                 weight_bone=np.asarray(data.weights.bone, np.int64), weight=np.asarray(data.weights.weight),
+                 joint_refs=refs, arms=arms)
+    dominant = rg.dominant_bones(out)
+    out.region = np.array([_region_of_bone(b.name) for b in data.bones], np.uint8)[dominant]
+    out.sleeve = np.isin(dominant, [bi["lowerarm01.L"], bi["lowerarm01.R"]])
+    out.dominant = dominant
+    return out

@@ -16,9 +16,21 @@ present one lists exactly what is used, and an entry `builtin: true` adds the bu
         procedural: {generator: bottle, ranges: {height: [0.26, 0.32]}}
     avatars:
       - builtin: true           # the 10 procedural hand+forearm subjects
+      - {kind: makehuman, path: /data/makehuman, subjects: default}   # the 10 default MakeHuman
+                                # people (makehuman_00..09; with `name: X`: X_00..X_09)
+      - {name: mh_anna, kind: makehuman, path: /data/makehuman, subject: makehuman_03}
       - {name: mh_f01, kind: makehuman, path: /data/makehuman, sex: female,
-         targets: {macrodetails/asian-female-young.target: 1.0}}
+         targets: {macrodetails/asian-female-young.target: 1.0},       # relative to targets/
+         options: {skin_tone: 3, hand: {hand-scale: 0.2}}}   # also ethnicity, skin_rgb (linear)
       - {name: studio_hand, kind: rigged, file: hands/hand.glb, bone_map: {wrist: hand_R, ...}}
+
+A makehuman `path` is a MakeHuman 1.x data folder (3dobjs/base.obj, rigs/default.mhskel,
+targets/) or a folder holding one as data/. A rigged `file` (.glb/.gltf/.fbx/.blend) holds one
+armature and the meshes skinned to it; `bone_map` names, for each of the 21 joints of
+hopgen.skeleton, the bone whose HEAD sits at that joint centre (wrist: the hand bone; thumb_cmc,
+thumb_mcp, thumb_ip: the thumb's three bones; index_mcp/pip/dip: proximal/middle/distal bones;
+*_tip: an end bone at the fingertip). A tip may be written `Bone:tail` to use the TAIL of the
+distal bone instead (glTF stores no tails, so importers guess them: prefer end bones there).
     backgrounds:
       - builtin: true           # Blender's bundled HDRIs + procedural backdrops
       - {name: photos, kind: photos, folder: backgrounds/}
@@ -237,9 +249,63 @@ def _parse_object(ctx, i, e):
                        sha256=digest)
 
 
+MAKEHUMAN_OPTIONS = {"ethnicity", "hand", "skin_tone", "skin_rgb"}
+RIGGED_OPTIONS = {"skin_tone", "skin_rgb", "side"}
+
+
+def _check_avatar_options(ctx, i, name, kind, options):
+    allowed = MAKEHUMAN_OPTIONS if kind == "makehuman" else RIGGED_OPTIONS
+    for key, value in options.items():
+        where = f"options.{key}"
+        if key not in allowed:
+            raise ctx.err("avatars", i, name, where, f"unknown option (allowed: {', '.join(sorted(allowed))})")
+        if key == "skin_tone" and (not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 6):
+            raise ctx.err("avatars", i, name, where, f"{value!r} is not a Fitzpatrick type 1..6")
+        if key == "skin_rgb" and not (isinstance(value, (list, tuple)) and len(value) == 3 and all(
+                isinstance(c, (int, float)) and 0 <= c <= 1 for c in value)):
+            raise ctx.err("avatars", i, name, where, "expected 3 linear RGB values in [0, 1]")
+        if key == "side" and value not in ("left", "right"):
+            raise ctx.err("avatars", i, name, where, f"{value!r} is not left or right (the hand the file holds)")
+        if key == "ethnicity":
+            from .makehuman import ETHNICITIES
+            if not (isinstance(value, dict) and value and set(value) <= set(ETHNICITIES)
+                    and all(isinstance(v, (int, float)) and v >= 0 for v in value.values())
+                    and abs(sum(value.values()) - 1) < 1e-6):
+                raise ctx.err("avatars", i, name, where, f"expected shares of {', '.join(ETHNICITIES)} summing to 1")
+        if key == "hand":
+            from .makehuman import HAND_TARGETS
+            if not isinstance(value, dict) or any(k not in HAND_TARGETS or not isinstance(v, (int, float))
+                                                  or not -1 <= v <= 1 for k, v in value.items()):
+                raise ctx.err("avatars", i, name, where,
+                              f"expected weights in [-1, 1] of {', '.join(sorted(HAND_TARGETS))}")
+
+
+def _makehuman_defaults(ctx, i, e, name, path):
+    """`subjects: default`: the 10 default MakeHuman subjects as entries."""
+    from .makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
+    if e.get("subjects") != "default":
+        raise ctx.err("avatars", i, name, "subjects", f"{e.get('subjects')!r}: only `subjects: default` is known")
+    for key in ("subject", "sex", "targets", "options"):
+        if key in e:
+            raise ctx.err("avatars", i, name, key, "not allowed with `subjects: default`")
+    return [AvatarEntry(name=f"{name}_{k:02d}" if name else s["id"], kind="makehuman", sex=s["sex"], path=path,
+                        options={"subject": s["id"]}) for k, s in enumerate(DEFAULT_MAKEHUMAN_SUBJECTS)]
+
+
 def _parse_avatar(ctx, i, e):
     name = e.get("name")
-    _check_keys(ctx, "avatars", i, name, e, {"name", "kind", "sex", "path", "file", "targets", "bone_map", "options"})
+    _check_keys(ctx, "avatars", i, name, e, {"name", "kind", "sex", "path", "file", "targets", "bone_map", "options",
+                                             "subject", "subjects"})
+    if e.get("kind") == "makehuman" and "subjects" in e:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ctx.err("avatars", i, None, "name", "expected a non-empty name prefix")
+        path = ctx.resolve("avatars", i, name, "path", e.get("path"), must="folder")
+        from .makehuman import MakeHumanError, resolve_data_dir
+        try:
+            resolve_data_dir(path)
+        except MakeHumanError as ex:
+            raise ctx.err("avatars", i, name, "path", str(ex)) from None
+        return _makehuman_defaults(ctx, i, e, name, path)
     if not isinstance(name, str) or not name:
         raise ctx.err("avatars", i, None, "name", "missing or empty")
     kind = e.get("kind")
@@ -252,15 +318,31 @@ def _parse_avatar(ctx, i, e):
     options = e.get("options", {}) or {}
     if not isinstance(options, dict):
         raise ctx.err("avatars", i, name, "options", "expected a mapping")
+    _check_avatar_options(ctx, i, name, kind, options)
+    if kind != "makehuman" and ("subject" in e or "subjects" in e):
+        raise ctx.err("avatars", i, name, "subject", "only makehuman avatars name MakeHuman subjects")
     if kind == "makehuman":
         path = ctx.resolve("avatars", i, name, "path", e.get("path"), must="folder")
+        from .makehuman import MakeHumanError, resolve_data_dir
+        try:
+            data_dir = str(resolve_data_dir(path))
+        except MakeHumanError as ex:
+            raise ctx.err("avatars", i, name, "path", str(ex)) from None
+        if "subject" in e:
+            from .makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
+            ids = [s["id"] for s in DEFAULT_MAKEHUMAN_SUBJECTS]
+            if e["subject"] not in ids:
+                raise ctx.err("avatars", i, name, "subject", f"{e['subject']!r} is not one of {', '.join(ids)}")
+            options = dict(options, subject=e["subject"])
+            if sex is None:
+                sex = DEFAULT_MAKEHUMAN_SUBJECTS[ids.index(e["subject"])]["sex"]
         targets = e.get("targets", {}) or {}
         if not isinstance(targets, dict):
             raise ctx.err("avatars", i, name, "targets", "expected a mapping of target file -> weight")
         for t, w in targets.items():
             if not isinstance(w, (int, float)) or isinstance(w, bool) or not -1.0 <= w <= 1.0:
                 raise ctx.err("avatars", i, name, f"targets.{t}", f"weight {w!r} must be a number in [-1, 1]")
-            full = os.path.join(path, "targets", t)
+            full = os.path.join(data_dir, "targets", t if str(t).endswith(".target") else f"{t}.target")
             if not os.path.isfile(full):
                 raise ctx.err("avatars", i, name, f"targets.{t}", f"target file not found: {full}")
         return AvatarEntry(name=name, kind=kind, sex=sex, path=path, targets=dict(targets), options=options)
@@ -331,7 +413,8 @@ def load_manifest(path=None, data=None):
                     raise ctx.err(section, i, None, "builtin", "write the entry as exactly `builtin: true`")
                 new = builtin()
             else:
-                new = [parse(ctx, i, e)]
+                parsed = parse(ctx, i, e)
+                new = parsed if isinstance(parsed, list) else [parsed]
             for item in new:
                 if item.name in seen:
                     raise ctx.err(section, i, item.name, "name", f"duplicate name (also entry {seen[item.name]})")

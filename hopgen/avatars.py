@@ -1,0 +1,334 @@
+"""Episodes of rigged avatars (MakeHuman bodies, rigged hand files), in pure code.
+
+The grasp is synthesised exactly as for the procedural hands (hopgen.grasp, same kinematic model
+and joint limits) by a *proxy* hand sized like the avatar's hand; every frame's kinematic joints
+are then retargeted onto the avatar's skeleton (hopgen.rig): the hand frame is matched on the
+palm joints, each finger link turns to the kinematic link's direction, and for a body the arm
+(shoulder -> elbow -> wrist) is bent so the wrist lands on the hand. The body stands upright
+where its arm reaches the object naturally (placement search: reach, forearm twist, wrist bend,
+elbow angle, no body part inside the object). Annotation joints are the avatar's own joint
+centres after posing (the skeleton joints of the rendered hand); joint_angles are the kinematic
+angles that drove them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Optional
+
+import numpy as np
+
+from . import camera as cam
+from . import rig as rg
+from .episode import EpisodeScene, FrameState, load_object_geometry, place_camera
+
+PLACEMENT_ELEVATIONS_DEG = (35.0, 60.0)   # upper arm above the horizontal, elbow -> shoulder
+PLACEMENT_AZIMUTHS = 6                     # upper-arm directions around the vertical
+CAMERA_TURNS_DEG = (0, 35, -35, 70, -70, 110, -110, 145, -145, 180)
+CAMERA_NEAR_M = 0.10                       # no body skin this close to the camera
+BODY_POINT_STRIDE = 3                      # body vertices sampled for clearance checks
+
+_RIG_CACHE = {}
+_RIGGED_READER = None
+
+
+def register_rigged_reader(fn):
+    """Install the reader of rigged avatar files (hopgen.blender.rigged does, inside Blender):
+    fn(AvatarEntry) -> rig.Rig."""
+    global _RIGGED_READER
+    _RIGGED_READER = fn
+
+
+@dataclass
+class BodyFrameState(FrameState):
+    """A frame of a rigged avatar: ``vertices`` are all rig vertices (world); ``arm_points`` the hand
+    and its forearm (camera placement), ``body_points`` a sample of the rest (camera clearance)."""
+
+    arm_points: np.ndarray = None   # (A, 3)
+    body_points: np.ndarray = None  # (P, 3)
+    wrist_error_m: float = 0.0
+
+
+@dataclass
+class BodyEpisodeScene(EpisodeScene):
+    """EpisodeScene of a rigged avatar; ``labels`` (T,) seg label per rig triangle for this side."""
+
+    rig: object = None
+    labels: np.ndarray = None
+    root: np.ndarray = None
+    skin_rgb: tuple = (0.6, 0.42, 0.32)
+
+    def place_camera(self, cfg, sample, state, width, height):
+        """The planned camera, turned about the hand (azimuth steps CAMERA_TURNS_DEG) until no body
+        skin is near the lens and the least body lies between the lens and the hand."""
+        proxy = replace(state, vertices=state.arm_points)
+        best = None
+        c = sample["camera"]
+        for turn in CAMERA_TURNS_DEG:
+            s2 = dict(sample, camera=dict(c, azimuth=c["azimuth"] + math.radians(turn)))
+            try:
+                K, w2c = place_camera(cfg, s2, proxy, width, height)
+            except ValueError:
+                continue
+            cost = _camera_blocking(K, w2c, state, width, height)
+            if best is None or cost < best[0]:
+                best = (cost, K, w2c)
+            if cost == 0:
+                break
+        if best is None:
+            raise ValueError(f"avatar {self.spec['avatar']}: no camera around the hand clears the body")
+        return best[1], best[2]
+
+
+def _camera_blocking(K, w2c, state, width, height):
+    """Body points in front of the hand inside its image box (+ a large penalty for skin at the lens)."""
+    body = cam.transform(w2c, state.body_points)
+    if np.any(np.linalg.norm(body, axis=1) < CAMERA_NEAR_M):
+        return 10 ** 6
+    hand = cam.transform(w2c, state.hand_points)
+    uv = cam.project(K, hand)
+    lo, hi = uv.min(0), uv.max(0)
+    front = body[(body[:, 2] > 0.01) & (body[:, 2] < hand[:, 2].min())]
+    if not len(front):
+        return 0
+    p = cam.project(K, front)
+    return int(np.sum(np.all((p >= lo) & (p <= hi), axis=1)))
+
+
+# ----------------------------------------------------------------------------- avatars -> rigs
+
+
+def avatar_subject(entry):
+    """The subject dict of a MakeHuman manifest entry (a default subject or its own targets)."""
+    from . import makehuman as mh
+    from .subjects import fitzpatrick_albedo
+    opts = dict(entry.options or {})
+    if opts.get("subject"):
+        base = {s["id"]: s for s in mh.DEFAULT_MAKEHUMAN_SUBJECTS}[opts["subject"]]
+        subject = dict(base)
+    else:
+        tone = int(opts.get("skin_tone", 3))
+        subject = {"sex": entry.sex or "female", "ethnicity": opts.get("ethnicity") or {"caucasian": 1.0},
+                   "skin_tone": tone, "skin_rgb": tuple(opts.get("skin_rgb") or fitzpatrick_albedo(tone)),
+                   "hand": dict(opts.get("hand") or {})}
+    subject["targets"] = dict(entry.targets or {})
+    subject["id"] = entry.name
+    if entry.sex:
+        subject["sex"] = entry.sex
+    return subject
+
+
+def avatar_rig(entry, side=None):
+    """(rig.Rig, subject dict) of a makehuman or rigged manifest entry (cached per process).
+
+    A rigged file holds one hand: it is mirrored when ``side`` asks for the other one (its own side
+    comes from its geometry, rig.handedness, or ``options: {side: ...}``).
+    """
+    r, subject = _base_rig(entry)
+    if side is not None and side not in r.joint_refs:
+        key = ("mirror", id(r))
+        if key not in _RIG_CACHE:
+            _RIG_CACHE[key] = rg.mirrored(r)
+        r = _RIG_CACHE[key]
+    return r, subject
+
+
+def _base_rig(entry):
+    import json
+    key = (entry.kind, entry.name, entry.path, entry.file, json.dumps(entry.options, sort_keys=True, default=str),
+           json.dumps(entry.targets, sort_keys=True), json.dumps(entry.bone_map, sort_keys=True))
+    if key not in _RIG_CACHE:
+        if entry.kind == "makehuman":
+            from . import makehuman as mh
+            subject = avatar_subject(entry)
+            r = mh.makehuman_rig(mh.load_makehuman(entry.path), subject, name=entry.name)
+        elif entry.kind == "rigged":
+            if _RIGGED_READER is None:
+                raise rg.RigError(f"avatar {entry.name}: reading rigged file {entry.file} needs Blender "
+                                  "(render with `hopgen render`, which imports hopgen.blender.rigged)")
+            r = _RIGGED_READER(entry)
+            own = (entry.options or {}).get("side")
+            if own and own not in r.joint_refs:
+                r.joint_refs = {own: r.joint_refs[r.sides()[0]]}
+            tone = int((entry.options or {}).get("skin_tone", 3))
+            from .subjects import fitzpatrick_albedo
+            subject = {"id": entry.name, "sex": entry.sex or "female", "skin_tone": tone,
+                       "skin_rgb": tuple((entry.options or {}).get("skin_rgb") or fitzpatrick_albedo(tone))}
+        else:
+            raise rg.RigError(f"avatar {entry.name}: kind {entry.kind!r} has no rig")
+        for side in r.sides():
+            rg.check_hand_refs(r, side)
+        _RIG_CACHE[key] = (r, subject)
+    return _RIG_CACHE[key]
+
+
+def proxy_subject(subject, rest_hand, side):
+    """A subjects.Subject whose kinematic hand has the avatar's hand length and MCP spread."""
+    from .subjects import Subject
+    from .makehuman import hand_length
+    frame = rg.hand_frame(rest_hand, side)
+    x = (rest_hand[5] - rest_hand[17]) @ frame[:3, 0]
+    length = float(np.clip(1000 * hand_length(rest_hand) + 2.0, 125.0, 255.0))  # tip joint ~2 mm inside
+    breadth = float(np.clip(1000 * abs(x) / 0.71, 58.0, 118.0))  # kinematics: MCP x spread = 0.71 breadth
+    tone = int(subject.get("skin_tone", 3))
+    rgb = tuple(float(np.clip(c, 0, 1)) for c in subject.get("skin_rgb", (0.6, 0.42, 0.32)))
+    return Subject(str(subject["id"]), subject.get("sex", "female"), 30, round(length, 1), round(breadth, 1), 1.0,
+                   tone, rgb)
+
+
+# ----------------------------------------------------------------------------- episode
+
+
+@dataclass
+class _Target:
+    """What one frame asks of the rig: the wrist bone frame, an elbow hint and the finger goal."""
+
+    wrist_goal: np.ndarray  # (4, 4)
+    elbow_hint: np.ndarray  # (3,)
+    goal: np.ndarray        # (21, 3) kinematic joints (world; only link directions are used)
+
+
+PALM_JOINTS = [0, 1, 5, 9, 13, 17]
+
+
+def frame_targets(rig, side, shape, state):
+    """The _Target of an animation frame (kinematic joints placed by state.hand_to_world)."""
+    from .kinematics import forward_kinematics_full
+    fk = forward_kinematics_full(shape, state.angles, side)
+    target = cam.transform(state.hand_to_world, fk.joints)            # (21, 3) world
+    rest_hand = rg.hand_joints(rig, rig.rest, side)
+    f_rig, f_t = rg.hand_frame(rest_hand, side), rg.hand_frame(target, side)
+    rig_local = cam.transform(np.linalg.inv(f_rig), rest_hand[PALM_JOINTS])
+    t_local = cam.transform(np.linalg.inv(f_t), target[PALM_JOINTS])
+    shift = np.eye(4)
+    shift[:3, 3] = (t_local - rig_local).mean(0)
+    f_des = f_t @ shift                                               # rig hand frame wanted
+    wb = int(rig.refs(side)[0, 0])
+    wrist_goal = f_des @ np.linalg.inv(f_rig) @ rig.rest[wb]
+    chain = rig.arms.get(side)
+    hint = wrist_goal[:3, 3]
+    if chain is not None:
+        elbow = rig.rest[chain.fore[0], :3, 3]
+        length = np.linalg.norm(elbow - rig.rest[wb, :3, 3])
+        v_hand = f_rig[:3, :3].T @ rg._unit(elbow - rig.rest[wb, :3, 3])  # forearm in the hand frame
+        forearm = fk.transforms[20, :3, :3]  # kinematic wrist flexion/deviation moves the forearm
+        hint = hint + length * (f_des[:3, :3] @ forearm @ v_hand)
+    return _Target(wrist_goal, hint, target)  # links only need directions
+
+
+def pose_frame(rig, side, tgt, root):
+    """Local rotations and root of the rig for one frame (arm bent or the rig carried rigidly)."""
+    local = rg.identity_pose(rig)
+    sol = None
+    if rig.arms.get(side) is not None and root is not None:
+        sol = rg.solve_arm(rig, local, side, tgt.wrist_goal, tgt.elbow_hint, root)
+    else:
+        wb = int(rig.refs(side)[0, 0])
+        root = tgt.wrist_goal @ np.linalg.inv(rig.rest[wb])
+    rg.retarget_fingers(rig, local, side, tgt.goal, root)
+    return local, root, sol
+
+
+def _side_arm_bones(rig, side):
+    """Bones of the grasping forearm and hand (excluded from the body clearance checks)."""
+    chain = rig.arms.get(side)
+    start = set(chain.fore) if chain else {int(rig.refs(side)[0, 0])}
+    out = set()
+    for i, p in enumerate(rig.parents):
+        if i in start or p in out:
+            out.add(i)
+    return out
+
+
+def choose_body_placement(rig, side, targets, object_poses, geom, rng):
+    """(4, 4) upright placement of the body (yaw + translation) for an episode.
+
+    Candidates put the elbow where the reference frame's forearm points and the shoulder above
+    it (PLACEMENT_ELEVATIONS_DEG x PLACEMENT_AZIMUTHS); the body turns to face the hand. Cost:
+    unreachable frames, body points inside the object's box, forearm twist, wrist bend, and an
+    elbow far from a relaxed 100 degrees.
+    """
+    chain = rig.arms[side]
+    wb = int(rig.refs(side)[0, 0])
+    up0, fo0 = chain.upper[0], chain.fore[0]
+    len_u = np.linalg.norm(rig.rest[fo0, :3, 3] - rig.rest[up0, :3, 3])
+    len_f = np.linalg.norm(rig.rest[wb, :3, 3] - rig.rest[fo0, :3, 3])
+    ref = targets[len(targets) // 2]
+    w0 = ref.wrist_goal[:3, 3]
+    e0 = w0 + len_f * rg._unit(ref.elbow_hint - w0)
+    skip = _side_arm_bones(rig, side)
+    keep = np.nonzero(~np.isin(rig.weight_bone[np.arange(len(rig.vertices)), rig.weight.argmax(1)], list(skip)))[0]
+    keep = keep[::BODY_POINT_STRIDE * 2]
+    lo, hi = geom.vertices.min(0) - 0.01, geom.vertices.max(0) + 0.01
+    az0 = rng.uniform(0, 2 * np.pi)
+    best = None
+    for el in np.radians(PLACEMENT_ELEVATIONS_DEG):
+        for k in range(PLACEMENT_AZIMUTHS):
+            az = az0 + 2 * np.pi * k / PLACEMENT_AZIMUTHS
+            u = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+            s = e0 + len_u * u
+            f = (w0 - s)[:2]
+            if np.linalg.norm(f) < 0.05:
+                f = -u[:2]
+            f = f / np.linalg.norm(f)
+            yaw = math.atan2(f[0], -f[1])  # MakeHuman-style rigs face -Y at rest
+            root = np.eye(4)
+            root[:3, :3] = cam.rotation_matrix([0, 0, 1], yaw)
+            root[:3, 3] = s - root[:3, :3] @ rig.rest[up0, :3, 3]
+            cost = 0.0
+            for tgt, obj in zip(targets, object_poses):
+                local = rg.identity_pose(rig)
+                sol = rg.solve_arm(rig, local, side, tgt.wrist_goal, tgt.elbow_hint, root)
+                pts = cam.transform(np.linalg.inv(obj), rg.skin(rig, rg.pose(rig, local, root), keep))
+                inside = int(np.sum(np.all((pts > lo) & (pts < hi), axis=1)))
+                cost = max(cost, 100.0 * (sol.wrist_error_m > 0.003) + 10.0 * min(inside, 10)
+                           + sol.twist_rad + 0.7 * sol.wrist_bend_rad + 0.5 * abs(sol.elbow_rad - np.radians(100)))
+            if best is None or cost < best[0]:
+                best = (cost, root)
+    return best[1]
+
+
+def build_body_episode(cfg, manifest, spec, avatar):
+    """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
+    from .grasp import grasp_episode, synthesize_grasp
+    from .subjects import subject_shape
+    side = spec["side"]
+    r, subject_dict = avatar_rig(avatar, side)
+    rest_hand = rg.hand_joints(r, r.rest, side)
+    subject = proxy_subject(subject_dict, rest_hand, side)
+    shape = subject_shape(subject)
+    geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
+    type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
+    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
+                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), cfg.dataset.frames_per_episode,
+                           phases=tuple(cfg.grasp.phases))
+    needed = sorted({s["frame"] for s in spec["samples"]})
+    targets = [frame_targets(r, side, shape, states[k]) for k in needed]
+    root = None
+    if r.arms.get(side) is not None:
+        root = choose_body_placement(r, side, targets, [states[k].object_to_world for k in needed], geom,
+                                     np.random.default_rng([spec["grasp_seed"], 2]))
+    dominant = getattr(r, "dominant", None)
+    labels = rg.triangle_labels(r, side, dominant)
+    from .skeleton import SEG_ARM
+    hand_ids = np.unique(r.triangles[labels != SEG_ARM])
+    skip = _side_arm_bones(r, side)
+    main = r.weight_bone[np.arange(len(r.vertices)), r.weight.argmax(1)]
+    arm_ids = np.union1d(hand_ids, np.nonzero(np.isin(main, list(skip)))[0])
+    body_ids = np.setdiff1d(np.arange(len(r.vertices)), arm_ids)[::BODY_POINT_STRIDE]
+    frames = []
+    for k, tgt in zip(needed, targets):
+        st = states[k]
+        local, root_k, sol = pose_frame(r, side, tgt, root)
+        posed = rg.pose(r, local, root_k)
+        verts = rg.skin(r, posed)
+        joints = rg.hand_joints(r, posed, side)
+        frames.append(BodyFrameState(
+            frame=k, phase=st.phase, angles=np.asarray(st.angles), hand_to_world=rg.hand_frame(joints, side),
+            object_to_world=np.asarray(st.object_to_world), joints=joints, vertices=verts,
+            hand_points=verts[hand_ids], arm_points=verts[arm_ids], body_points=verts[body_ids],
+            wrist_error_m=sol.wrist_error_m if sol else 0.0))
+    return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
+                            frames=frames, rig=r, labels=labels, root=root,
+                            skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))
