@@ -62,24 +62,29 @@ class EpisodeRenderer:
         rng = np.random.default_rng([ep["appearance_seed"], 0])
         skin = materials.skin_material("hop_skin", subj.skin_rgb)
         nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
-        hand_f, arm_f = _split_hand(mesh)
-        v0 = scene_data.frames[0].vertices
-        faces = np.asarray(mesh.faces)
-        fmat = np.asarray(mesh.face_material)
-        self.hand = hscene.add_mesh_object("hop_hand", v0, faces[hand_f], np.asarray(mesh.face_labels)[hand_f],
-                                           materials=[skin, nail], face_material=fmat[hand_f])
-        self.arm = hscene.add_mesh_object("hop_arm", v0, faces[arm_f], SEG_ARM, materials=[skin]) if len(arm_f) else None
-        self.sleeve = None
-        if ep["sleeve"] and len(arm_f):
-            # Sleeve: arm faces beyond SLEEVE_START_M from the wrist (rest pose, hand frame: forearm along -y).
-            rest = np.asarray(mesh.rest_vertices)
-            along = -rest[:, 1]
-            sel = arm_f[along[faces[arm_f]].min(1) > SLEEVE_START_M]
-            if len(sel):
-                used, inv = np.unique(faces[sel], return_inverse=True)
-                self.sleeve_used = used
-                cloth = materials.cloth_material("hop_sleeve", appearance.cloth_params(rng))
-                self.sleeve = hscene.add_mesh_object("hop_sleeve", v0[used], inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
+        if getattr(scene_data, "rig", None) is not None:  # MakeHuman body / rigged file (hopgen.blender.avatars)
+            from hopgen.blender.avatars import BodyAvatar
+            body = BodyAvatar(scene_data, ep, rng)
+            self.hand, self.arm, self.sleeve = body.hand, body.body, None  # both posed from state.vertices
+        else:
+            hand_f, arm_f = _split_hand(mesh)
+            v0 = scene_data.frames[0].vertices
+            faces = np.asarray(mesh.faces)
+            fmat = np.asarray(mesh.face_material)
+            self.hand = hscene.add_mesh_object("hop_hand", v0, faces[hand_f], np.asarray(mesh.face_labels)[hand_f],
+                                               materials=[skin, nail], face_material=fmat[hand_f])
+            self.arm = hscene.add_mesh_object("hop_arm", v0, faces[arm_f], SEG_ARM, materials=[skin]) if len(arm_f) else None
+            self.sleeve = None
+            if ep["sleeve"] and len(arm_f):
+                # Sleeve: arm faces beyond SLEEVE_START_M from the wrist (rest pose, hand frame: forearm along -y).
+                rest = np.asarray(mesh.rest_vertices)
+                along = -rest[:, 1]
+                sel = arm_f[along[faces[arm_f]].min(1) > SLEEVE_START_M]
+                if len(sel):
+                    used, inv = np.unique(faces[sel], return_inverse=True)
+                    self.sleeve_used = used
+                    cloth = materials.cloth_material("hop_sleeve", appearance.cloth_params(rng))
+                    self.sleeve = hscene.add_mesh_object("hop_sleeve", v0[used], inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
         from hopgen.blender.objects import build_object_object
         self.obj = build_object_object(scene_data.object_geom, "hop_object")
         compat.set_face_int_attribute(self.obj.data, hscene.LABEL_ATTRIBUTE,
@@ -133,7 +138,7 @@ class EpisodeRenderer:
             try:
                 state = by_frame[sample["frame"]]
                 self._pose(state)
-                K, w2c = place_camera(cfg, sample, state, W, H)
+                K, w2c = getattr(scene_data, "place_camera", place_camera)(cfg, sample, state, W, H)
                 hscene.set_camera(K, W, H, w2c)
                 if ep["background"]["kind"] == "photo":
                     if self.backplate is not None:
