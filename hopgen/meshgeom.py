@@ -386,23 +386,23 @@ class TriangleMesh:
         best_k = np.zeros(n, dtype=np.int64)
 
         def visit_leaves(q, nodes):
+            """Closest triangle of leaf nodes[i] to query q[i] (queries distinct in one call)."""
             tris = bvh.leaf_tris[nodes]  # (K, LEAF)
             valid = tris >= 0
             qq = np.broadcast_to(q[:, None], tris.shape)[valid]
-            tt = tris[valid]
-            c, feat = self._eval(P[qq], tt)
-            d2 = np.sum((P[qq] - c) ** 2, axis=1)
-            order = np.lexsort((d2, qq))
-            qs = qq[order]
-            first = np.ones(len(qs), dtype=bool)
-            first[1:] = qs[1:] != qs[:-1]
-            sel = order[first]
-            qsel = qq[sel]
-            better = d2[sel] <= best[qsel]
-            sel, qsel = sel[better], qsel[better]
-            best[qsel] = d2[sel]
+            c, feat = self._eval(P[qq], tris[valid])
+            d2 = np.full(tris.shape, np.inf)
+            d2[valid] = np.sum((P[qq] - c) ** 2, axis=1)
+            pos = np.full(tris.shape, -1, dtype=np.int64)  # row of each valid pair in c / feat
+            pos[valid] = np.arange(len(qq))
+            j = np.argmin(d2, axis=1)  # first minimum: lowest leaf slot on ties
+            k = np.arange(len(q))
+            dj = d2[k, j]
+            better = dj <= best[q]
+            qsel, sel = q[better], pos[k, j][better]
+            best[qsel] = dj[better]
             best_c[qsel] = c[sel]
-            best_f[qsel] = tt[sel]
+            best_f[qsel] = tris[k, j][better]
             best_k[qsel] = feat[sel]
 
         # Greedy descent to the nearest-box leaf gives each query a good upper bound.
@@ -415,18 +415,41 @@ class TriangleMesh:
             node[idx] = np.where(dl <= dr, l, r)
             inner = bvh.left[node] >= 0
         visit_leaves(np.arange(n), node)
-        # Frontier traversal with pruning by the best distance found so far.
+        greedy = node
+        # Frontier traversal pruned by that bound collects the candidate (query, leaf) pairs.
         q = np.arange(n)
         nodes = np.zeros(n, dtype=np.int64)
+        cand_q, cand_n, cand_d = [], [], []
         while len(q):
-            keep = self._box_d2(P[q], nodes) <= best[q]
-            q, nodes = q[keep], nodes[keep]
-            leaf = bvh.left[nodes] < 0
-            if leaf.any():
-                visit_leaves(q[leaf], nodes[leaf])
-            q, nodes = q[~leaf], nodes[~leaf]
+            d2 = self._box_d2(P[q], nodes)
+            keep = d2 <= best[q]
+            q, nodes, d2 = q[keep], nodes[keep], d2[keep]
+            leaf = (bvh.left[nodes] < 0) & (nodes != greedy[q])  # the greedy leaf is done already
+            cand_q.append(q[leaf])
+            cand_n.append(nodes[leaf])
+            cand_d.append(d2[leaf])
+            inner = bvh.left[nodes] >= 0
+            q, nodes = q[inner], nodes[inner]
             q = np.concatenate([q, q])
             nodes = np.concatenate([bvh.left[nodes], bvh.right[nodes]])
+        # Visit the candidates nearest box first, one leaf per query per round, so the bound
+        # tightens before the farther leaves are looked at (most are then pruned unvisited).
+        q, nodes, d2 = np.concatenate(cand_q), np.concatenate(cand_n), np.concatenate(cand_d)
+        order = np.lexsort((d2, q))
+        q, nodes, d2 = q[order], nodes[order], d2[order]
+        rank = np.arange(len(q))
+        if len(q):
+            starts = np.r_[0, np.nonzero(q[1:] != q[:-1])[0] + 1]
+            rank = rank - np.repeat(starts, np.diff(np.r_[starts, len(q)]))
+        r = 0
+        while len(q):
+            now = rank == r
+            visit_leaves(q[now], nodes[now])
+            later = ~now
+            q, nodes, d2, rank = q[later], nodes[later], d2[later], rank[later]
+            keep = d2 <= best[q]  # sorted per query: once pruned, its farther leaves are too
+            q, nodes, d2, rank = q[keep], nodes[keep], d2[keep], rank[keep]
+            r += 1
         best[best_f < 0] = np.inf
         return best, best_c, best_f, best_k
 

@@ -16,6 +16,9 @@ from ..meshgeom import normalise_for_grasp
 
 APPROACH_STEP = 0.004  # m, coarse step while sliding in
 CLEARANCE = 0.0005  # m, the approach stops this far from the surface
+# Bound on how fast object distance functions change per metre moved: 1 for exact distances;
+# the approximate SDFs of star-shaped bodies (f / |grad f|) stay below this.
+SDF_LIPSCHITZ = 2.0
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -230,11 +233,17 @@ def approach(skin, angles, placement, sdf, s_start, clearance=CLEARANCE):
         return sdf(q).reshape(len(svals), -1).min(axis=1)
 
     s_vals = np.arange(s_start, -1e-9, -APPROACH_STEP)
-    d = min_dist(s_vals)
-    hit = np.nonzero(d <= clearance)[0]
-    if len(hit) == 0:
-        return 0.0, False
-    k = hit[0]
+    # March down the grid: the closest skin distance changes by at most |ds| * L between
+    # positions (the hand moves rigidly; L the distance's Lipschitz bound), so grid positions
+    # closer than (d - clearance) / L to one just measured cannot touch and are skipped.
+    k = 0
+    while True:
+        d = float(min_dist(s_vals[k:k + 1])[0])
+        if d <= clearance:
+            break
+        k += max(1, int((d - clearance) / (SDF_LIPSCHITZ * APPROACH_STEP)))
+        if k >= len(s_vals):
+            return 0.0, False
     if k == 0:
         return float(s_vals[0]), True
     fine = np.linspace(s_vals[k - 1], s_vals[k], 17)
