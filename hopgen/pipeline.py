@@ -95,8 +95,9 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
         raise RenderError("render needs a config file (--config)")
     prepare_output(cfg, manifest, out)  # fails before any work on a mismatching folder
     total = sum(len(episode_samples(cfg, e)) for e in shard_episodes(cfg, shard))
+    # Threads split among the workers (render.threads in the config overrides the split).
     cores = os.cpu_count() or 1
-    threads = max(1, cores // workers)
+    threads = cfg.render.threads or max(1, cores // workers)
     base = ["--config", os.path.abspath(config_path), "--out", os.path.abspath(out), "--shard", f"{shard[0]}/{shard[1]}",
             "--threads", str(threads)]
     if manifest_path:

@@ -18,7 +18,8 @@ def parse_args(argv):
     p.add_argument("--manifest", default=None)
     p.add_argument("--shard", default="0/1")
     p.add_argument("--worker", default="0/1", help="this worker's part K/W of the shard's episodes")
-    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="Cycles threads (0: render.threads of the config, "
+                   "0 there too: all cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[])
     return p.parse_args(argv)
 
@@ -35,7 +36,7 @@ def worker_main(argv):
     writer = prepare_output(cfg, manifest, args.out)
     episodes = shard_episodes(cfg, shard)[k::n]
     from .blender.render_episode import EpisodeRenderer
-    renderer = EpisodeRenderer(cfg, manifest, writer, threads=args.threads)
+    renderer = EpisodeRenderer(cfg, manifest, writer, threads=args.threads or cfg.render.threads)
     failed = 0
     for e in episodes:
         spec = plan_episode(cfg, manifest, e)

@@ -94,7 +94,8 @@ class EpisodeRenderer:
         for k, lamp in enumerate(ep["lights"]):
             az, el, d = lamp["azimuth"], lamp["elevation"], lamp["distance"]
             loc = centre + d * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-            hscene.add_point_lamp(tuple(loc), power_w=lamp["power_w"], radius=0.05, name=f"hop_lamp{k}")
+            colour = world.blackbody_rgb(lamp["colour_temperature_k"]) if "colour_temperature_k" in lamp else (1.0,) * 3
+            hscene.add_point_lamp(tuple(loc), power_w=lamp["power_w"], radius=0.05, colour=colour, name=f"hop_lamp{k}")
         hdris = world.list_studio_hdris()
         if ep["hdri"]["use"] and hdris:
             world.set_hdri_world(hdris[ep["hdri"]["index"] % len(hdris)], ep["hdri"]["rotation"], ep["hdri"]["strength"])
@@ -123,28 +124,40 @@ class EpisodeRenderer:
     def hscene_update(obj, verts):
         hscene.update_vertices(obj, verts)
 
+    def build_scene(self, ep):
+        """Build episode `ep` (pure: avatar, object, grasp, frames) and its Blender scene; returns the
+        EpisodeScene."""
+        scene_data = build_episode(self.cfg, self.manifest, ep)
+        self._mesh = scene_data.hand_mesh
+        self._setup(ep, scene_data)
+        return scene_data
+
+    def prepare_sample(self, ep, scene_data, sample):
+        """Pose the episode's scene for `sample` (frame, camera, photo backplate, Cycles seed);
+        returns (FrameState, K (3,3), world_to_camera (4,4))."""
+        W, H = self.cfg.dataset.width, self.cfg.dataset.height
+        state = next(f for f in scene_data.frames if f.frame == sample["frame"])
+        self._pose(state)
+        K, w2c = getattr(scene_data, "place_camera", place_camera)(self.cfg, sample, state, W, H)
+        hscene.set_camera(K, W, H, w2c)
+        if ep["background"]["kind"] == "photo":
+            if self.backplate is not None:
+                bpy.data.objects.remove(self.backplate, do_unlink=True)
+            self.backplate = world.add_backplate(ep["background"]["photo"], K, W, H, w2c, distance=4.0)
+        bpy.context.scene.cycles.seed = int(sample["index"])
+        return state, K, w2c
+
     def render_episode(self, ep, todo):
         """Render the samples of episode spec `ep` whose index is in `todo`; yields (index, error)."""
         cfg = self.cfg
-        scene_data = build_episode(cfg, self.manifest, ep)
-        self._mesh = scene_data.hand_mesh
-        self._setup(ep, scene_data)
+        scene_data = self.build_scene(ep)
         scene = bpy.context.scene
         W, H = cfg.dataset.width, cfg.dataset.height
-        by_frame = {f.frame: f for f in scene_data.frames}
         for sample in ep["samples"]:
             if sample["index"] not in todo:
                 continue
             try:
-                state = by_frame[sample["frame"]]
-                self._pose(state)
-                K, w2c = getattr(scene_data, "place_camera", place_camera)(cfg, sample, state, W, H)
-                hscene.set_camera(K, W, H, w2c)
-                if ep["background"]["kind"] == "photo":
-                    if self.backplate is not None:
-                        bpy.data.objects.remove(self.backplate, do_unlink=True)
-                    self.backplate = world.add_backplate(ep["background"]["photo"], K, W, H, w2c, distance=4.0)
-                scene.cycles.seed = int(sample["index"])
+                state, K, w2c = self.prepare_sample(ep, scene_data, sample)
                 anno = annotation_core(cfg, scene_data, sample, state, K, w2c, W, H)
                 render_rgb(scene, self.tmp_rgb)
                 passes = render_annotations(scene, groups={"hand": [self.hand], "object": [self.obj]})

@@ -33,6 +33,23 @@ def list_studio_hdris():
     return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(".exr"))
 
 
+def blackbody_rgb(kelvin):
+    """Linear RGB (brightest channel 1) of a lamp of colour temperature `kelvin` (1000..40000 K).
+
+    Tanner Helland's fit of the black-body sRGB colour, converted to linear: 6500 K is near white,
+    3200 K (tungsten) orange-white. Lamp power stays the planned watts.
+    """
+    t = float(kelvin) / 100.0
+    if not 10.0 <= t <= 400.0:
+        raise WorldError(f"lamp colour temperature {kelvin} K outside 1000..40000 K")
+    r = 255.0 if t <= 66 else 329.698727446 * (t - 60) ** -0.1332047592
+    g = 99.4708025861 * np.log(t) - 161.1195681661 if t <= 66 else 288.1221695283 * (t - 60) ** -0.0755148492
+    b = 255.0 if t >= 66 else (0.0 if t <= 19 else 138.5177312231 * np.log(t - 10) - 305.0447927307)
+    srgb = np.clip(np.array([r, g, b]) / 255.0, 0.0, 1.0)
+    lin = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return tuple(float(x) for x in lin / lin.max())
+
+
 def _new_world(name):
     world = bpy.data.worlds.new(name)
     tree = compat.node_tree(world)

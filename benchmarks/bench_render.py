@@ -1,0 +1,259 @@
+"""Render benchmark: seconds per sample through the full pipeline vs the bare beauty pass.
+
+    hopgen bench render [config=configs/hop.yaml] [samples=32] [num=12] --out benchmarks/results/render.json
+    python -m benchmarks.bench_render --config configs/hop.yaml --samples 32 --num 12 --out F.json
+
+In ONE Blender process (the bpy module, or a Blender binary with blender=PATH) the same planned
+samples (the first `num` samples of the plan, whole episodes first) are rendered twice:
+  (a) full: exactly what a render worker does per episode and sample (EpisodeRenderer.render_episode:
+      episode build with grasp synthesis, scene build, beauty pass, annotation pass, visibility,
+      atomic HOP writes), timed end to end;
+  (b) beauty: the same scenes and cameras with the same Cycles settings, timing only the beauty
+      render (bpy.ops.render.render + its PNG) of each sample; scene building is not timed.
+The report has seconds per sample of both (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
+setup, beauty, annotations, writes), the settings (resolution, samples, denoiser, Blender version,
+threads), the load average before/after and the cpu count. The machine may be shared: read the
+load average next to the numbers.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG = os.path.join(REPO, "configs", "hop.yaml")
+
+
+# ------------------------------------------------------------------ inside Blender
+
+class _Timers:
+    """Accumulated wall time per named phase; `wrap` times every call of a function."""
+
+    def __init__(self):
+        self.total = {}
+
+    def add(self, name, dt):
+        self.total[name] = self.total.get(name, 0.0) + dt
+
+    def wrap(self, name, fn):
+        def timed(*a, **kw):
+            t0 = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                self.add(name, time.perf_counter() - t0)
+        return timed
+
+
+def _pick_samples(cfg, manifest, num):
+    """Episode specs covering the first `num` samples of the plan (the last one trimmed)."""
+    from hopgen.plan import num_episodes, plan_episode
+    specs, left = [], num
+    for e in range(num_episodes(cfg)):
+        if left <= 0:
+            break
+        spec = plan_episode(cfg, manifest, e)
+        spec["samples"] = spec["samples"][:left]
+        left -= len(spec["samples"])
+        specs.append(spec)
+    return specs
+
+
+def _warm_up(workdir):
+    """One tiny Cycles render, untimed: a process's first render loads the kernels (~1 s), which a
+    worker pays once per process, not per sample."""
+    import bpy
+    from hopgen.blender import scene as hscene
+    from hopgen.blender.passes import render_rgb
+    sc = hscene.reset_scene()
+    hscene.configure_cycles(sc, samples=1, adaptive_threshold=None)
+    hscene.add_mesh_object("warm", [[0, 0, 1], [1, 0, 1], [0, 1, 1]], [[0, 1, 2]])
+    import numpy as np
+    hscene.set_camera(np.array([[8.0, 0, 3.5], [0, 8.0, 3.5], [0, 0, 1]]), 8, 8, np.eye(4), scene=sc)
+    render_rgb(bpy.context.scene, os.path.join(workdir, "warm.png"))
+
+
+def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=None, overrides=(), workdir=None):
+    """Run both timings inside Blender (bpy importable); returns the report dict (no machine info)."""
+    import bpy
+    from hopgen.blender import compat, render_episode as rmod
+    from hopgen.config import load_generation_config
+    from hopgen.manifest import load_manifest
+    from hopgen.pipeline import prepare_output
+    overrides = list(overrides)
+    if samples is not None:
+        overrides.append(f"render.samples={int(samples)}")
+    cfg = load_generation_config(config, overrides)
+    man = load_manifest(manifest)
+    specs = _pick_samples(cfg, man, int(num))
+    n = sum(len(s["samples"]) for s in specs)
+    workdir = workdir or tempfile.mkdtemp(prefix="hopgen_bench_render_")
+    writer = prepare_output(cfg, man, os.path.join(workdir, "full"))
+    renderer = rmod.EpisodeRenderer(cfg, man, writer, threads=threads)
+
+    _warm_up(workdir)
+    # (a) full pipeline, with a breakdown from timed wrappers around its parts.
+    timers = _Timers()
+    originals = {k: getattr(rmod, k) for k in ("build_episode", "render_rgb", "render_annotations")}
+    for key, name in (("build_episode", "episode_build"), ("render_rgb", "beauty"),
+                      ("render_annotations", "annotations")):
+        setattr(rmod, key, timers.wrap(name, originals[key]))
+    renderer._setup = timers.wrap("scene_setup", renderer._setup)
+    writer.write_sample = timers.wrap("write", writer.write_sample)
+    failures = []
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        for spec in specs:
+            for index, err in renderer.render_episode(spec, {s["index"] for s in spec["samples"]}):
+                if err is not None:
+                    failures.append({"index": index, "error": f"{type(err).__name__}: {err}"})
+    finally:
+        for k, fn in originals.items():
+            setattr(rmod, k, fn)
+        del renderer._setup
+    full_s, full_cpu = time.perf_counter() - t0, time.process_time() - c0
+    info = dict(renderer.render_info)
+
+    # (b) the bare beauty pass: same scenes, cameras and Cycles settings; only the render is timed.
+    beauty_s, beauty_cpu, done_b = 0.0, 0.0, 0
+    tmp_png = os.path.join(workdir, "beauty.png")
+    for spec in specs:
+        scene_data = renderer.build_scene(spec)
+        for sample in spec["samples"]:
+            try:
+                renderer.prepare_sample(spec, scene_data, sample)
+            except Exception:  # a sample the full run could not render either
+                continue
+            t1, c1 = time.perf_counter(), time.process_time()
+            originals["render_rgb"](bpy.context.scene, tmp_png)
+            beauty_s += time.perf_counter() - t1
+            beauty_cpu += time.process_time() - c1
+            done_b += 1
+    done_a = n - len(failures)
+    per_full = full_s / max(done_a, 1)
+    per_beauty = beauty_s / max(done_b, 1)
+    scene = bpy.context.scene
+    c = scene.cycles
+    return {
+        "benchmark": "render",
+        "config": os.path.relpath(os.path.abspath(config), REPO) if config else None,
+        "overrides": overrides,
+        "samples_rendered": {"full": done_a, "beauty": done_b, "episodes": len(specs)},
+        "seconds_per_sample": {"full": per_full, "beauty": per_beauty},
+        "ratio_full_over_beauty": per_full / per_beauty if per_beauty > 0 else None,
+        # CPU seconds (all threads of the process): steadier than wall time on a shared machine.
+        "cpu_seconds_per_sample": {"full": full_cpu / max(done_a, 1), "beauty": beauty_cpu / max(done_b, 1)},
+        "breakdown_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.total.items())},
+        "wall_s": {"full": full_s, "beauty_renders": beauty_s},
+        "failures": failures,
+        "settings": {
+            "width": cfg.dataset.width, "height": cfg.dataset.height, "samples": cfg.render.samples,
+            "adaptive_threshold": cfg.render.adaptive_threshold, "denoise_requested": cfg.render.denoise,
+            "denoiser": c.denoiser if c.use_denoising else None, "max_bounces": c.max_bounces,
+            "depth": cfg.dataset.depth, "device": info.get("device"),
+            "threads": scene.render.threads, "threads_mode": scene.render.threads_mode,
+            "blender_version": ".".join(map(str, compat.blender_version())),
+            "view_transform": info.get("view_transform"),
+        },
+    }
+
+
+def _child_main(argv):
+    """Entry inside Blender: `--child JSON_KWARGS OUT`."""
+    kw = json.loads(argv[0])
+    report = measure(**kw)
+    with open(argv[1], "w") as fh:
+        json.dump(report, fh)
+    return 0
+
+
+# ------------------------------------------------------------------ parent
+
+def _machine():
+    try:
+        load = list(os.getloadavg())
+    except OSError:
+        load = None
+    return {"cpu_count": os.cpu_count(), "load_average": load}
+
+
+def run(out_path, config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=None, overrides=(),
+        blender=None, quick=False):
+    """Run the benchmark in a fresh Blender process; write JSON atomically to out_path; return it.
+
+    config: generation config; samples: Cycles samples override; num: samples to render (first of the
+    plan); threads: Cycles threads (0 = all cores); blender: a Blender executable (default: the bpy
+    module in this Python); quick: 2 samples of the tiny test config.
+    """
+    if quick:
+        config, num = os.path.join(REPO, "configs", "hop_tiny.yaml"), 2
+    if int(num) < 1:
+        raise ValueError(f"bench render: num must be >= 1, got {num}")
+    config = os.path.abspath(config)
+    if not os.path.isfile(config):
+        raise ValueError(f"bench render: config {config} not found")
+    kw = {"config": config, "samples": samples, "num": int(num), "threads": int(threads),
+          "manifest": os.path.abspath(manifest) if manifest else None, "overrides": list(overrides)}
+    before = _machine()
+    with tempfile.TemporaryDirectory(prefix="hopgen_bench_render_") as tmp:
+        kw["workdir"] = tmp
+        result = os.path.join(tmp, "result.json")
+        args = ["--child", json.dumps(kw), result]
+        if blender:
+            cmd = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", os.path.abspath(__file__),
+                   "--", *args]
+        else:
+            cmd = [sys.executable, "-m", "benchmarks.bench_render", *args]
+        env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        if proc.returncode != 0 or not os.path.isfile(result):
+            raise RuntimeError(f"bench render: the Blender process failed ({proc.returncode}):\n"
+                               f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
+        with open(result) as fh:
+            report = json.load(fh)
+    report["machine"] = {"cpu_count": before["cpu_count"], "load_average_before": before["load_average"],
+                         "load_average_after": _machine()["load_average"]}
+    report["entry"] = "blender binary" if blender else "bpy module"
+    if out_path:
+        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+        tmp = f"{out_path}.tmp-{os.getpid()}"
+        with open(tmp, "w") as fh:
+            json.dump(report, fh, indent=1)
+        os.replace(tmp, out_path)
+    return report
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        return _child_main(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results", "render.json"))
+    ap.add_argument("--config", default=DEFAULT_CONFIG)
+    ap.add_argument("--samples", type=int, default=None, help="Cycles samples (default: the config's)")
+    ap.add_argument("--num", type=int, default=12, help="planned samples to render")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--manifest", default=None)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--blender", default=None, help="Blender executable (default: the bpy module)")
+    a = ap.parse_args(argv)
+    r = run(a.out, a.config, a.samples, a.num, a.threads, a.manifest, a.overrides, a.blender)
+    s = r["seconds_per_sample"]
+    c = r["cpu_seconds_per_sample"]
+    print(f"full {s['full']:.2f} s/sample (cpu {c['full']:.2f}), beauty {s['beauty']:.2f} s/sample (cpu {c['beauty']:.2f}), "
+          f"ratio {r['ratio_full_over_beauty']:.3f} "
+          f"({r['settings']['width']}x{r['settings']['height']}, {r['settings']['samples']} spp, "
+          f"load {r['machine']['load_average_before']})")
+    print(json.dumps(r["breakdown_s_per_sample"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    if "--" in sys.argv:  # inside a Blender binary: `blender -b -P bench_render.py -- --child ...`
+        sys.path.insert(0, REPO)
+        sys.exit(main(sys.argv[sys.argv.index("--") + 1:]) or 0)
+    sys.exit(main())
