@@ -185,7 +185,7 @@ class _Target:
 
     wrist_goal: np.ndarray  # (4, 4)
     elbow_hint: np.ndarray  # (3,)
-    goal: np.ndarray        # (21, 3) kinematic joints (world; only link directions are used)
+    goal: np.ndarray        # (21, 3) kinematic joints, world (link directions, then the tips)
 
 
 PALM_JOINTS = [0, 1, 5, 9, 13, 17]
@@ -213,11 +213,67 @@ def frame_targets(rig, side, shape, state):
         v_hand = f_rig[:3, :3].T @ rg._unit(elbow - rig.rest[wb, :3, 3])  # forearm in the hand frame
         forearm = fk.transforms[20, :3, :3]  # kinematic wrist flexion/deviation moves the forearm
         hint = hint + length * (f_des[:3, :3] @ forearm @ v_hand)
-    return _Target(wrist_goal, hint, target)  # links only need directions
+    return _Target(wrist_goal, hint, target)
 
 
-def pose_frame(rig, side, tgt, root):
-    """Local rotations and root of the rig for one frame (arm bent or the rig carried rigidly)."""
+CONTACT_TOLERANCE_M = 0.0015  # finger skin may sink this deep into the object (soft contact)
+SETTLE_STEPS = 6  # bisection steps: opening resolved to 1/64 of the finger's flexion
+
+
+def finger_vertex_ids(rig, side, dominant=None):
+    """Per finger (thumb..pinky), the rig vertices of its phalanges (by dominant bone)."""
+    from .skeleton import seg_phalanx
+    main = rig.weight_bone[np.arange(len(rig.vertices)), rig.weight.argmax(1)]
+    labels = rg.bone_labels(rig, side)[main]
+    return [np.nonzero(np.isin(labels, [seg_phalanx(f, s) for s in range(3)]))[0] for f in range(5)]
+
+
+def _scaled_rotation(rot, t):
+    """Rotation ``rot`` scaled to ``t`` of its angle about the same axis (t = 0: identity)."""
+    angle = float(np.arccos(np.clip((np.trace(rot) - 1) / 2, -1, 1)))
+    if angle < 1e-9:
+        return np.eye(3)
+    axis = np.array([rot[2, 1] - rot[1, 2], rot[0, 2] - rot[2, 0], rot[1, 0] - rot[0, 1]])
+    return rg.axis_rotation(axis, t * angle)
+
+
+def settle_fingers(rig, local, side, root, object_to_world, sdf, fingers_ids, tol=CONTACT_TOLERANCE_M,
+                   steps=SETTLE_STEPS):
+    """Open fingers that sink into the object (in place in ``local``): each finger's link rotations
+    are scaled toward the rig's rest by the least fraction (bisection) that keeps its skin within
+    ``tol`` of the surface. The rig's finger pads are not the kinematic model's, so the same
+    contacts can otherwise end inside the object. Returns the deepest remaining depth (m, >= 0)."""
+    inv = np.linalg.inv(object_to_world)
+    links = rg.finger_bones(rig, side)
+
+    def depth(ids):
+        return -float(sdf(cam.transform(inv, rg.skin(rig, rg.pose(rig, local, root), ids))).min())
+
+    worst = 0.0
+    for f, ids in enumerate(fingers_ids):
+        if not len(ids) or depth(ids) <= tol:
+            continue
+        bones = [b for b, _, _ in links[3 * f:3 * f + 3]]
+        closed = {b: local[b].copy() for b in bones}
+        lo, hi = 0.0, 1.0  # fraction opened: lo sinks, hi is safe (rest)
+        for _ in range(steps):
+            mid = 0.5 * (lo + hi)
+            for b in bones:
+                local[b] = _scaled_rotation(closed[b], 1.0 - mid)
+            if depth(ids) > tol:
+                lo = mid
+            else:
+                hi = mid
+        for b in bones:
+            local[b] = _scaled_rotation(closed[b], 1.0 - hi)
+        worst = max(worst, depth(ids))
+    return worst
+
+
+def pose_frame(rig, side, tgt, root, contact=None):
+    """Local rotations and root of the rig for one frame (arm bent or the rig carried rigidly).
+
+    contact: optional (object_to_world, sdf, finger vertex ids) to settle the fingers on the object."""
     local = rg.identity_pose(rig)
     sol = None
     if rig.arms.get(side) is not None and root is not None:
@@ -226,6 +282,9 @@ def pose_frame(rig, side, tgt, root):
         wb = int(rig.refs(side)[0, 0])
         root = tgt.wrist_goal @ np.linalg.inv(rig.rest[wb])
     rg.retarget_fingers(rig, local, side, tgt.goal, root)
+    rg.reach_tips(rig, local, side, tgt.goal, root)
+    if contact is not None:
+        settle_fingers(rig, local, side, root, *contact)
     return local, root, sol
 
 
@@ -317,10 +376,13 @@ def build_body_episode(cfg, manifest, spec, avatar):
     main = r.weight_bone[np.arange(len(r.vertices)), r.weight.argmax(1)]
     arm_ids = np.union1d(hand_ids, np.nonzero(np.isin(main, list(skip)))[0])
     body_ids = np.setdiff1d(np.arange(len(r.vertices)), arm_ids)[::BODY_POINT_STRIDE]
+    from .meshgeom import object_distance_fn
+    sdf = object_distance_fn(geom, max_dist=0.05)
+    fingers_ids = finger_vertex_ids(r, side)
     frames = []
     for k, tgt in zip(needed, targets):
         st = states[k]
-        local, root_k, sol = pose_frame(r, side, tgt, root)
+        local, root_k, sol = pose_frame(r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids))
         posed = rg.pose(r, local, root_k)
         verts = rg.skin(r, posed)
         joints = rg.hand_joints(r, posed, side)

@@ -210,6 +210,26 @@ def retarget_fingers(rig, local, side, goal, root=None):
     return local
 
 
+def reach_tips(rig, local, side, goal, root=None, iterations=3, fingers=range(5)):
+    """Cyclic-coordinate-descent on each finger (in place in ``local``): its links turn, distal
+    first, so the rig's fingertip joint reaches ``goal``'s (21, 3) tip positions (world).
+
+    Run after retarget_fingers: when the rig's phalanges are longer or shorter than the
+    kinematic ones, matching directions alone would push the tips into (or off) the grasped
+    object; matching the tips keeps the contacts where the grasp synthesis put them.
+    """
+    refs = rig.refs(side)
+    links = finger_bones(rig, side)
+    for f in fingers:
+        tip = 4 + 4 * f
+        for _ in range(iterations):
+            for b, a, c in reversed(links[3 * f:3 * f + 3]):
+                posed = pose(rig, local, root)
+                pts = joint_points(rig, posed, refs[[a, tip]])
+                _turn(local, posed, b, rotation_between(pts[1] - pts[0], goal[tip] - pts[0]))
+    return local
+
+
 def _twist_angle(rot, axis):
     """Angle of the twist of rotation ``rot`` about unit ``axis`` (swing-twist decomposition):
     2 atan2(q_v . axis, q_w) with both quaternion parts scaled by 4 q_w (stable near half turns)."""
