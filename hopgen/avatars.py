@@ -13,6 +13,7 @@ angles that drove them.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 from typing import Optional
 
@@ -143,6 +144,9 @@ def _base_rig(entry):
             subject = avatar_subject(entry)
             r = mh.makehuman_rig(mh.load_makehuman(entry.path), subject, name=entry.name)
         elif entry.kind == "rigged":
+            if _RIGGED_READER is None and "bpy" in sys.modules:  # inside Blender: its reader registers itself
+                import importlib
+                importlib.import_module("hopgen.blender.rigged")
             if _RIGGED_READER is None:
                 raise rg.RigError(f"avatar {entry.name}: reading rigged file {entry.file} needs Blender "
                                   "(render with `hopgen render`, which imports hopgen.blender.rigged)")

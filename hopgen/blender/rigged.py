@@ -75,7 +75,8 @@ def read_rig(name, path, bone_map):
     try:
         arms = [o for o in new if o.type == "ARMATURE"]
         if len(arms) != 1:
-            raise RiggedFileError(f"avatar {name}: {path} holds {len(arms)} armatures; exactly one is needed")
+            hint = " (glTF/FBX files keep an armature only when a mesh is skinned to it)" if not arms else ""
+            raise RiggedFileError(f"avatar {name}: {path} holds {len(arms)} armatures; exactly one is needed{hint}")
         arm = arms[0]
         bones = _topological(list(arm.data.bones))
         names = tuple(b.name for b in bones)
