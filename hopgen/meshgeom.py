@@ -531,11 +531,18 @@ class GraspFrame:
     extents: np.ndarray  # (3,)
 
 
+EIGEN_TIE = 1e-6  # relative: variances closer than this are treated as equal (symmetric objects)
+EXTENT_TIE = 1e-6  # relative: extents closer than this keep the variance order
+
+
 def principal_axes(vertices, faces):
     """Principal axes (3, 3 rows, longest extent first, right-handed) and extents along them.
 
     Uses the area-weighted surface covariance so that tessellation density does not bias
-    the axes; ties (spheres, cubes) fall back to a stable order of the world axes.
+    the axes. Axes that the covariance does not determine (equal variances: around the axis
+    of a cylinder, any direction of a sphere) are chosen canonically from the world axes, and
+    near-ties in ordering and sign are broken by tolerances, so the result does not depend on
+    round-off (it is the same under different numpy/LAPACK builds).
     """
     v = np.asarray(vertices, dtype=np.float64)
     tri = v[np.asarray(faces)]
@@ -551,17 +558,43 @@ def principal_axes(vertices, faces):
     cov = np.sum(area[:, None, None] * cov, axis=0) / total
     evals, evecs = np.linalg.eigh(cov)
     axes = evecs.T[::-1].copy()  # by variance, largest first
-    if evals[-1] - evals[0] < 1e-6 * max(evals[-1], 1e-30):
+    var = evals[::-1]
+    tie = EIGEN_TIE * max(var[0], 1e-30)
+    if var[0] - var[2] < tie:
         axes = np.eye(3)  # isotropic: any axes will do; keep them deterministic
-    extents = np.ptp(v @ axes.T, axis=0)
-    order = np.argsort(-extents, kind="stable")
+    elif var[0] - var[1] < tie:
+        axes = _canonical_pair(axes[2], first=True)
+    elif var[1] - var[2] < tie:
+        axes = _canonical_pair(axes[0], first=False)
+    proj = v[:, None, 0] * axes[None, :, 0] + v[:, None, 1] * axes[None, :, 1] + v[:, None, 2] * axes[None, :, 2]
+    extents = np.ptp(proj, axis=0)  # (3,) elementwise, no BLAS: identical across builds
+    order = [0, 1, 2]
+    for i in (1, 2):  # insertion sort, longest first; near-equal extents keep their order
+        j = i
+        while j > 0 and extents[order[j]] > extents[order[j - 1]] * (1 + EXTENT_TIE):
+            order[j - 1], order[j] = order[j], order[j - 1]
+            j -= 1
     axes, extents = axes[order], extents[order]
-    for i in range(3):  # deterministic sign: largest-magnitude component positive
-        if axes[i, np.argmax(np.abs(axes[i]))] < 0:
+    for i in range(3):  # deterministic sign: first near-largest-magnitude component positive
+        mag = np.abs(axes[i])
+        k = int(np.nonzero(mag >= mag.max() - 1e-9)[0][0])
+        if axes[i, k] < 0:
             axes[i] = -axes[i]
     if np.linalg.det(axes) < 0:
         axes[2] = -axes[2]
     return axes, extents
+
+
+def _canonical_pair(n, first):
+    """Axes (3, 3) whose rows span the plane normal to unit n canonically, plus n itself
+    (last row when first=True: the pair has the larger variance, else first row)."""
+    n = n / np.linalg.norm(n)
+    proj = np.eye(3) - np.outer(n, n)  # rows: world axes projected into the plane
+    size = np.linalg.norm(proj, axis=1)
+    k = int(np.nonzero(size >= size.max() - 1e-9)[0][0])  # first world axis (nearly) in the plane
+    u = proj[k] / size[k]
+    w = np.cross(n, u)
+    return np.stack([u, w, n]) if first else np.stack([n, u, w])
 
 
 def _vf(vertices, faces):

@@ -31,7 +31,7 @@ class EpisodeFrame:
 
     def to_dict(self):
         """JSON-friendly copy (floats rounded to 1e-9)."""
-        r = lambda a: np.round(np.asarray(a, dtype=np.float64), 9).tolist()  # noqa: E731
+        r = lambda a: (np.round(np.asarray(a, dtype=np.float64), 9) + 0.0).tolist()  # noqa: E731 (+0: no -0.0)
         return {"frame": self.frame, "phase": self.phase, "t": self.t, "angles": r(self.angles),
                 "hand_to_world": r(self.hand_to_world), "object_to_world": r(self.object_to_world)}
 

@@ -67,7 +67,7 @@ class Grasp:
 
     def to_dict(self):
         """JSON-friendly dict (floats rounded to 1e-9 so equal grasps serialise equally)."""
-        r = lambda a: np.round(np.asarray(a, dtype=np.float64), 9).tolist()  # noqa: E731
+        r = lambda a: (np.round(np.asarray(a, dtype=np.float64), 9) + 0.0).tolist()  # noqa: E731 (+0: no -0.0)
         return {
             "type": self.type, "subject": self.subject, "side": self.side,
             "object": self.object_name, "category": self.category,
@@ -75,7 +75,7 @@ class Grasp:
             "preshape": {n: float(v) for n, v in zip(kin.DOF_NAMES, r(self.preshape))},
             "hand_to_object": r(self.hand_to_object),
             "approach_direction": r(self.approach_direction),
-            "contacts": [{**c, "point": r(c["point"]), "distance": float(round(c["distance"], 9))}
+            "contacts": [{**c, "point": r(c["point"]), "distance": float(round(c["distance"], 9)) + 0.0}
                          for c in self.contacts],
             "fingers_in_contact": list(self.fingers_in_contact),
             "palm_contact": bool(self.palm_contact),
