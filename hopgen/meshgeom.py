@@ -277,6 +277,9 @@ def _dot(x, y):
     return np.einsum("ij,ij->i", x, y)
 
 
+NEAREST_FIRST_ROUNDS = 2  # distance queries visit leaves one by one this often, then all remaining
+
+
 @dataclass
 class _BVH:
     lo: np.ndarray  # (M, 3) node box minima
@@ -386,7 +389,7 @@ class TriangleMesh:
         best_k = np.zeros(n, dtype=np.int64)
 
         def visit_leaves(q, nodes):
-            """Closest triangle of leaf nodes[i] to query q[i] (queries distinct in one call)."""
+            """Closest triangle of leaves nodes (K,) to queries q (K,) (a query may repeat)."""
             tris = bvh.leaf_tris[nodes]  # (K, LEAF)
             valid = tris >= 0
             qq = np.broadcast_to(q[:, None], tris.shape)[valid]
@@ -397,12 +400,16 @@ class TriangleMesh:
             pos[valid] = np.arange(len(qq))
             j = np.argmin(d2, axis=1)  # first minimum: lowest leaf slot on ties
             k = np.arange(len(q))
-            dj = d2[k, j]
-            better = dj <= best[q]
-            qsel, sel = q[better], pos[k, j][better]
-            best[qsel] = dj[better]
+            dj, pj, tj = d2[k, j], pos[k, j], tris[k, j]
+            order = np.lexsort((dj, q))  # per query, its nearest leaf's row first
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = q[order[1:]] != q[order[:-1]]
+            rows = order[first]
+            rows = rows[dj[rows] <= best[q[rows]]]
+            qsel, sel = q[rows], pj[rows]
+            best[qsel] = dj[rows]
             best_c[qsel] = c[sel]
-            best_f[qsel] = tris[k, j][better]
+            best_f[qsel] = tj[rows]
             best_k[qsel] = feat[sel]
 
         # Greedy descent to the nearest-box leaf gives each query a good upper bound.
@@ -443,7 +450,7 @@ class TriangleMesh:
             rank = rank - np.repeat(starts, np.diff(np.r_[starts, len(q)]))
         r = 0
         while len(q):
-            now = rank == r
+            now = rank == r if r < NEAREST_FIRST_ROUNDS else np.ones(len(q), dtype=bool)  # then the rest at once
             visit_leaves(q[now], nodes[now])
             later = ~now
             q, nodes, d2, rank = q[later], nodes[later], d2[later], rank[later]
