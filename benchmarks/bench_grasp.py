@@ -5,13 +5,17 @@
 
 Every (object type, seed) builds one procedural object; every subject and side then grasps
 it with rng = default_rng([seed, subject index, side index, object index]). Reports per
-category and overall: success rate, median / max penetration (mm), mean fingers in contact,
-time per grasp (median, p95), grasp types, and failure reasons (final and per attempt).
+category and overall: success rate, median / max penetration (mm), fingers in contact (mean and
+histogram), wall and CPU time per grasp (median, mean, p95, max), grasp types, failure reasons
+(final and per attempt), the machine (cpu count, load average at start and end, numpy) and a
+sha256 over all grasps (equal digests: identical grasps, e.g. across numpy builds).
 """
 
 import argparse
+import hashlib
 import json
 import os
+import platform
 import sys
 import time
 from collections import Counter, defaultdict
@@ -31,28 +35,53 @@ from hopgen.subjects import BUILTIN_SUBJECTS  # noqa: E402
 SIDES = ("left", "right")
 
 
+def _times(values):
+    t = np.array(values) if values else np.zeros(1)
+    return {"median": float(np.median(t)), "mean": float(np.mean(t)), "p95": float(np.percentile(t, 95)),
+            "max": float(t.max())}
+
+
 def _summary(rows):
     ok = [r for r in rows if r["success"]]
-    times = np.array([r["time_s"] for r in rows]) if rows else np.zeros(1)
     pen = np.array([r["max_penetration_mm"] for r in ok]) if ok else np.zeros(0)
+    fingers = [r["fingers_in_contact"] for r in ok]
     return {
         "grasps": len(rows),
         "success_rate": len(ok) / len(rows) if rows else 0.0,
         "median_penetration_mm": float(np.median(pen)) if len(pen) else None,
         "max_penetration_mm": float(pen.max()) if len(pen) else None,
-        "mean_fingers_in_contact": float(np.mean([r["fingers_in_contact"] for r in ok])) if ok else None,
+        "mean_fingers_in_contact": float(np.mean(fingers)) if ok else None,
+        "fingers_in_contact_histogram": {str(k): fingers.count(k) for k in range(6) if k in fingers},
         "mean_attempts": float(np.mean([r["attempts"] for r in ok])) if ok else None,
         "thumb_contact_rate": float(np.mean([r["thumb_contact"] for r in ok])) if ok else None,
-        "time_per_grasp_s": {"median": float(np.median(times)), "p95": float(np.percentile(times, 95)),
-                             "max": float(times.max())},
+        # Wall time depends on what else the machine runs (see machine.loadavg); CPU time less so.
+        "time_per_grasp_s": _times([r["time_s"] for r in rows]),
+        "cpu_time_per_grasp_s": _times([r["cpu_s"] for r in rows]),
         "types": dict(Counter(r["type"] for r in ok)),
         "failures": dict(Counter(r["failure"] for r in rows if not r["success"])),
         "attempt_failures": dict(sum((Counter(r["attempt_failures"]) for r in rows), Counter())),
     }
 
 
-def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_attempts=24, progress=True):
-    """Run the benchmark, write JSON atomically to out_path (if given) and return the report."""
+QUICK_OBJECTS = ("can", "pencil", "phone", "orange")  # one per category
+
+
+def _machine():
+    """Where and under what load the benchmark ran."""
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None
+    return {"cpu_count": os.cpu_count(), "loadavg_1_5_15": list(load) if load else None,
+            "platform": platform.platform(), "python": platform.python_version(), "numpy": np.__version__,
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_attempts=24, progress=True,
+        quick=False):
+    """Run the benchmark, write JSON atomically to out_path (if given) and return the report.
+
+    quick: 4 objects (one per category) x 2 subjects x the sides, for a smoke test."""
+    if quick:
+        objects = objects or QUICK_OBJECTS
+        subjects = subjects or [s.id for s in BUILTIN_SUBJECTS[:2]]
     subj = [s for s in BUILTIN_SUBJECTS if not subjects or s.id in subjects]
     if subjects and len(subj) != len(set(subjects)):
         raise ValueError(f"unknown subject ids in {subjects}")
@@ -65,6 +94,8 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
         for side in sides:
             hand_model(s, side)
     rows = []
+    digest = hashlib.sha256()  # of every grasp's JSON: equal digests = identical grasps
+    machine_start = _machine()
     t_all = time.perf_counter()
     total = len(names) * len(seeds) * len(subj) * len(sides)
     for oi, name in enumerate(names):
@@ -73,10 +104,11 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
             for si, s in enumerate(subj):
                 for di, side in enumerate(sides):
                     rng = np.random.default_rng([seed, si, di, oi])
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     row = {"object": name, "category": types[name], "seed": seed, "subject": s.id, "side": side}
                     try:
                         g = synthesize_grasp(s, side, geom, rng, max_attempts=max_attempts)
+                        digest.update(json.dumps(g.to_dict(), sort_keys=True).encode())
                         row.update(success=True, type=g.type, max_penetration_mm=g.max_penetration_mm,
                                    fingers_in_contact=len(g.fingers_in_contact), attempts=g.attempts,
                                    thumb_contact="thumb" in g.fingers_in_contact, attempt_failures=g.failures)
@@ -85,6 +117,8 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
                     except meshgeom.UngraspableObjectError as e:
                         row.update(success=False, failure="ungraspable: " + e.reason, attempt_failures={})
                     row["time_s"] = time.perf_counter() - t0
+                    row["cpu_s"] = time.process_time() - c0
+                    digest.update(json.dumps(row.get("failure", "")).encode())
                     rows.append(row)
                     if progress:
                         done = len(rows)
@@ -108,6 +142,8 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
         "per_object": {o: {"success_rate": _summary(v)["success_rate"],
                            "max_penetration_mm": _summary(v)["max_penetration_mm"]} for o, v in sorted(by_obj.items())},
         "wall_time_s": time.perf_counter() - t_all,
+        "grasps_sha256": digest.hexdigest(),
+        "machine": {"start": machine_start, "end": _machine()},
     }
     if out_path:
         folder = os.path.dirname(os.path.abspath(out_path))
@@ -128,12 +164,14 @@ def main(argv=None):
     ap.add_argument("--seeds", nargs="*", type=int, default=[0])
     ap.add_argument("--max-attempts", type=int, default=24)
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="4 objects x 2 subjects (smoke test)")
     a = ap.parse_args(argv)
-    rep = run(a.out, a.subjects, tuple(a.sides), a.objects, tuple(a.seeds), a.max_attempts, not a.quiet)
+    rep = run(a.out, a.subjects, tuple(a.sides), a.objects, tuple(a.seeds), a.max_attempts, not a.quiet, a.quick)
     o = rep["overall"]
     print(f"success {o['success_rate']:.3f} over {o['grasps']} grasps; penetration median "
           f"{o['median_penetration_mm']} max {o['max_penetration_mm']} mm; time median "
-          f"{o['time_per_grasp_s']['median']:.3f}s p95 {o['time_per_grasp_s']['p95']:.3f}s")
+          f"{o['time_per_grasp_s']['median']:.3f}s mean {o['time_per_grasp_s']['mean']:.3f}s "
+          f"(cpu median {o['cpu_time_per_grasp_s']['median']:.3f}s); load {rep['machine']['start']['loadavg_1_5_15']}")
     for c, s in rep["per_category"].items():
         print(f"  {c:12s} success {s['success_rate']:.3f} maxpen {s['max_penetration_mm']} "
               f"fingers {s['mean_fingers_in_contact']} failures {s['failures']}")

@@ -277,3 +277,19 @@ def _probe_numpy(python):
     import subprocess
     res = subprocess.run([python, "-c", "import numpy; print(numpy.__version__)"], capture_output=True, text=True)
     return res.stdout.strip() if res.returncode == 0 else None
+
+
+def test_quick_benchmark_reports_what_it_measured(tmp_path):
+    from benchmarks import bench_grasp
+    out = tmp_path / "grasp.json"
+    rep = bench_grasp.run(str(out), quick=True, progress=False, sides=("right",))
+    assert json.loads(out.read_text()) == json.loads(json.dumps(rep))
+    o = rep["overall"]
+    assert o["grasps"] == 8 and set(rep["per_category"]) == set(CATEGORIES)
+    assert o["success_rate"] >= 0.75 and o["max_penetration_mm"] <= 2.0
+    assert sum(o["fingers_in_contact_histogram"].values()) == round(o["success_rate"] * 8)
+    for key in ("time_per_grasp_s", "cpu_time_per_grasp_s"):
+        assert 0 < o[key]["median"] <= o[key]["max"] and o[key]["mean"] > 0
+    assert rep["machine"]["start"]["cpu_count"] >= 1 and len(rep["machine"]["end"]["loadavg_1_5_15"]) == 3
+    again = bench_grasp.run(None, quick=True, progress=False, sides=("right",))
+    assert again["grasps_sha256"] == rep["grasps_sha256"]  # deterministic
