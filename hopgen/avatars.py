@@ -26,7 +26,9 @@ from .episode import EpisodeScene, FrameState, load_object_geometry, place_camer
 PLACEMENT_ELEVATIONS_DEG = (35.0, 60.0)   # upper arm above the horizontal, elbow -> shoulder
 PLACEMENT_AZIMUTHS = 6                     # upper-arm directions around the vertical
 CAMERA_TURNS_DEG = (0, 35, -35, 70, -70, 110, -110, 145, -145, 180)
-CAMERA_NEAR_M = 0.10                       # no body skin this close to the camera
+CAMERA_NEAR_M = 0.10                       # no body skin seen this close to the camera
+EYE_FORWARD_M = 0.12                       # egocentric body cameras sit this far in front of the eyes
+EYE_BONES = ("eye.L", "eye.R")             # MakeHuman; rigs without them use the planned egocentric rig
 BODY_POINT_STRIDE = 3                      # body vertices sampled for clearance checks
 
 _RIG_CACHE = {}
@@ -57,16 +59,22 @@ class BodyEpisodeScene(EpisodeScene):
     rig: object = None
     labels: np.ndarray = None
     root: np.ndarray = None
+    shown: np.ndarray = None  # (T,) bool: triangles rendered (avatar.body false: hand + forearm only)
+    eyes: np.ndarray = None   # (3,) midpoint of the eyes (world), for egocentric views; None: no head
     skin_rgb: tuple = (0.6, 0.42, 0.32)
 
     def place_camera(self, cfg, sample, state, width, height):
         """The planned camera, turned about the hand (azimuth steps CAMERA_TURNS_DEG) until no body
-        skin is near the lens and the least body lies between the lens and the hand."""
+        skin is near the lens and the least body lies between the lens and the hand. An egocentric
+        camera of a body with eyes looks from just in front of its eyes at the hand instead."""
         proxy = replace(state, vertices=state.arm_points)
         best = None
         c = sample["camera"]
-        for turn in CAMERA_TURNS_DEG:
-            s2 = dict(sample, camera=dict(c, azimuth=c["azimuth"] + math.radians(turn)))
+        tries = [dict(c, azimuth=c["azimuth"] + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
+        if c["rig"] == "egocentric" and self.eyes is not None:
+            tries.insert(0, _eye_camera(c, self.eyes, state))
+        for c2 in tries:
+            s2 = dict(sample, camera=c2)
             try:
                 K, w2c = place_camera(cfg, s2, proxy, width, height)
             except ValueError:
@@ -81,19 +89,31 @@ class BodyEpisodeScene(EpisodeScene):
         return best[1], best[2]
 
 
+def _eye_camera(c, eyes, state):
+    """Camera choices (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
+    pts = state.hand_points
+    target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.place_camera looks at
+    v = eyes - target
+    dist = float(np.linalg.norm(v))
+    v = v / dist
+    return dict(c, rig="third_person", distance=max(dist - EYE_FORWARD_M, 0.15),
+                azimuth=math.atan2(v[1], v[0]), elevation=math.asin(float(np.clip(v[2], -1, 1))))
+
+
 def _camera_blocking(K, w2c, state, width, height):
-    """Body points in front of the hand inside its image box (+ a large penalty for skin at the lens)."""
+    """Body points seen in front of the hand inside its image box, or a large penalty when body skin
+    is seen closer than CAMERA_NEAR_M (the camera would sit inside or against the body)."""
     body = cam.transform(w2c, state.body_points)
-    if np.any(np.linalg.norm(body, axis=1) < CAMERA_NEAR_M):
+    ahead = body[:, 2] > 0.005
+    body = body[ahead]
+    p = cam.project(K, body)
+    seen = (p[:, 0] >= 0) & (p[:, 0] < width) & (p[:, 1] >= 0) & (p[:, 1] < height)
+    if np.any(seen & (np.linalg.norm(body, axis=1) < CAMERA_NEAR_M)):
         return 10 ** 6
-    hand = cam.transform(w2c, state.hand_points)
-    uv = cam.project(K, hand)
+    uv = cam.project(K, cam.transform(w2c, state.hand_points))
     lo, hi = uv.min(0), uv.max(0)
-    front = body[(body[:, 2] > 0.01) & (body[:, 2] < hand[:, 2].min())]
-    if not len(front):
-        return 0
-    p = cam.project(K, front)
-    return int(np.sum(np.all((p >= lo) & (p <= hi), axis=1)))
+    hand_z = cam.transform(w2c, state.hand_points)[:, 2].min()
+    return int(np.sum((body[:, 2] < hand_z) & np.all((p >= lo) & (p <= hi), axis=1)))
 
 
 # ----------------------------------------------------------------------------- avatars -> rigs
@@ -373,13 +393,18 @@ def build_body_episode(cfg, manifest, spec, avatar):
         root = choose_body_placement(r, side, targets, [states[k].object_to_world for k in needed], geom,
                                      np.random.default_rng([spec["grasp_seed"], 2]))
     dominant = getattr(r, "dominant", None)
+    if dominant is None:
+        dominant = rg.dominant_bones(r)
     labels = rg.triangle_labels(r, side, dominant)
     from .skeleton import SEG_ARM
     hand_ids = np.unique(r.triangles[labels != SEG_ARM])
     skip = _side_arm_bones(r, side)
     main = r.weight_bone[np.arange(len(r.vertices)), r.weight.argmax(1)]
     arm_ids = np.union1d(hand_ids, np.nonzero(np.isin(main, list(skip)))[0])
-    body_ids = np.setdiff1d(np.arange(len(r.vertices)), arm_ids)[::BODY_POINT_STRIDE]
+    body_ids = np.setdiff1d(np.arange(len(r.vertices)), arm_ids)
+    if not cfg.avatar.body:
+        body_ids = np.intersect1d(body_ids, r.triangles[np.isin(dominant, list(skip))])
+    body_ids = body_ids[::BODY_POINT_STRIDE]
     from .meshgeom import object_distance_fn
     sdf = object_distance_fn(geom, max_dist=0.05)
     fingers_ids = finger_vertex_ids(r, side)
@@ -395,6 +420,13 @@ def build_body_episode(cfg, manifest, spec, avatar):
             object_to_world=np.asarray(st.object_to_world), joints=joints, vertices=verts,
             hand_points=verts[hand_ids], arm_points=verts[arm_ids], body_points=verts[body_ids],
             wrist_error_m=sol.wrist_error_m if sol else 0.0))
+    eyes = None
+    if root is not None and all(b in r.bone_names for b in EYE_BONES):
+        posed = rg.pose(r, rg.identity_pose(r), root)  # the head does not move with the arm
+        eyes = posed[[r.bone(b) for b in EYE_BONES], :3, 3].mean(0)
+    shown = np.ones(len(r.triangles), bool)
+    if not cfg.avatar.body:
+        shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
-                            frames=frames, rig=r, labels=labels, root=root,
+                            frames=frames, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
                             skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))

@@ -40,6 +40,8 @@ class BodyAvatar:
                 materials.cloth_material("hop_bottom", appearance.cloth_params(rng)),
                 materials.cloth_material("hop_shoes", _shoe_params(rng))]
         rest = ~is_hand
+        if scene_data.shown is not None:  # avatar.body false: only the grasping hand and forearm
+            rest &= np.asarray(scene_data.shown)
         self.body = None
         if rest.any():
             self.body = hscene.add_mesh_object("hop_body", v0, tris[rest], SEG_ARM, materials=mats,
