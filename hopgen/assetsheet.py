@@ -79,13 +79,13 @@ def open_hand_angles():
 
 
 def fist_angles():
-    """(NUM_DOF,) a closed fist: long fingers at ~90/100/60 deg, thumb folded over index and middle."""
+    """(NUM_DOF,) a closed fist: long fingers at 90/108/85 deg, thumb folded over index and middle."""
     # Thumb tuned by eye on the sheet: abducted enough to clear the curled fingers, then flexed
     # across their middle phalanges.
-    d = dict(thumb_cmc_flex=45.0, thumb_cmc_abd=35.0, thumb_cmc_roll=35.0, thumb_mcp_flex=45.0,
-             thumb_ip_flex=30.0)
-    for f, mcp in zip(("index", "middle", "ring", "pinky"), (85.0, 88.0, 90.0, 90.0)):
-        d.update({f"{f}_mcp_flex": mcp, f"{f}_pip_flex": 100.0, f"{f}_dip_flex": 60.0})
+    d = dict(thumb_cmc_flex=50.0, thumb_cmc_abd=35.0, thumb_cmc_roll=35.0, thumb_mcp_flex=55.0,
+             thumb_ip_flex=40.0)
+    for f in ("index", "middle", "ring", "pinky"):
+        d.update({f"{f}_mcp_flex": 90.0, f"{f}_pip_flex": 108.0, f"{f}_dip_flex": 85.0})
     return _angles(**d)
 
 

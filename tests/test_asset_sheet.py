@@ -112,9 +112,6 @@ def test_tiny_real_sheet(tmp_path, capsys):
         for cell in sec:
             for y0, x0, y1, x1 in cell:
                 _tile_ok(img[y0:y1, x0:x1, :3], backdrop)
-    # Turntable: the three views of the object differ (it turns).
-    views = [img[y0:y1, x0:x1].astype(int) for y0, x0, y1, x1 in r["boxes"][0][0]]
-    assert np.abs(views[0] - views[1]).mean() > 0.5 or np.abs(views[0] - views[2]).mean() > 0.5
     # Every category got a grasp within the 2 mm bar, recorded for the caption.
     assert sorted(g["category"] for g in r["grasps"]) == sorted(CATEGORIES)
     for g in r["grasps"]:

@@ -168,16 +168,21 @@ def _limit(seq, limit):
     return list(seq) if limit is None else list(seq)[:int(limit)]
 
 
+def _object_geometry(manifest, entry, opts):
+    """Geometry of a manifest object; seeded per object so random colours differ between objects."""
+    from hopgen.episode import load_object_geometry
+    return load_object_geometry(entry, [int(opts.seed), manifest.objects.index(entry)])
+
+
 def object_sections(studio, manifest, opts, progress):
     """One section per category: each object at the turntable angles, captioned name / category / size."""
-    from hopgen.episode import load_object_geometry
     size, px = opts.size, max(9, opts.size // 12)
     entries = _limit(manifest.objects, opts.limit)
     out = []
     for cat in CATEGORIES:
         cells = []
         for entry in (e for e in entries if e.category == cat):
-            geom = load_object_geometry(entry, opts.seed)
+            geom = _object_geometry(manifest, entry, opts)
             obj = build_object_object(geom, "hop_sheet_object")
             v0 = np.asarray(geom.vertices)
             tiles = []
@@ -244,13 +249,12 @@ def hand_sections(studio, manifest, opts, progress):
 
 
 def _grasp_cases(manifest, opts):
-    from hopgen.episode import load_object_geometry
     from hopgen.grasp.placement import object_frame
     from hopgen.grasp.taxonomy import type_probs_for
     objects = [(o.name, o.category) for o in manifest.objects]
     table, geoms = {}, {}
     for o in manifest.objects:
-        geoms[o.name] = load_object_geometry(o, opts.seed)
+        geoms[o.name] = _object_geometry(manifest, o, opts)
         table[o.name] = type_probs_for(o.category, object_frame(geoms[o.name]).extents)
     subjects = [a.name for a in manifest.avatars if a.kind == "procedural"]
     per_cat = opts.grasps_per_category if opts.limit is None else min(opts.grasps_per_category, int(opts.limit))
