@@ -31,21 +31,19 @@ DEFAULT_CONFIG = os.path.join(REPO, "configs", "hop.yaml")
 # ------------------------------------------------------------------ inside Blender
 
 class _Timers:
-    """Accumulated wall time per named phase; `wrap` times every call of a function."""
+    """Accumulated wall and process-CPU time per named phase; `wrap` times every call of a function."""
 
     def __init__(self):
-        self.total = {}
-
-    def add(self, name, dt):
-        self.total[name] = self.total.get(name, 0.0) + dt
+        self.total, self.cpu = {}, {}
 
     def wrap(self, name, fn):
         def timed(*a, **kw):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(*a, **kw)
             finally:
-                self.add(name, time.perf_counter() - t0)
+                self.total[name] = self.total.get(name, 0.0) + time.perf_counter() - t0
+                self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - c0
         return timed
 
 
@@ -148,6 +146,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
         # CPU seconds (all threads of the process): steadier than wall time on a shared machine.
         "cpu_seconds_per_sample": {"full": full_cpu / max(done_a, 1), "beauty": beauty_cpu / max(done_b, 1)},
         "breakdown_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.total.items())},
+        "breakdown_cpu_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.cpu.items())},
         "wall_s": {"full": full_s, "beauty_renders": beauty_s},
         "failures": failures,
         "settings": {

@@ -36,7 +36,10 @@ def worker_main(argv):
     writer = prepare_output(cfg, manifest, args.out)
     episodes = shard_episodes(cfg, shard)[k::n]
     from .blender.render_episode import EpisodeRenderer
-    renderer = EpisodeRenderer(cfg, manifest, writer, threads=args.threads or cfg.render.threads)
+    threads = args.threads or cfg.render.threads
+    renderer = EpisodeRenderer(cfg, manifest, writer, threads=threads)
+    print(f"hopgen worker {k}/{n} of shard {shard[0]}/{shard[1]}: {len(episodes)} episodes, "
+          f"{threads or 'all'} Cycles threads", file=sys.stderr, flush=True)
     failed = 0
     for e in episodes:
         spec = plan_episode(cfg, manifest, e)

@@ -28,6 +28,7 @@ def test_bench_render_tiny(tmp_path):
     assert rep["ratio_full_over_beauty"] == pytest.approx(s["full"] / s["beauty"])
     # The full run contains its own beauty renders, so its parts cannot exceed its wall time.
     parts = rep["breakdown_s_per_sample"]
+    assert set(parts) == set(rep["breakdown_cpu_s_per_sample"])
     assert set(parts) == {"episode_build", "scene_setup", "beauty", "annotations", "write"}
     assert sum(parts.values()) <= s["full"] * 1.001
     st = rep["settings"]

@@ -115,6 +115,21 @@ def test_compat_helpers():
     assert compat.set_view_transform(s, "Filmic") in ("Filmic", "AgX")
     assert compat.set_view_transform(s, "Standard") == "Standard"
     assert compat.use_gpu(s, None) == "CPU"
+    used = compat.set_denoise(s, True, prefilter="FAST")
+    assert used == ("OPENIMAGEDENOISE" if compat.has_oidn() else None)
+    if used:
+        assert s.cycles.use_denoising and s.cycles.denoising_prefilter == "FAST"
+    assert compat.set_denoise(s, False) is None and not s.cycles.use_denoising
+
+
+@pytest.mark.bpy
+def test_lamp_colour_temperature():
+    from hopgen.blender import world
+    white, warm = world.blackbody_rgb(6500), world.blackbody_rgb(3200)
+    assert max(white) == 1.0 and min(white) > 0.9
+    assert warm[0] == 1.0 and warm[1] < 0.6 and warm[2] < 0.3  # tungsten: orange-white in linear RGB
+    with pytest.raises(world.WorldError, match="colour temperature"):
+        world.blackbody_rgb(500)
 
 
 @pytest.mark.bpy

@@ -8,6 +8,7 @@ Known differences handled here:
   deprecated in 5.0 (always on).
 - The "Filmic" view transform was replaced by "AgX" in 4.0.
 - Debian's 3.4.1 is built without OpenImageDenoise; `_cycles.with_openimagedenoise` tells.
+  `cycles.denoising_quality` (OIDN quality) exists from 4.1.
 - Emissive-mesh light sampling: `Material.cycles.sample_as_light` (<= 3.4) became
   `Material.cycles.emission_sampling` (3.5+).
 - ShaderNodeMixRGB is legacy since 3.4; ShaderNodeMix (data_type RGBA) is used where it exists.
@@ -127,15 +128,23 @@ def has_oidn():
         return False
 
 
-def set_denoise(scene, enable):
+def set_denoise(scene, enable, prefilter="FAST", quality="HIGH"):
     """Switch Cycles denoising; returns the denoiser used ('OPENIMAGEDENOISE') or None.
 
     Asking for denoising where OIDN is missing turns it off rather than failing the render.
+    prefilter: 'FAST' (albedo/normal guides used as rendered: one OIDN pass), 'ACCURATE' (the guides
+    are denoised first: three passes) or 'NONE'; quality ('HIGH', 'BALANCED', 'FAST') exists from 4.1
+    and is skipped before.
     """
     use = bool(enable) and has_oidn()
-    scene.cycles.use_denoising = use
+    c = scene.cycles
+    c.use_denoising = use
     if use:
-        scene.cycles.denoiser = "OPENIMAGEDENOISE"
+        c.denoiser = "OPENIMAGEDENOISE"
+        c.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+        c.denoising_prefilter = prefilter
+        if hasattr(c, "denoising_quality"):
+            c.denoising_quality = quality
     return "OPENIMAGEDENOISE" if use else None
 
 
