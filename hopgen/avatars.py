@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, replace
-from typing import Optional
 
 import numpy as np
 
@@ -244,7 +243,7 @@ CONTACT_TOLERANCE_M = 0.0015  # finger skin may sink this deep into the object (
 SETTLE_STEPS = 6  # bisection steps: opening resolved to 1/64 of the finger's flexion
 
 
-def finger_vertex_ids(rig, side, dominant=None):
+def finger_vertex_ids(rig, side):
     """Per finger (thumb..pinky), the rig vertices of its phalanges (by dominant bone)."""
     from .skeleton import seg_phalanx
     main = rig.weight_bone[np.arange(len(rig.vertices)), rig.weight.argmax(1)]
@@ -294,11 +293,34 @@ def settle_fingers(rig, local, side, root, object_to_world, sdf, fingers_ids, to
     return worst
 
 
+RELAXED_ARM_DEG = 12.0  # the free arm hangs this far out from the vertical (rest poses hold it out)
+
+
+def relax_other_arm(rig, local, side):
+    """Let the arm that does not grasp hang beside the body (in place in ``local``; bodies only).
+
+    MakeHuman's rest pose holds both arms out (an A-pose); the free upper arm swings down to
+    RELAXED_ARM_DEG from the vertical, outward (rest frame; placements only turn about +z)."""
+    other = "left" if side == "right" else "right"
+    chain = rig.arms.get(other)
+    if chain is None:
+        return local
+    up0, fo0 = chain.upper[0], chain.fore[0]
+    d = rig.rest[fo0, :3, 3] - rig.rest[up0, :3, 3]
+    out = np.array([d[0], d[1], 0.0])
+    out = out / max(np.linalg.norm(out), 1e-9)
+    a = np.radians(RELAXED_ARM_DEG)
+    want = np.sin(a) * out - np.cos(a) * np.array([0.0, 0.0, 1.0])
+    r = rig.rest[up0, :3, :3]
+    local[up0] = r.T @ rg.rotation_between(d, want) @ r
+    return local
+
+
 def pose_frame(rig, side, tgt, root, contact=None):
     """Local rotations and root of the rig for one frame (arm bent or the rig carried rigidly).
 
     contact: optional (object_to_world, sdf, finger vertex ids) to settle the fingers on the object."""
-    local = rg.identity_pose(rig)
+    local = relax_other_arm(rig, rg.identity_pose(rig), side)
     sol = None
     if rig.arms.get(side) is not None and root is not None:
         sol = rg.solve_arm(rig, local, side, tgt.wrist_goal, tgt.elbow_hint, root)
@@ -360,7 +382,7 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
             root[:3, 3] = s - root[:3, :3] @ rig.rest[up0, :3, 3]
             cost = 0.0
             for tgt, obj in zip(targets, object_poses):
-                local = rg.identity_pose(rig)
+                local = relax_other_arm(rig, rg.identity_pose(rig), side)
                 sol = rg.solve_arm(rig, local, side, tgt.wrist_goal, tgt.elbow_hint, root)
                 pts = cam.transform(np.linalg.inv(obj), rg.skin(rig, rg.pose(rig, local, root), keep))
                 inside = int(np.sum(np.all((pts > lo) & (pts < hi), axis=1)))
@@ -392,9 +414,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
     if r.arms.get(side) is not None:
         root = choose_body_placement(r, side, targets, [states[k].object_to_world for k in needed], geom,
                                      np.random.default_rng([spec["grasp_seed"], 2]))
-    dominant = getattr(r, "dominant", None)
-    if dominant is None:
-        dominant = rg.dominant_bones(r)
+    dominant = r.dominant if r.dominant is not None else rg.dominant_bones(r)
     labels = rg.triangle_labels(r, side, dominant)
     from .skeleton import SEG_ARM
     hand_ids = np.unique(r.triangles[labels != SEG_ARM])
@@ -422,7 +442,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
             wrist_error_m=sol.wrist_error_m if sol else 0.0))
     eyes = None
     if root is not None and all(b in r.bone_names for b in EYE_BONES):
-        posed = rg.pose(r, rg.identity_pose(r), root)  # the head does not move with the arm
+        posed = rg.pose(r, rg.identity_pose(r), root)  # the head does not move with the arms
         eyes = posed[[r.bone(b) for b in EYE_BONES], :3, 3].mean(0)
     shown = np.ones(len(r.triangles), bool)
     if not cfg.avatar.body:

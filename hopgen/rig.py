@@ -60,6 +60,7 @@ class Rig:
     arms: Dict[str, ArmChain] = field(default_factory=dict)  # side -> arm chain (bodies only)
     region: Optional[np.ndarray] = None  # (T,) appearance region (REGION_*), None: all skin
     sleeve: Optional[np.ndarray] = None  # (T,) bool: skin a long sleeve covers (forearms)
+    dominant: Optional[np.ndarray] = None  # (T,) dominant bone per triangle (dominant_bones), when known
     _rel: np.ndarray = field(default=None, repr=False)
 
     def __post_init__(self):
@@ -427,7 +428,6 @@ def mirrored(rig):
               tails=rig.tails * [-1.0, 1.0, 1.0], vertices=rig.vertices * [-1.0, 1.0, 1.0],
               triangles=rig.triangles[:, ::-1].copy(), weight_bone=rig.weight_bone, weight=rig.weight,
               joint_refs={swap[s]: r for s, r in rig.joint_refs.items()},
-              arms={swap[s]: a for s, a in rig.arms.items()}, region=rig.region, sleeve=rig.sleeve)
-    if hasattr(rig, "dominant"):
-        out.dominant = rig.dominant
+              arms={swap[s]: a for s, a in rig.arms.items()}, region=rig.region, sleeve=rig.sleeve,
+              dominant=rig.dominant)
     return out

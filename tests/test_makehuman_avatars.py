@@ -65,7 +65,8 @@ def test_manifest_entries(tmp_path):
     ({"options": {"hand": {"hand-size": 0.2}}}, r"\.options\.hand: expected weights"),
     ({"options": {"ethnicity": {"asian": 0.5}}}, r"\.options\.ethnicity: expected shares"),
     ({"options": {"bone_map": {}}}, r"\.options\.bone_map: unknown option"),
-    ({"targets": {"macrodetails/martian.target": 1.0}}, r"targets\.macrodetails/martian\.target: target file not found"),
+    ({"targets": {"macrodetails/martian.target": 1.0}},
+     r"targets\.macrodetails/martian\.target: target file not found"),
 ])
 def test_manifest_errors(tmp_path, entry, match):
     e = dict({"name": "x", "kind": "makehuman", "path": str(MH_DIR)}, **entry)
