@@ -224,3 +224,19 @@ def test_render_makehuman_both_hands(tmp_path):
                 on_hand.append(seg[y, x] in sk.HAND_LABELS)
     assert sides == {"left", "right"}
     assert np.mean(on_hand) > 0.8, "visible annotation joints lie on the rendered hand"
+
+
+@pytest.mark.blender_binary
+@pytest.mark.slow
+def test_blender_binary_renders_makehuman(tmp_path):
+    from conftest import BLENDER_BIN
+    from hopgen.validate import validate_dataset
+    manifest = _write(tmp_path, [{"name": "anna", "kind": "makehuman", "path": str(MH_DIR), "subject": "makehuman_03"}])
+    out = tmp_path / "out"
+    cmd = [BLENDER_BIN, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
+           str(REPO / "blender_scripts" / "render_hop.py"), "--", "--config", TINY, "--manifest", str(manifest),
+           "--out", str(out), "--set", "dataset.num_samples=1", "--set", "dataset.frames_per_episode=1",
+           "--set", "dataset.width=48", "--set", "dataset.height=48"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert validate_dataset(out) == []

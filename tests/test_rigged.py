@@ -229,3 +229,22 @@ def test_render_rigged_hand_both_sides(hand_glb, tmp_path):
         on_hand = [seg[y, x] in sk.HAND_LABELS for (x, y), v in zip(px, vis) if v == 0]
         assert np.mean(on_hand) > 0.6, "visible joints lie on the rendered hand"
     assert sides == {"left", "right"}
+
+
+@pytest.mark.blender_binary
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_blender_binary_renders_rigged_hand(hand_glb, tmp_path):
+    """Debian's Blender 3.4 reads the same .glb (its glTF importer needs numpy's old np.bool alias)."""
+    from conftest import BLENDER_BIN
+    path, _ = hand_glb
+    (tmp_path / "hand.glb").write_bytes(path.read_bytes())
+    manifest = _manifest(tmp_path, tmp_path / "hand.glb")
+    out = tmp_path / "out"
+    cmd = [BLENDER_BIN, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
+           str(REPO / "blender_scripts" / "render_hop.py"), "--", "--config", TINY, "--manifest", str(manifest),
+           "--out", str(out), "--set", "dataset.num_samples=1", "--set", "dataset.frames_per_episode=1",
+           "--set", "dataset.width=48", "--set", "dataset.height=48"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert validate_dataset(out) == []

@@ -27,7 +27,16 @@ def _import(path):
     before = set(bpy.data.objects)
     ext = os.path.splitext(path)[1].lower()
     if ext in (".glb", ".gltf"):
-        bpy.ops.import_scene.gltf(filepath=path)
+        # Blender 3.x's glTF importer uses np.bool, which numpy 1.24-1.26 lack (Debian's Blender 3.4
+        # runs numpy 1.24): lend it the alias for the import only.
+        lend = not hasattr(np, "bool")
+        if lend:
+            np.bool = np.bool_
+        try:
+            bpy.ops.import_scene.gltf(filepath=path)
+        finally:
+            if lend:
+                del np.bool
     elif ext == ".fbx":
         bpy.ops.import_scene.fbx(filepath=path)
     elif ext == ".blend":
