@@ -193,6 +193,7 @@ def test_episode_phases_and_rigid_hold():
     geom = build_object(sample_object_params("bottle", np.random.default_rng(1)))
     g = synthesize_grasp(SUBJECT, "left", geom, np.random.default_rng(4))
     frames = grasp_episode(g, np.random.default_rng(0), 9, object_to_world=np.eye(4))
+    sdf = mg.object_distance_fn(geom)
     assert [f.phase for f in frames] == ["approach"] * 3 + ["grasp"] * 3 + ["hold"] * 3
     assert [f.frame for f in frames] == list(range(9))
     for f in frames:
@@ -207,6 +208,10 @@ def test_episode_phases_and_rigid_hold():
         else:
             assert np.allclose(rel, g.hand_to_object, atol=1e-12)  # rigid: the grasp never slips
         assert kin.within_limits(f.angles)
+        # The open hand moves in without touching, and closing never sinks deeper than the grasp.
+        pts, _ = hand_model(g.subject, g.side).verify_points(f.angles, rel)
+        pen_mm = max(0.0, -sdf(pts).min()) * 1000
+        assert pen_mm <= (0.0 if f.phase == "approach" else g.max_penetration_mm + 0.1)
     assert np.allclose(frames[2].hand_to_world, g.hand_to_object)  # approach ends at the grasp pose
     assert np.allclose(frames[5].angles, g.angles) and not np.allclose(frames[3].angles, g.angles)
     lifted = frames[-1].object_to_world
