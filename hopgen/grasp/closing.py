@@ -172,17 +172,25 @@ def finger_chain(finger, thumb_drive="thumb_cmc_flex"):
 def chain_points(points, bones, dofs, axes, centres, deltas):
     """Finger points (n, 3) after its DoFs `dofs` (k,) change by deltas (S, k) -> (S, n, 3).
 
-    Distal DoFs rotate first (about their axes in the current configuration), then proximal
-    ones, which is the composition of a serial chain.
+    DoF j rotates the points distal to it about its axis through its centre (both in the
+    current configuration); a serial chain applies the distal rotations first, so a point
+    carried by DoFs 0..j moves by T_0 o ... o T_j. Those compositions are built once per step
+    (S small 3x3 products) and each point is moved once by its own.
     """
     out = np.broadcast_to(points, (len(deltas),) + points.shape).copy()
-    for k in range(len(dofs) - 1, -1, -1):
-        moving = bones >= dof_bone(dofs[k])  # same finger: bones are numbered proximal to distal
-        if not moving.any() or not np.any(deltas[:, k]):
-            continue
-        rot = rotations(axes[k], deltas[:, k])  # (S, 3, 3)
-        rel = out[:, moving] - centres[k]
-        out[:, moving] = np.einsum("sij,snj->sni", rot, rel) + centres[k]
+    first = [dof_bone(d) for d in dofs]  # first bone each DoF moves (increasing along the chain)
+    rot = trans = None
+    for k in range(len(dofs)):
+        r = rotations(axes[k], deltas[:, k])  # (S, 3, 3)
+        t = centres[k] - np.einsum("sij,j->si", r, centres[k])  # (S, 3): x -> r x + t
+        if rot is None:
+            rot, trans = r, t
+        else:  # (rot, trans) o (r, t); einsum, not matmul: no BLAS, same bits on every build
+            rot, trans = np.einsum("sij,sjk->sik", rot, r), np.einsum("sij,sj->si", rot, t) + trans
+        last = first[k + 1] if k + 1 < len(dofs) else np.inf
+        sel = (bones >= first[k]) & (bones < last)
+        if sel.any():
+            out[:, sel] = np.einsum("sij,nj->sni", rot, points[sel]) + trans[:, None, :]
     return out
 
 
