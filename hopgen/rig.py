@@ -61,13 +61,15 @@ class Rig:
     region: Optional[np.ndarray] = None  # (T,) appearance region (REGION_*), None: all skin
     sleeve: Optional[np.ndarray] = None  # (T,) bool: skin a long sleeve covers (forearms)
     dominant: Optional[np.ndarray] = None  # (T,) dominant bone per triangle (dominant_bones), when known
-    _rel: np.ndarray = field(default=None, repr=False)
+    _rel: np.ndarray = field(default=None, repr=False)       # (B, 4, 4) rest frame in the parent's
+    _rest_inv: np.ndarray = field(default=None, repr=False)  # (B, 4, 4) inverse rest frames
 
     def __post_init__(self):
         p = np.asarray(self.parents)
         if np.any(p >= np.arange(len(p))):
             raise RigError(f"rig {self.name}: bones must be listed parents first")
         inv = np.linalg.inv(self.rest)
+        self._rest_inv = inv
         self._rel = np.array([self.rest[i] if q < 0 else inv[q] @ self.rest[i] for i, q in enumerate(p)])
 
     @property
@@ -115,7 +117,7 @@ def pose(rig, local, root=None):
 
 def skin(rig, posed, ids=None):
     """Linear blend skinning: (N, 3) posed vertices (or those of vertex indices ``ids``)."""
-    m = (posed @ np.linalg.inv(rig.rest))[:, :3, :]               # (B, 3, 4)
+    m = (posed @ rig._rest_inv)[:, :3, :]                         # (B, 3, 4)
     wb, w, v = rig.weight_bone, rig.weight, rig.vertices
     if ids is not None:
         wb, w, v = wb[ids], w[ids], v[ids]
@@ -129,7 +131,7 @@ def joint_points(rig, posed, refs):
     b, tail = refs[:, 0], refs[:, 1].astype(bool)
     out = posed[b, :3, 3].copy()
     if tail.any():
-        local = np.einsum("nij,nj->ni", np.linalg.inv(rig.rest[b[tail]])[:, :3, :3],
+        local = np.einsum("nij,nj->ni", rig._rest_inv[b[tail]][:, :3, :3],
                           rig.tails[b[tail]] - rig.rest[b[tail], :3, 3])
         out[tail] = np.einsum("nij,nj->ni", posed[b[tail], :3, :3], local) + posed[b[tail], :3, 3]
     return out
