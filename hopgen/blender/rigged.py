@@ -29,7 +29,7 @@ def _import(path):
     if ext in (".glb", ".gltf"):
         # Blender 3.x's glTF importer uses np.bool, which numpy 1.24-1.26 lack (Debian's Blender 3.4
         # runs numpy 1.24): lend it the alias for the import only.
-        lend = not hasattr(np, "bool")
+        lend = np.__dict__.get("bool") is None  # (hasattr would warn on numpy 1.24-1.26)
         if lend:
             np.bool = np.bool_
         try:
