@@ -278,17 +278,25 @@ def settle_fingers(rig, local, side, root, object_to_world, sdf, fingers_ids, to
             continue
         bones = [b for b, _, _ in links[3 * f:3 * f + 3]]
         closed = {b: local[b].copy() for b in bones}
-        lo, hi = 0.0, 1.0  # fraction opened: lo sinks, hi is safe (rest)
-        for _ in range(steps):
-            mid = 0.5 * (lo + hi)
+
+        def open_by(t):
             for b in bones:
-                local[b] = _scaled_rotation(closed[b], 1.0 - mid)
-            if depth(ids) > tol:
-                lo = mid
-            else:
-                hi = mid
-        for b in bones:
-            local[b] = _scaled_rotation(closed[b], 1.0 - hi)
+                local[b] = _scaled_rotation(closed[b], 1.0 - t)
+            return depth(ids)
+
+        if open_by(1.0) > tol:
+            # Even the rest pose sinks (the rig's finger base lies in the object): least depth wins.
+            trials = np.linspace(0.0, 1.0, 5)
+            open_by(float(trials[int(np.argmin([open_by(float(t)) for t in trials]))]))
+        else:
+            lo, hi = 0.0, 1.0  # fraction opened: lo sinks, hi is clear
+            for _ in range(steps):
+                mid = 0.5 * (lo + hi)
+                if open_by(mid) > tol:
+                    lo = mid
+                else:
+                    hi = mid
+            open_by(hi)
         worst = max(worst, depth(ids))
     return worst
 
