@@ -71,7 +71,8 @@ class BodyEpisodeScene(EpisodeScene):
         c = sample["camera"]
         tries = [dict(c, azimuth=c["azimuth"] + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
         if c["rig"] == "egocentric" and self.eyes is not None:
-            tries.insert(0, _eye_camera(c, self.eyes, state))
+            # From the eyes first; if the body hides the hand there, third-person views around it.
+            tries = [_eye_camera(c, self.eyes, state)] + [dict(t, rig="third_person") for t in tries]
         for c2 in tries:
             s2 = dict(sample, camera=c2)
             try:
