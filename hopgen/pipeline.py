@@ -31,8 +31,20 @@ def dataset_meta(cfg, manifest):
             "num_samples": cfg.dataset.num_samples, "holdout_objects": holdout_objects(cfg, manifest)}
 
 
-def prepare_output(cfg, manifest, out):
-    """Open `out` for writing; refuses a folder holding a dataset of another config or manifest."""
+class SharedHopWriter(HopWriter):
+    """A HopWriter for one of several processes writing into one folder (workers, farm shards): it
+    leaves '.tmp-*' files alone, since they may be another process's writes in flight."""
+
+    def __init__(self, root):  # HopWriter.__init__ minus cleanup_temporaries
+        self.root = os.fspath(root)
+        os.makedirs(os.path.join(self.root, "anno"), exist_ok=True)
+
+
+def prepare_output(cfg, manifest, out, exclusive=True):
+    """Open `out` for writing; refuses a folder holding a dataset of another config or manifest.
+
+    exclusive: this process is the only writer, so leftovers of killed runs ('.tmp-*') are removed;
+    otherwise (several workers or shards at once) they are left alone."""
     meta_path = os.path.join(out, "dataset.json")
     meta = dataset_meta(cfg, manifest)
     if os.path.exists(meta_path):
@@ -42,7 +54,7 @@ def prepare_output(cfg, manifest, out):
             if old.get(key) != meta[key]:
                 raise RenderError(f"{out} holds a dataset made with another {key.split('_')[0]} "
                                   f"({old.get(key)} != {meta[key]}); use a new --out or the same settings to resume")
-    writer = HopWriter(out)
+    writer = HopWriter(out) if exclusive else SharedHopWriter(out)
     writer.write_dataset_json(meta)
     return writer
 
@@ -93,7 +105,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
         raise RenderError(f"--blender {blender}: no such executable")
     if config_path is None:
         raise RenderError("render needs a config file (--config)")
-    prepare_output(cfg, manifest, out)  # fails before any work on a mismatching folder
+    # Fails before any work on a mismatching folder; cleans leftovers unless other shards may be running.
+    prepare_output(cfg, manifest, out, exclusive=shard[1] == 1)
     total = sum(len(episode_samples(cfg, e)) for e in shard_episodes(cfg, shard))
     # Threads split among the workers (render.threads in the config overrides the split).
     cores = os.cpu_count() or 1

@@ -33,7 +33,10 @@ def worker_main(argv):
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
     shard, (k, n) = parse_shard(args.shard), parse_shard(args.worker)
-    writer = prepare_output(cfg, manifest, args.out)
+    # Only a lone process may remove '.tmp-*' leftovers: with other workers or shards writing into
+    # the same folder they can be writes in flight (a worker started by `hopgen render` finds the
+    # folder already cleaned by its parent).
+    writer = prepare_output(cfg, manifest, args.out, exclusive=shard[1] == 1 and n == 1)
     episodes = shard_episodes(cfg, shard)[k::n]
     from .blender.render_episode import EpisodeRenderer
     threads = args.threads or cfg.render.threads

@@ -10,7 +10,11 @@ no denoising, a black world, and written as float32 OpenEXR, so every value is e
 anti-aliasing mixes labels at edges. "First surface" uses the Light Path node's Transparent Depth:
 with amodal groups the override is emission + transparent, so a ray crosses every surface and
 counts each group it passes through; without groups it is opaque and stops at the first hit.
-All scene settings touched are restored afterwards.
+
+The annotation render runs in its own scene ("hop_passes" / "hop_passes_xray") that links the same
+mesh objects and camera (no copies) and holds the exact settings permanently. The beauty scene is
+never switched to label materials and back, so with persistent data its Cycles session keeps its
+shaders, lights and world (switching cost ~1 CPU-s per 320x320 sample, more than the passes).
 """
 
 import atexit
@@ -26,6 +30,7 @@ from hopgen.blender import compat, materials
 from hopgen.blender.materials import GROUP_ATTRIBUTE
 
 PASS_HIDDEN = "hop_pass_hidden"        # object custom property: hide in annotation passes (backplates)
+PASS_SCENE = "hop_passes"              # name of the annotation scene(s)
 _GROUP_BASE = 256
 _MAX_GROUPS = 3                        # 256**3 < 2**24: sums stay exact in float32
 _XRAY_BOUNCES = 200                    # < 255 crossings per group, so counts never carry
@@ -157,6 +162,39 @@ def _read_exr(path, width, height):
     return buf.reshape(height, width, 4)[::-1, :, :3]
 
 
+def _pass_scene(scene, xray, objects):
+    """The annotation scene of `scene` (made once per xray mode, exact settings applied then):
+    links exactly `objects` and the camera, and follows the resolution, threads and device."""
+    name = PASS_SCENE + ("_xray" if xray else "")
+    ps = bpy.data.scenes.get(name)
+    if ps is None:
+        ps = bpy.data.scenes.new(name)
+        ps.render.engine = "CYCLES"
+        _exact_settings(_Stash(), ps, xray)  # never restored: this scene only renders passes
+        _image_format(_Stash(), ps, "OPEN_EXR", "RGB", "32", exr_codec="ZIP")
+        ps.render.use_persistent_data = True  # BVH and shaders kept between the frames of an episode
+    r, pr = scene.render, ps.render
+    for owner, src, attr in ((pr, r, "resolution_x"), (pr, r, "resolution_y"), (pr, r, "resolution_percentage"),
+                             (pr, r, "pixel_aspect_x"), (pr, r, "pixel_aspect_y"), (pr, r, "threads_mode"),
+                             (pr, r, "threads"), (ps.cycles, scene.cycles, "device")):
+        if getattr(owner, attr) != getattr(src, attr):
+            setattr(owner, attr, getattr(src, attr))
+    want = {o.name: o for o in objects}
+    if scene.camera is not None:
+        want[scene.camera.name] = scene.camera
+    linked = ps.collection.objects
+    for obj in list(linked):
+        if want.get(obj.name) is not obj:
+            linked.unlink(obj)
+    for obj in want.values():
+        if obj.name not in linked:
+            linked.link(obj)
+    ps.camera = scene.camera
+    if ps.frame_current != scene.frame_current:
+        ps.frame_current = scene.frame_current
+    return ps
+
+
 _TMPDIR = None
 
 
@@ -182,14 +220,12 @@ def render_annotations(scene, groups=None, include=None):
         raise ValueError(f"render_annotations: at most {_MAX_GROUPS} amodal groups, got {len(groups)}")
     width = scene.render.resolution_x * scene.render.resolution_percentage // 100
     height = scene.render.resolution_y * scene.render.resolution_percentage // 100
+    keep = None if include is None else {o.name for o in include}
+    ps = _pass_scene(scene, xray=bool(groups),
+                     objects=[o for o in scene.objects if o.type == "MESH" and not o.hide_render
+                              and not o.get(PASS_HIDDEN, False) and (keep is None or o.name in keep)])
     stash = _Stash()
     try:
-        _exact_settings(stash, scene, xray=bool(groups))
-        keep = None if include is None else {o.name for o in include}
-        for obj in scene.objects:
-            hide = bool(obj.get(PASS_HIDDEN, False)) or (keep is not None and obj.type == "MESH"
-                                                           and obj.name not in keep)
-            stash.set(obj, "hide_render", obj.hide_render or hide)
         for k, objs in enumerate(groups.values()):
             for obj in objs:
                 obj[GROUP_ATTRIBUTE] = float(_GROUP_BASE ** k)
@@ -197,9 +233,8 @@ def render_annotations(scene, groups=None, include=None):
                 # Cycles would keep the old value, so tag the object both ways.
                 obj.update_tag()
                 stash.call(lambda o=obj: (o.pop(GROUP_ATTRIBUTE, None), o.update_tag()))
-        _image_format(stash, scene, "OPEN_EXR", "RGB", "32", exr_codec="ZIP")
         path = _tmp_exr()
-        _render_still(scene, path)
+        _render_still(ps, path)
         data = _read_exr(path, width, height)
         os.remove(path)
     finally:
