@@ -89,6 +89,23 @@ def test_contacts_and_penetration_against_an_analytic_sphere():
     assert score.rejection_reason(q, gt, False) == "joint_limits"
 
 
+def test_precision_grasps_need_the_thumb():
+    """Index and middle pads on opposite sides hold a sphere, but a precision grasp needs the thumb."""
+    r = 0.03
+
+    def sdf(p):
+        return np.linalg.norm(p, axis=1) - r
+
+    pts = np.array([[r + 0.001, 0, 0], [-(r + 0.001), 0, 0], [0, r + 0.001, 0]])
+    labels = np.array([seg_phalanx(1, 2), seg_phalanx(2, 2), seg_phalanx(3, 2)])
+    q = score.measure(pts, labels, sdf)
+    assert q.held and q.fingers_in_contact == ["index", "middle", "ring"]
+    assert score.rejection_reason(q, TAXONOMY["precision_sphere"], True) == "no_thumb_opposition"
+    assert score.rejection_reason(q, TAXONOMY["power_sphere"], True) is None  # the palm-side grasp may
+    labels[2] = seg_phalanx(0, 2)  # thumb instead of ring
+    assert score.rejection_reason(score.measure(pts, labels, sdf), TAXONOMY["precision_sphere"], True) is None
+
+
 def test_closing_rotations_match_forward_kinematics():
     shape = subject_shape(get_subject(SUBJECT))
     skin = closing.capsule_skin(shape, "left")

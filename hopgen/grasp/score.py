@@ -88,6 +88,11 @@ def rejection_reason(quality, gtype, within_limits):
         return "penetration"
     if len(quality.fingers_in_contact) < gtype.min_fingers:
         return "too_few_fingers_in_contact"
+    # A precision grasp is held between the thumb pad and the finger pads: without the thumb
+    # touching, the object merely rests against fingers from one side (seen on the grasp sheet:
+    # a spoon wedged between index and middle, a ball touched by three fingertips only).
+    if not gtype.power and "thumb" not in quality.fingers_in_contact:
+        return "no_thumb_opposition"
     if not quality.held:
         return "not_held"
     return None

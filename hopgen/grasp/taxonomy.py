@@ -63,7 +63,7 @@ TAXONOMY = {g.name: g for g in (
     GraspType("precision_sphere", 13, False, (0, 1, 2, 3, 4), "tip", (0.03, 0.10), False, 3,
               mcp=0.3, pip=0.2, spread=0.9, thumb_opposition=1.0, thumb_flex=0.05,
               standoff=(0.005, 0.015), notes="lid or ball taken from above with spread finger pads"),
-    GraspType("tripod", 14, False, (0, 1, 2), "pinch", (0.01, 0.07), False, 2,
+    GraspType("tripod", 14, False, (0, 1, 2), "pinch", (0.01, 0.07), False, 3,
               mcp=0.35, pip=0.22, spread=0.1, idle_curl=0.5, thumb_opposition=1.0, thumb_flex=0.1,
               standoff=(0.008, 0.02), notes="thumb, index and middle pads"),
     GraspType("prismatic_2_finger", 8, False, (0, 1), "pinch", (0.003, 0.08), False, 2,
