@@ -3,7 +3,9 @@
 The grasp is synthesised exactly as for the procedural hands (hopgen.grasp, same kinematic model
 and joint limits) by a *proxy* hand sized like the avatar's hand; every frame's kinematic joints
 are then retargeted onto the avatar's skeleton (hopgen.rig): the hand frame is matched on the
-palm joints, each finger link turns to the kinematic link's direction, and for a body the arm
+palm joints, each finger link turns to the kinematic link's direction (thumb links also roll
+like the kinematic thumb), fingertips reach the kinematic tips, fingers that sink into the
+object open just enough, and for a body the arm
 (shoulder -> elbow -> wrist) is bent so the wrist lands on the hand. The body stands upright
 where its arm reaches the object naturally (placement search: reach, forearm twist, wrist bend,
 elbow angle, no body part inside the object). Annotation joints are the avatar's own joint
@@ -210,6 +212,31 @@ class _Target:
     wrist_goal: np.ndarray  # (4, 4)
     elbow_hint: np.ndarray  # (3,)
     goal: np.ndarray        # (21, 3) kinematic joints, world (link directions, then the tips)
+    pulps: dict = None      # thumb link -> (3,) kinematic pulp direction, world
+
+
+THUMB_LINKS = (0, 1, 2)  # rig.finger_bones links (and kinematic bones 1..3) of the thumb
+_PULP_CACHE = {}
+
+
+def thumb_pulp_locals(rig, side, shape):
+    """Per thumb link, the bone-frame vector that faces the thumb pulp: found by retargeting the
+    kinematic neutral pose onto the rig at rest (the rig's rest roll is taken to match it there)."""
+    from .kinematics import forward_kinematics_full, neutral_angles
+    key = (id(rig), side, shape.hand_length_mm, shape.hand_breadth_mm, shape.thickness_scale)
+    if key not in _PULP_CACHE:
+        fk = forward_kinematics_full(shape, neutral_angles(), side)
+        f_rig = rg.hand_frame(rg.hand_joints(rig, rig.rest, side), side)
+        goal = cam.transform(f_rig, fk.joints)
+        local = rg.retarget_fingers(rig, rg.identity_pose(rig), side, goal)
+        posed = rg.pose(rig, local)
+        links = rg.finger_bones(rig, side)
+        out = {}
+        for k in THUMB_LINKS:
+            b = links[k][0]
+            out[k] = posed[b, :3, :3].T @ (f_rig[:3, :3] @ fk.frames[1 + k, :3, 2])
+        _PULP_CACHE[key] = out
+    return _PULP_CACHE[key]
 
 
 PALM_JOINTS = [0, 1, 5, 9, 13, 17]
@@ -237,7 +264,8 @@ def frame_targets(rig, side, shape, state):
         v_hand = f_rig[:3, :3].T @ rg._unit(elbow - rig.rest[wb, :3, 3])  # forearm in the hand frame
         forearm = fk.transforms[20, :3, :3]  # kinematic wrist flexion/deviation moves the forearm
         hint = hint + length * (f_des[:3, :3] @ forearm @ v_hand)
-    return _Target(wrist_goal, hint, target)
+    pulps = {k: state.hand_to_world[:3, :3] @ fk.frames[1 + k, :3, 2] for k in THUMB_LINKS}
+    return _Target(wrist_goal, hint, target, pulps)
 
 
 CONTACT_TOLERANCE_M = 0.0015  # finger skin may sink this deep into the object (soft contact)
@@ -325,10 +353,11 @@ def relax_other_arm(rig, local, side):
     return local
 
 
-def pose_frame(rig, side, tgt, root, contact=None):
+def pose_frame(rig, side, tgt, root, contact=None, pulp_locals=None):
     """Local rotations and root of the rig for one frame (arm bent or the rig carried rigidly).
 
-    contact: optional (object_to_world, sdf, finger vertex ids) to settle the fingers on the object."""
+    contact: optional (object_to_world, sdf, finger vertex ids) to settle the fingers on the object;
+    pulp_locals: thumb_pulp_locals(...) to roll the thumb like the kinematic thumb."""
     local = relax_other_arm(rig, rg.identity_pose(rig), side)
     sol = None
     if rig.arms.get(side) is not None and root is not None:
@@ -336,7 +365,10 @@ def pose_frame(rig, side, tgt, root, contact=None):
     else:
         wb = int(rig.refs(side)[0, 0])
         root = tgt.wrist_goal @ np.linalg.inv(rig.rest[wb])
-    rg.retarget_fingers(rig, local, side, tgt.goal, root)
+    rolls = None
+    if pulp_locals is not None and tgt.pulps is not None:
+        rolls = {k: (pulp_locals[k], tgt.pulps[k]) for k in THUMB_LINKS}
+    rg.retarget_fingers(rig, local, side, tgt.goal, root, rolls)
     rg.reach_tips(rig, local, side, tgt.goal, root)
     if contact is not None:
         settle_fingers(rig, local, side, root, *contact)
@@ -440,7 +472,8 @@ def build_body_episode(cfg, manifest, spec, avatar):
     frames = []
     for k, tgt in zip(needed, targets):
         st = states[k]
-        local, root_k, sol = pose_frame(r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids))
+        local, root_k, sol = pose_frame(r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids),
+                                        thumb_pulp_locals(r, side, shape))
         posed = rg.pose(r, local, root_k)
         verts = rg.skin(r, posed)
         joints = rg.hand_joints(r, posed, side)

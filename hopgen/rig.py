@@ -195,21 +195,32 @@ def finger_bones(rig, side):
     return out
 
 
-def retarget_fingers(rig, local, side, goal, root=None):
+def retarget_fingers(rig, local, side, goal, root=None, rolls=None):
     """Turn the finger bones (in place in ``local``) so each link points like ``goal`` (21, 3).
 
     ``goal`` must already be expressed where the rig's hand is (same hand frame). Each link turns
-    by the smallest rotation (the rig keeps its own bone lengths and twist), proximal first.
+    by the smallest rotation (the rig keeps its own bone lengths), proximal first. ``rolls``
+    {link: (pulp_local (3,), pulp_goal (3,))} also turns those links about their own axis so the
+    bone-frame vector pulp_local faces pulp_goal (world), e.g. the thumb's pronation.
     """
     refs = rig.refs(side)
     rest_joints = joint_points(rig, rig.rest, refs)  # rest pose (no root): local offsets below
-    for b, a, c in finger_bones(rig, side):
+    links = finger_bones(rig, side)
+    for b, a, c in links:
         local[b] = np.eye(3)
-    for b, a, c in finger_bones(rig, side):
+    for k, (b, a, c) in enumerate(links):
         posed = pose(rig, local, root)
         rest_dir = rig.rest[b, :3, :3].T @ (rest_joints[c] - rest_joints[a])  # in bone b's frame
         cur = posed[b, :3, :3] @ rest_dir
-        _turn(local, posed, b, rotation_between(cur, goal[c] - goal[a]))
+        want = goal[c] - goal[a]
+        _turn(local, posed, b, rotation_between(cur, want))
+        if rolls and k in rolls:
+            posed = pose(rig, local, root)
+            axis = _unit(want)
+            have = posed[b, :3, :3] @ rolls[k][0]
+            have, aim = have - np.dot(have, axis) * axis, rolls[k][1] - np.dot(rolls[k][1], axis) * axis
+            angle = np.arctan2(np.dot(axis, np.cross(have, aim)), np.dot(have, aim))
+            _turn(local, posed, b, axis_rotation(axis, angle))
     return local
 
 

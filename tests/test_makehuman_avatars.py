@@ -87,6 +87,7 @@ def test_manifest_rejects_folders_that_are_not_makehuman(tmp_path):
 def _hand_state(rng, side, where):
     """A kinematic frame: random grasp-like angles, the hand at ``where`` palm down, fingers forward."""
     angles = kin.clamp_angles(kin.random_angles(rng, spread=0.5) * 0.6)
+    angles[kin.DOF_INDEX["thumb_cmc_roll"]] = np.radians(40)  # opposition: the thumb pronates
     hand = np.eye(4)
     hand[:3, :3] = cam.rotation_matrix([0, 0, 1], rng.uniform(-0.5, 0.5)) @ np.array(
         [[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]).T @ cam.rotation_matrix([0, 1, 0], np.pi)
@@ -111,9 +112,18 @@ def test_default_subjects_pose_for_a_grasp(k):
     geom = SimpleNamespace(vertices=np.array([[-0.01, -0.01, -0.01], [0.01, 0.01, 0.01]]) + [0, 0, -0.05])
     root = av.choose_body_placement(r, side, [tgt], [np.eye(4)], geom, rng)
     np.testing.assert_allclose(root[2, :3], [0, 0, 1], atol=1e-12)  # upright
-    local, root_k, sol = av.pose_frame(r, side, tgt, root)
+    pulp_locals = av.thumb_pulp_locals(r, side, shape)
+    local, root_k, sol = av.pose_frame(r, side, tgt, root, pulp_locals=pulp_locals)
     posed = rg.pose(r, local, root_k)
     hand = rg.hand_joints(r, posed, side)
+    # the thumb's pulp faces like the kinematic thumb's (its roll), seen across each link
+    links = rg.finger_bones(r, side)
+    for k in av.THUMB_LINKS:
+        b, a, c = links[k]
+        axis = rg._unit(hand[c] - hand[a])
+        have, want = posed[b, :3, :3] @ pulp_locals[k], tgt.pulps[k]
+        have, want = rg._unit(have - have @ axis * axis), rg._unit(want - want @ axis * axis)
+        assert np.degrees(np.arccos(np.clip(have @ want, -1, 1))) < 10, k
     assert sol.wrist_error_m < 1e-3
     assert np.radians(35) < sol.elbow_rad < np.radians(178)
     kin_joints = cam.transform(state.hand_to_world, kin.forward_kinematics(shape, state.angles, side)[0])
