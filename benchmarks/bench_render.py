@@ -143,6 +143,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
         "samples_rendered": {"full": done_a, "beauty": done_b, "episodes": len(specs)},
         "seconds_per_sample": {"full": per_full, "beauty": per_beauty},
         "ratio_full_over_beauty": per_full / per_beauty if per_beauty > 0 else None,
+        "ratio_cpu_full_over_beauty": full_cpu * done_b / (beauty_cpu * max(done_a, 1)) if beauty_cpu > 0 else None,
         # CPU seconds (all threads of the process): steadier than wall time on a shared machine.
         "cpu_seconds_per_sample": {"full": full_cpu / max(done_a, 1), "beauty": beauty_cpu / max(done_b, 1)},
         "breakdown_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.total.items())},
@@ -152,7 +153,8 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
         "settings": {
             "width": cfg.dataset.width, "height": cfg.dataset.height, "samples": cfg.render.samples,
             "adaptive_threshold": cfg.render.adaptive_threshold, "denoise_requested": cfg.render.denoise,
-            "denoiser": c.denoiser if c.use_denoising else None, "max_bounces": c.max_bounces,
+            "denoiser": c.denoiser if c.use_denoising else None, "denoise_prefilter": info.get("denoise_prefilter"),
+            "max_bounces": c.max_bounces,
             "depth": cfg.dataset.depth, "device": info.get("device"),
             "threads": scene.render.threads, "threads_mode": scene.render.threads_mode,
             "blender_version": ".".join(map(str, compat.blender_version())),

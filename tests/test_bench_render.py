@@ -26,6 +26,8 @@ def test_bench_render_tiny(tmp_path):
     s = rep["seconds_per_sample"]
     assert 0 < s["beauty"] and 0 < s["full"]
     assert rep["ratio_full_over_beauty"] == pytest.approx(s["full"] / s["beauty"])
+    c = rep["cpu_seconds_per_sample"]
+    assert rep["ratio_cpu_full_over_beauty"] == pytest.approx(c["full"] / c["beauty"])
     # The full run contains its own beauty renders, so its parts cannot exceed its wall time.
     parts = rep["breakdown_s_per_sample"]
     assert set(parts) == set(rep["breakdown_cpu_s_per_sample"])
