@@ -121,7 +121,6 @@ class GraspConfig:
 
 @dataclass
 class RenderConfig:
-    engine: str = "CYCLES"
     device: str = "CPU"              # CPU | GPU (CUDA/OptiX when available)
     samples: int = 32
     adaptive_threshold: float = 0.05
@@ -129,7 +128,6 @@ class RenderConfig:
     max_bounces: int = 4
     view_transform: str = "filmic"   # filmic (Filmic/AgX by version) | standard
     threads: int = 0                 # 0: all cores of this worker's share
-    subdivision: int = 1
 
     def validate(self):
         if self.samples < 1:

@@ -119,7 +119,9 @@ def plan_episode(cfg, manifest, episode):
         "appearance_seed": int(rng.integers(2 ** 31)),
         "sleeve": bool(rng.random() < cfg.avatar.sleeve_probability),
         "lights": lights,
-        "hdri": {"use": bool(rng.random() < cfg.lighting.hdri_probability), "index": int(rng.integers(1 << 16)),
+        # An HDRI background is always lit by its HDRI; other backgrounds use it as lighting by chance.
+        "hdri": {"use": bool(rng.random() < cfg.lighting.hdri_probability) or background == "hdri",
+                 "index": int(rng.integers(1 << 16)),
                  "rotation": float(rng.uniform(0, 2 * np.pi)), "strength": _uniform(rng, cfg.lighting.hdri_strength)},
         "background": {"kind": background, "seed": int(rng.integers(2 ** 31)),
                        "photo": photos[int(rng.integers(len(photos)))] if background == "photo" else None},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Render one shard of a HOP dataset per Slurm array task with the farm's Blender (3.4 - 5.0).
-#   sbatch --array=0-63 scripts/slurm_render.sh configs/hop.yaml /data/hop 64
+#   mkdir -p logs && sbatch --array=0-63 scripts/slurm_render.sh configs/hop.yaml /data/hop 64
+# (Slurm opens --output before the script runs, so logs/ must exist at submission.)
 #SBATCH --job-name=hopgen-render
 #SBATCH --cpus-per-task=8
 #SBATCH --mem=8G

@@ -60,3 +60,14 @@ def test_parse_shard_errors():
     for bad in ("5/5", "x", "1/0", "-1/3"):
         with pytest.raises(ShardError, match="--shard"):
             parse_shard(bad)
+
+
+def test_hdri_backgrounds_are_lit_by_their_hdri():
+    """Environment lighting is drawn by chance, except that an HDRI background always uses its HDRI."""
+    c, m = cfg(**{"dataset.num_samples": 400, "lighting.hdri_probability": 0.3}), toy_manifest()
+    episodes = plan(c, m)
+    kinds = {e["background"]["kind"] for e in episodes}
+    assert {"hdri", "backdrop"} <= kinds
+    assert all(e["hdri"]["use"] for e in episodes if e["background"]["kind"] == "hdri")
+    others = [e["hdri"]["use"] for e in episodes if e["background"]["kind"] != "hdri"]
+    assert 0 < sum(others) < len(others)  # still random elsewhere
