@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402
 from hopgen import meshgeom  # noqa: E402
 from hopgen.grasp import GraspFailedError, hand_model, synthesize_grasp  # noqa: E402
 from hopgen.objects import build_object, list_object_types, sample_object_params  # noqa: E402
+from hopgen.atomic import atomic_write_json  # noqa: E402
 from hopgen.subjects import BUILTIN_SUBJECTS  # noqa: E402
 
 SIDES = ("left", "right")
@@ -146,12 +147,7 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
         "machine": {"start": machine_start, "end": _machine()},
     }
     if out_path:
-        folder = os.path.dirname(os.path.abspath(out_path))
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{out_path}.tmp-{os.getpid()}"
-        with open(tmp, "w") as fh:
-            json.dump(report, fh, indent=1)
-        os.replace(tmp, out_path)
+        atomic_write_json(out_path, report, indent=1)
     return report
 
 

@@ -220,11 +220,8 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manife
                          "load_average_after": _machine()["load_average"]}
     report["entry"] = "blender binary" if blender else "bpy module"
     if out_path:
-        os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-        tmp = f"{out_path}.tmp-{os.getpid()}"
-        with open(tmp, "w") as fh:
-            json.dump(report, fh, indent=1)
-        os.replace(tmp, out_path)
+        from hopgen.atomic import atomic_write_json  # here: the Blender-side child imports this file bare
+        atomic_write_json(out_path, report, indent=1)
     return report
 
 
