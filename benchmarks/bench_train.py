@@ -80,7 +80,9 @@ def run(out_path, stage="2d", config=None, data=None, steps=20, warmup=3, overri
               "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
               "torch": torch.__version__, "threads": torch.get_num_threads(), "batch_size": cfg.data.batch_size,
               "crop": cfg.data.crop, "workers": cfg.data.workers, "steps": steps,
-              "real_images_per_s": real_ips, "synthetic_images_per_s": synth_ips, "ratio": real_ips / synth_ips}
+              "real_images_per_s": real_ips, "synthetic_images_per_s": synth_ips, "ratio": real_ips / synth_ips,
+              "data": data or f"toy HOP folder ({toy_size} px, made by the benchmark)",
+              "machine": {"cpu_count": os.cpu_count(), "load_average_after": list(os.getloadavg())}}
     atomic_write_json(out_path, result, indent=2)
     return result
 

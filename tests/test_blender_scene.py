@@ -123,6 +123,26 @@ def test_compat_helpers():
 
 
 @pytest.mark.bpy
+def test_subsurface_method_is_set_on_skin_only():
+    import bpy
+    from hopgen.blender import compat, materials, scene
+    scene.reset_scene()
+    skin = materials.skin_material("skin", (0.6, 0.45, 0.35))
+    plain = bpy.data.materials.new("plain")
+    bsdf = compat.node_tree(plain).nodes.new("ShaderNodeBsdfPrincipled")
+    compat.set_input(bsdf, "subsurface", 0.0)
+    before = bsdf.subsurface_method
+
+    def methods(mat):
+        return {n.subsurface_method for n in mat.node_tree.nodes if n.type == "BSDF_PRINCIPLED"}
+
+    assert compat.set_subsurface_methods([skin, plain], "burley") == "BURLEY"
+    assert methods(skin) == {"BURLEY"} and bsdf.subsurface_method == before  # no SSS: left alone
+    assert compat.set_subsurface_methods([skin], "random_walk").startswith("RANDOM_WALK")
+    assert all(m.startswith("RANDOM_WALK") for m in methods(skin))
+
+
+@pytest.mark.bpy
 def test_lamp_colour_temperature():
     from hopgen.blender import world
     white, warm = world.blackbody_rgb(6500), world.blackbody_rgb(3200)

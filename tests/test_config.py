@@ -31,6 +31,8 @@ def test_json_config_and_digest(tmp_path):
     ("camera.distance_m=[1, 0.5]", "camera.distance_m: range"),
     ("camera.rigs={drone: 1}", "camera.rigs: unknown choice 'drone'"),
     ("render.device=TPU", "render.device"),
+    ("render.subsurface=christensen", "render.subsurface must be burley or random_walk"),
+    ("render.engine=EEVEE", "unknown config key render.engine"),
     ("dataset.num_samples=0", "dataset.num_samples"),
 ])
 def test_bad_values_name_the_key(override, match):

@@ -257,9 +257,35 @@ def set_subsurface(bsdf, weight, radius_m, colour=None):
         set_input(bsdf, "subsurface_radius", tuple(float(r) for r in radius_m))
     if colour is not None:
         set_input(bsdf, "subsurface_color", tuple(colour))
-    for method in ("RANDOM_WALK_SKIN", "RANDOM_WALK"):  # skin variant exists from 4.0
+    set_subsurface_method(bsdf, "random_walk")
+
+
+# Blender enum values per hopgen method name, best first (RANDOM_WALK_SKIN exists from 4.0).
+SUBSURFACE_METHODS = {"burley": ("BURLEY",), "random_walk": ("RANDOM_WALK_SKIN", "RANDOM_WALK")}
+
+
+def set_subsurface_method(bsdf, method):
+    """Set a Principled BSDF's subsurface method ("burley" | "random_walk"); returns the enum used."""
+    for name in SUBSURFACE_METHODS[method]:
         try:
-            bsdf.subsurface_method = method
-            break
+            bsdf.subsurface_method = name
+            return name
         except (TypeError, ValueError):
             continue
+    return None
+
+
+def set_subsurface_methods(materials, method):
+    """Apply `method` to every Principled BSDF (with some subsurface weight) of `materials`."""
+    used = None
+    for mat in materials:
+        tree = getattr(mat, "node_tree", None)  # None for materials without nodes
+        if tree is None:
+            continue
+        for node in tree.nodes:
+            if node.type == "BSDF_PRINCIPLED":
+                weight = find_input(node, "subsurface")
+                if weight is not None and not weight.is_linked and weight.default_value <= 0.0:
+                    continue
+                used = set_subsurface_method(node, method) or used
+    return used

@@ -107,6 +107,7 @@ class EpisodeRenderer:
             world.add_backdrop(appearance.backdrop_params(bg_rng, lowest - bg_rng.uniform(0.05, 0.3)))
         for k in range(ep["distractors"]):
             world.add_distractor(appearance.distractor_params(bg_rng, centre, 0.25, k), name=f"hop_distractor{k}")
+        self.render_info["subsurface"] = compat.set_subsurface_methods(bpy.data.materials, r.subsurface)
         self.backplate = None
         self._posed_frame = None
 
