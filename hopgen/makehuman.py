@@ -47,6 +47,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
+from hopgen import rig
 from hopgen import skeleton as sk
 
 # File (x, y, z) decimetres Y-up -> world 0.1 * (x, -z, y) metres Z-up.
@@ -678,17 +679,9 @@ def hand_frame(hand, side):
     Origin the wrist, +Y toward the middle MCP, +X toward the thumb side (radial) for a right
     hand and the ulnar side for a left one (the mirror), +Z = X x Y, out of the palm.
     """
-    hand = np.asarray(hand, np.float64)
-    y = _unit(hand[9] - hand[0])
-    radial = hand[5] - hand[17]
-    x = _unit(radial - np.dot(radial, y) * y)
-    if side == "left":
-        x = -x
-    elif side != "right":
+    if side not in ("left", "right"):
         raise MakeHumanError(f"bad side {side!r}: use 'left' or 'right'")
-    m = np.eye(4)
-    m[:3, 0], m[:3, 1], m[:3, 2], m[:3, 3] = x, y, np.cross(x, y), hand[0]
-    return m
+    return rig.hand_frame(hand, side)
 
 
 def _rotation_between(a, b):

@@ -6,6 +6,8 @@ visibility from seg), so the trainer and `hopgen validate` can run on it. Not ph
 data comes from `hopgen render`.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from hopgen import __version__, camera, skeleton
@@ -111,3 +113,42 @@ def make_toy_hop(root, n=16, size=128, seed=0):
         with open(os.path.join(root, "splits", f"{name}.txt"), "w") as f:
             f.write("".join(s + "\n" for s in part))
     return root
+
+
+TINY_CONFIG = str(Path(__file__).resolve().parents[1] / "configs" / "hop_tiny.yaml")
+
+
+def two_sided_seed(sets, manifest, distinct_avatars=False):
+    """A root seed whose first two episodes (of configs/hop_tiny.yaml + `sets`) use both hands
+    (and, with distinct_avatars, two different avatars)."""
+    from hopgen.config import load_generation_config
+    from hopgen.plan import plan_episode
+    for seed in range(1, 200):
+        cfg = load_generation_config(TINY_CONFIG, list(sets) + [f"dataset.seed={seed}"])
+        specs = [plan_episode(cfg, manifest, e) for e in (0, 1)]
+        if {s["side"] for s in specs} == {"left", "right"} and (
+                not distinct_avatars or len({s["avatar"] for s in specs}) == 2):
+            return seed
+    raise AssertionError("no seed gives both sides")
+
+
+def render_two_sided(tmp_path, manifest_path, size, distinct_avatars=False):
+    """Render 2 tiny samples (one per hand side) with `hopgen render` and `manifest_path`; assert the
+    run succeeds and `hopgen validate` finds no problem; return the HopDataset."""
+    import subprocess
+    import sys
+    from hopgen.hopformat import HopDataset
+    from hopgen.manifest import load_manifest
+    from hopgen.validate import validate_dataset
+    sets = ["dataset.num_samples=2", "dataset.frames_per_episode=1", f"dataset.width={size}",
+            f"dataset.height={size}", "dataset.test_fraction=0.0"]
+    seed = two_sided_seed(sets, load_manifest(manifest_path), distinct_avatars)
+    out = Path(tmp_path) / "out"
+    args = ["render", "--config", TINY_CONFIG, "--manifest", str(manifest_path), "--out", str(out)]
+    for s in sets + [f"dataset.seed={seed}"]:
+        args += ["--set", s]
+    r = subprocess.run([sys.executable, "-m", "hopgen.cli", *args], capture_output=True, text=True,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert validate_dataset(out) == []
+    return HopDataset(out)

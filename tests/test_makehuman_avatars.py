@@ -17,6 +17,7 @@ from hopgen import makehuman as mh
 from hopgen import rig as rg
 from hopgen import skeleton as sk
 from hopgen.manifest import ManifestError, load_manifest
+from hopfixtures import render_two_sided
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "hop_tiny.yaml")
@@ -192,34 +193,11 @@ def test_camera_keeps_the_body_out_of_the_lens(episode):
     assert 0 < turned < 12  # views through the body are turned away, the others kept
 
 
-def _two_sided_seed(sets, manifest):
-    from hopgen.config import load_generation_config
-    from hopgen.plan import plan_episode
-    for seed in range(1, 200):
-        cfg = load_generation_config(TINY, sets + [f"dataset.seed={seed}"])
-        specs = [plan_episode(cfg, manifest, e) for e in (0, 1)]
-        if {s["side"] for s in specs} == {"left", "right"} and len({s["avatar"] for s in specs}) == 2:
-            return seed
-    raise AssertionError("no seed gives both sides")
-
-
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_render_makehuman_both_hands(tmp_path):
-    from hopgen.hopformat import HopDataset
-    from hopgen.validate import validate_dataset
     manifest = _write(tmp_path, [{"kind": "makehuman", "path": str(MH_DIR), "subjects": "default"}])
-    sets = ["dataset.num_samples=2", "dataset.frames_per_episode=1", "dataset.width=80", "dataset.height=80",
-            "dataset.test_fraction=0.0"]
-    seed = _two_sided_seed(sets, load_manifest(manifest))
-    out = tmp_path / "out"
-    args = ["render", "--config", TINY, "--manifest", str(manifest), "--out", str(out)]
-    for s in sets + [f"dataset.seed={seed}"]:
-        args += ["--set", s]
-    r = subprocess.run([sys.executable, "-m", "hopgen.cli", *args], capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert validate_dataset(out) == []
-    ds = HopDataset(out)
+    ds = render_two_sided(tmp_path, manifest, 80, distinct_avatars=True)
     sides, on_hand = set(), []
     for sid in ds.ids:
         a = ds.annotation(sid)

@@ -10,6 +10,7 @@ import pytest
 from hopgen import rig as rg
 from hopgen import skeleton as sk
 from hopgen.validate import validate_dataset
+from hopfixtures import render_two_sided
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "hop_tiny.yaml")
@@ -187,36 +188,12 @@ def test_rigged_errors_and_blend_files(hand_glb, tmp_path):
         load_manifest(_manifest(tmp_path / "m", path, options={"side": "up"}))
 
 
-def _two_sided_seed(cfg_overrides, manifest):
-    """A root seed whose first two episodes use the left and the right hand."""
-    from hopgen.config import load_generation_config
-    from hopgen.plan import plan_episode
-    for seed in range(1, 200):
-        cfg = load_generation_config(TINY, cfg_overrides + [f"dataset.seed={seed}"])
-        if {plan_episode(cfg, manifest, e)["side"] for e in (0, 1)} == {"left", "right"}:
-            return seed
-    raise AssertionError("no seed gives both sides")
-
-
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_render_rigged_hand_both_sides(hand_glb, tmp_path):
-    from hopgen.hopformat import HopDataset
-    from hopgen.manifest import load_manifest
     path, _ = hand_glb
     (tmp_path / "hand.glb").write_bytes(path.read_bytes())
-    manifest = _manifest(tmp_path, tmp_path / "hand.glb")
-    sets = ["dataset.num_samples=2", "dataset.frames_per_episode=1", "dataset.width=64", "dataset.height=64",
-            "dataset.test_fraction=0.0"]
-    seed = _two_sided_seed(sets, load_manifest(manifest))
-    out = tmp_path / "out"
-    args = ["render", "--config", TINY, "--manifest", str(manifest), "--out", str(out)]
-    for s in sets + [f"dataset.seed={seed}"]:
-        args += ["--set", s]
-    r = subprocess.run([sys.executable, "-m", "hopgen.cli", *args], capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert validate_dataset(out) == []
-    ds = HopDataset(out)
+    ds = render_two_sided(tmp_path, _manifest(tmp_path, tmp_path / "hand.glb"), 64)
     sides = set()
     for sid in ds.ids:
         a = ds.annotation(sid)
