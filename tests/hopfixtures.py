@@ -152,3 +152,20 @@ def render_two_sided(tmp_path, manifest_path, size, distinct_avatars=False):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert validate_dataset(out) == []
     return HopDataset(out)
+
+
+def render_with_blender_binary(blender, tmp_path, manifest_path, size=48):
+    """Render one tiny sample of configs/hop_tiny.yaml with `manifest_path` through the farm entry
+    point (`blender -b -P blender_scripts/render_hop.py`); assert it validates; return the folder."""
+    import subprocess
+    from hopgen.validate import validate_dataset
+    repo = Path(__file__).resolve().parents[1]
+    out = Path(tmp_path) / "out"
+    cmd = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
+           str(repo / "blender_scripts" / "render_hop.py"), "--", "--config", TINY_CONFIG,
+           "--manifest", str(manifest_path), "--out", str(out), "--set", "dataset.num_samples=1",
+           "--set", "dataset.frames_per_episode=1", "--set", f"dataset.width={size}", "--set", f"dataset.height={size}"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=repo)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert validate_dataset(out) == []
+    return out

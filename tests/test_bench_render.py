@@ -13,7 +13,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_bench_render_tiny(tmp_path):
-    pytest.importorskip("bpy")
     out = tmp_path / "render.json"
     r = subprocess.run([sys.executable, "-m", "hopgen.cli", "bench", "render",
                         "config=configs/hop_tiny.yaml", "num=1", "samples=1", "--out", str(out)],

@@ -2,8 +2,6 @@
 pipeline (pure), one episode (pure), and `hopgen render` of both hands, validated."""
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,7 +15,7 @@ from hopgen import makehuman as mh
 from hopgen import rig as rg
 from hopgen import skeleton as sk
 from hopgen.manifest import ManifestError, load_manifest
-from hopfixtures import render_two_sided
+from hopfixtures import render_two_sided, render_with_blender_binary
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "hop_tiny.yaml")
@@ -218,13 +216,5 @@ def test_render_makehuman_both_hands(tmp_path):
 @pytest.mark.slow
 def test_blender_binary_renders_makehuman(tmp_path):
     from conftest import BLENDER_BIN
-    from hopgen.validate import validate_dataset
     manifest = _write(tmp_path, [{"name": "anna", "kind": "makehuman", "path": str(MH_DIR), "subject": "makehuman_03"}])
-    out = tmp_path / "out"
-    cmd = [BLENDER_BIN, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
-           str(REPO / "blender_scripts" / "render_hop.py"), "--", "--config", TINY, "--manifest", str(manifest),
-           "--out", str(out), "--set", "dataset.num_samples=1", "--set", "dataset.frames_per_episode=1",
-           "--set", "dataset.width=48", "--set", "dataset.height=48"]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert validate_dataset(out) == []
+    render_with_blender_binary(BLENDER_BIN, tmp_path, manifest)

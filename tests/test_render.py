@@ -28,7 +28,7 @@ def hopgen(*args, check=True):
 
 @pytest.fixture(scope="module")
 def bpy_dataset(tmp_path_factory):
-    pytest.importorskip("bpy")
+    # Only tests marked bpy use this fixture: conftest skips them without bpy, except in CI.
     out = tmp_path_factory.mktemp("render") / "bpy"
     hopgen("render", "--config", TINY, "--out", str(out))
     return out
@@ -120,9 +120,9 @@ def test_resume_after_kill(bpy_dataset, tmp_path):
         np.testing.assert_array_equal(a.image("seg", sid), b.image("seg", sid))
 
 
+@pytest.mark.bpy
 def test_failures_are_reported_with_ids(tmp_path):
     """An object that cannot be grasped fails its samples by id and seed; the exit code is non-zero."""
-    pytest.importorskip("bpy")
     (tmp_path / "huge.obj").write_text("v 0 0 0\nv 5 0 0\nv 0 5 0\nv 0 0 5\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
     (tmp_path / "m.yaml").write_text(
         "objects:\n  - {name: huge, category: cubical, file: huge.obj, units: m}\n")
@@ -133,8 +133,8 @@ def test_failures_are_reported_with_ids(tmp_path):
     assert not list((tmp_path / "o" / "anno").glob("*.json"))
 
 
+@pytest.mark.bpy
 def test_render_refuses_a_folder_of_another_config(tmp_path):
-    pytest.importorskip("bpy")
     out = tmp_path / "o"
     from hopgen.config import load_generation_config
     from hopgen.manifest import load_manifest

@@ -1,7 +1,5 @@
 """Rigged avatar files: a small rigged hand built and exported (glb) by Blender itself, read back
 into hopgen.rig, posed by the grasp pipeline and rendered through `hopgen render`."""
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +7,7 @@ import pytest
 
 from hopgen import rig as rg
 from hopgen import skeleton as sk
-from hopgen.validate import validate_dataset
-from hopfixtures import render_two_sided
+from hopfixtures import render_two_sided, render_with_blender_binary
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "hop_tiny.yaml")
@@ -114,7 +111,7 @@ def build_rigged_hand(path, weights=True, extra_armature=False):
 
 @pytest.fixture(scope="module")
 def hand_glb(tmp_path_factory):
-    pytest.importorskip("bpy")
+    # Used by bpy-marked tests only (conftest skips those without bpy, except in CI).
     path = tmp_path_factory.mktemp("rigged") / "hand.glb"
     joints = build_rigged_hand(path)
     return path, joints
@@ -216,12 +213,4 @@ def test_blender_binary_renders_rigged_hand(hand_glb, tmp_path):
     from conftest import BLENDER_BIN
     path, _ = hand_glb
     (tmp_path / "hand.glb").write_bytes(path.read_bytes())
-    manifest = _manifest(tmp_path, tmp_path / "hand.glb")
-    out = tmp_path / "out"
-    cmd = [BLENDER_BIN, "-b", "--factory-startup", "--python-exit-code", "1", "-P",
-           str(REPO / "blender_scripts" / "render_hop.py"), "--", "--config", TINY, "--manifest", str(manifest),
-           "--out", str(out), "--set", "dataset.num_samples=1", "--set", "dataset.frames_per_episode=1",
-           "--set", "dataset.width=48", "--set", "dataset.height=48"]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    assert validate_dataset(out) == []
+    render_with_blender_binary(BLENDER_BIN, tmp_path, _manifest(tmp_path, tmp_path / "hand.glb"))

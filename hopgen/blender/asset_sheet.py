@@ -38,6 +38,11 @@ GRASP_TILE_SCALE = 1.5        # grasp close-ups are shown larger than object/han
 
 # ----------------------------------------------------------------------------- studio
 
+def _section(title, cells, columns, px):
+    """A sheet section: a header line "<title> (<n>)" over `cells` in `columns` columns."""
+    return sheet.Section(text_image([f"{title} ({len(cells)})"], 4000, int(px * 1.6)), cells, columns=columns)
+
+
 def _studio_world():
     """World: the bundled studio HDRI lights the scene; camera rays see a flat grey backdrop."""
     w = bpy.data.worlds.new("hop_sheet_world")
@@ -202,8 +207,7 @@ def object_sections(studio, manifest, opts, progress):
                              3 * size, px)
             cells.append(sheet.Cell(tiles, cap))
         if cells:
-            header = text_image([f"Objects: {cat} ({len(cells)})"], 4000, int(px * 1.6))
-            out.append(sheet.Section(header, cells, columns=4))
+            out.append(_section(f"Objects: {cat}", cells, 4, px))
     return out
 
 
@@ -318,8 +322,7 @@ def grasp_sections(studio, manifest, opts, progress, report):
                              2 * size, px)
             cells.append(sheet.Cell(tiles, cap))
         if cells:
-            header = text_image([f"Grasps: {cat} ({len(cells)})"], 4000, int(px * 1.6))
-            out.append(sheet.Section(header, cells, columns=3))
+            out.append(_section(f"Grasps: {cat}", cells, 3, px))
     return out
 
 
