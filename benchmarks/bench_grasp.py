@@ -27,11 +27,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from hopgen import meshgeom  # noqa: E402
+from hopgen.core import meshgeom  # noqa: E402
 from hopgen.grasp import GraspFailedError, hand_model, synthesize_grasp  # noqa: E402
 from hopgen.objects import build_object, list_object_types, sample_object_params  # noqa: E402
-from hopgen.atomic import atomic_write_json  # noqa: E402
-from hopgen.subjects import BUILTIN_SUBJECTS  # noqa: E402
+from hopgen.core.atomic import atomic_write_json  # noqa: E402
+from hopgen.hand.subjects import BUILTIN_SUBJECTS  # noqa: E402
 
 SIDES = ("left", "right")
 

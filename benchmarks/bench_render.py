@@ -49,7 +49,7 @@ class _Timers:
 
 def _pick_samples(cfg, manifest, num):
     """Episode specs covering the first `num` samples of the plan (the last one trimmed)."""
-    from hopgen.plan import num_episodes, plan_episode
+    from hopgen.episode.plan import num_episodes, plan_episode
     specs, left = [], num
     for e in range(num_episodes(cfg)):
         if left <= 0:
@@ -80,8 +80,8 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
     import bpy
     from hopgen.blender import compat, render_episode as rmod
     from hopgen.config import load_generation_config
-    from hopgen.manifest import load_manifest
-    from hopgen.pipeline import prepare_output
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.render.pipeline import prepare_output
     overrides = list(overrides)
     if samples is not None:
         overrides.append(f"render.samples={int(samples)}")
@@ -220,7 +220,7 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manife
                          "load_average_after": _machine()["load_average"]}
     report["entry"] = "blender binary" if blender else "bpy module"
     if out_path:
-        from hopgen.atomic import atomic_write_json  # here: the Blender-side child imports this file bare
+        from hopgen.core.atomic import atomic_write_json  # here: the Blender-side child imports this file bare
         atomic_write_json(out_path, report, indent=1)
     return report
 

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from hopgen.atomic import atomic_write_json
+from hopgen.core.atomic import atomic_write_json
 from trainer.config import load_config
 from trainer.engine import get_stage, make_loader, pick_device, to_device, training_step_fn
 

@@ -12,9 +12,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from hopgen.render_worker import worker_main  # noqa: E402
+from hopgen.render.blender_entry import main  # noqa: E402
 
-argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
-code = worker_main(argv)
-if code:
-    sys.exit(code)
+main()

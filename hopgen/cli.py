@@ -26,27 +26,27 @@ def _add_generation_args(p, out_required=True):
 
 
 def _load_generation(args):
-    from .config import load_generation_config
-    from .manifest import load_manifest
-    from .plan import parse_shard
+    from hopgen.config import load_generation_config
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.episode.plan import parse_shard
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
     return cfg, manifest, parse_shard(args.shard)
 
 
 def cmd_render(args):
-    from .pipeline import render_dataset
+    from hopgen.render.pipeline import render_dataset
     cfg, manifest, shard = _load_generation(args)
     return render_dataset(cfg, manifest, args.out, shard=shard, workers=args.workers, blender=args.blender,
                           config_path=args.config, overrides=args.overrides, manifest_path=args.manifest)
 
 
 def cmd_plan(args):
-    from .plan import num_episodes, plan
+    from hopgen.episode.plan import num_episodes, plan
     cfg, manifest, shard = _load_generation(args)
     episodes = plan(cfg, manifest, shard)
     if args.out:
-        from .atomic import atomic_write_json
+        from hopgen.core.atomic import atomic_write_json
         atomic_write_json(args.out, {"episodes": episodes}, indent=1)
         print(f"wrote {len(episodes)} of {num_episodes(cfg)} episodes to {args.out}")
     else:
@@ -56,20 +56,20 @@ def cmd_plan(args):
 
 
 def cmd_index(args):
-    from .index import build_index
+    from hopgen.dataset.index import build_index
     counts = build_index(args.dataset)
     print(f"{args.dataset}: index.jsonl and splits written: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
 
 def cmd_validate(args):
-    from .validate import validate_dataset
+    from hopgen.dataset.validate import validate_dataset
     problems = validate_dataset(args.dataset, images=not args.no_images)
     for p in problems[: args.max_problems]:
         print(p)
     if len(problems) > args.max_problems:
         print(f"... and {len(problems) - args.max_problems} more")
-    from .hopformat import HopDataset
+    from hopgen.dataset.hopformat import HopDataset
     n = len(HopDataset(args.dataset).ids) if not any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else 0
     if problems:
         print(f"INVALID: {len(problems)} problems in {args.dataset}")
@@ -79,28 +79,28 @@ def cmd_validate(args):
 
 
 def cmd_stats(args):
-    from .stats import dataset_stats, format_stats
+    from hopgen.dataset.stats import dataset_stats, format_stats
     s = dataset_stats(args.dataset, images=not args.no_images)
     print(json.dumps(s, indent=1) if args.json else format_stats(s))
     return 0
 
 
 def cmd_preview(args):
-    from .preview import contact_sheet
+    from hopgen.dataset.preview import contact_sheet
     ids = contact_sheet(args.dataset, args.out, max_samples=args.num, tile=args.tile)
     print(f"wrote {args.out} ({len(ids)} samples: image | skeleton | masks (hand red, object blue) | seg)")
     return 0
 
 
 def cmd_export(args):
-    from .export import export_rhd
+    from hopgen.dataset.export import export_rhd
     n = export_rhd(args.dataset, args.out, split=args.split)
     print(f"exported {n} {args.split} samples to {args.out} in the {args.format} layout")
     return 0
 
 
 def cmd_assets(args):
-    from .manifest import load_manifest
+    from hopgen.assets.manifest import load_manifest
     manifest = load_manifest(args.manifest)
     if args.action == "list":
         s = manifest.summary()
@@ -110,7 +110,7 @@ def cmd_assets(args):
             print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
             print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
             print(f"objects ({len(s['objects'])}):")
-            from .skeleton import CATEGORIES
+            from hopgen.core.skeleton import CATEGORIES
             for cat in CATEGORIES:
                 names = [o["name"] for o in s["objects"] if o["category"] == cat]
                 print(f"  {cat} ({len(names)}): {', '.join(names)}")
@@ -121,14 +121,14 @@ def cmd_assets(args):
 
 def _assets_preview(args, manifest):
     """Render the asset / grasp preview sheet with Cycles through the bpy module."""
-    from .assetsheet import SheetError, SheetOptions
+    from hopgen.assets.sheet import SheetError, SheetOptions
     try:
         opts = SheetOptions(what=args.what, size=args.size, samples=args.samples, denoise=not args.no_denoise,
                             limit=args.limit, seed=args.seed)
     except SheetError as e:
         raise CommandError(str(e)) from None
     try:
-        from .blender.asset_sheet import render_sheet
+        from hopgen.blender.asset_sheet import render_sheet
     except ImportError as e:
         raise CommandError(f"`hopgen assets preview` renders with the bpy module ({e}); "
                            "install it with: pip install bpy==5.0.1") from None
@@ -168,14 +168,14 @@ def cmd_predict(args, rest):
 
 
 def cmd_bench(args):
-    from .bench import run_benchmark
+    from hopgen.bench import run_benchmark
     return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
 
 
 def build_parser():
     p = argparse.ArgumentParser(prog="hopgen", description=__doc__,
                                 epilog="Run `hopgen COMMAND --help` for the options and examples of each command.")
-    from . import __version__
+    from hopgen import __version__
     p.add_argument("--version", action="version", version=f"hopgen {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 

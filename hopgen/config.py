@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from .structured import ConfigError, load_config, to_dict
+from hopgen.core.structured import ConfigError, load_config, to_dict
 
 Range = Tuple[float, float]
 

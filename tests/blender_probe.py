@@ -18,8 +18,8 @@ if REPO not in sys.path:  # the Blender binary's Python does not have hopgen ins
 
 import numpy as np  # noqa: E402
 
-from hopgen import camera as cam  # noqa: E402
-from hopgen.pngio import read_png  # noqa: E402
+from hopgen.core import camera as cam  # noqa: E402
+from hopgen.core.pngio import read_png  # noqa: E402
 
 
 def _blender():
@@ -187,7 +187,7 @@ def check_materials(tmp):
 def check_backplate(tmp):
     """A four-colour photo fills a non-square frame the right way up and is absent from the passes."""
     compat, materials, passes, scene, world = _blender()
-    from hopgen.pngio import encode_png
+    from hopgen.core.pngio import encode_png
     photo = np.zeros((40, 60, 3), np.uint8)
     photo[:20, :30] = (255, 0, 0)      # top-left red
     photo[:20, 30:] = (0, 255, 0)      # top-right green

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hopgen import __version__, camera, skeleton
-from hopgen.hopformat import HopWriter, sample_id
-from hopgen.visibility import compute_visibility
+from hopgen import __version__
+from hopgen.core import camera, skeleton
+from hopgen.dataset.hopformat import HopWriter, sample_id
+from hopgen.dataset.visibility import compute_visibility
 
 # A flat open right hand in its own frame (metres): wrist at origin, fingers along +y.
 _BASE = np.array([
@@ -122,7 +123,7 @@ def two_sided_seed(sets, manifest, distinct_avatars=False):
     """A root seed whose first two episodes (of configs/hop_tiny.yaml + `sets`) use both hands
     (and, with distinct_avatars, two different avatars)."""
     from hopgen.config import load_generation_config
-    from hopgen.plan import plan_episode
+    from hopgen.episode.plan import plan_episode
     for seed in range(1, 200):
         cfg = load_generation_config(TINY_CONFIG, list(sets) + [f"dataset.seed={seed}"])
         specs = [plan_episode(cfg, manifest, e) for e in (0, 1)]
@@ -137,9 +138,9 @@ def render_two_sided(tmp_path, manifest_path, size, distinct_avatars=False):
     run succeeds and `hopgen validate` finds no problem; return the HopDataset."""
     import subprocess
     import sys
-    from hopgen.hopformat import HopDataset
-    from hopgen.manifest import load_manifest
-    from hopgen.validate import validate_dataset
+    from hopgen.dataset.hopformat import HopDataset
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.dataset.validate import validate_dataset
     sets = ["dataset.num_samples=2", "dataset.frames_per_episode=1", f"dataset.width={size}",
             f"dataset.height={size}", "dataset.test_fraction=0.0"]
     seed = two_sided_seed(sets, load_manifest(manifest_path), distinct_avatars)
@@ -158,7 +159,7 @@ def render_with_blender_binary(blender, tmp_path, manifest_path, size=48):
     """Render one tiny sample of configs/hop_tiny.yaml with `manifest_path` through the farm entry
     point (`blender -b -P blender_scripts/render_hop.py`); assert it validates; return the folder."""
     import subprocess
-    from hopgen.validate import validate_dataset
+    from hopgen.dataset.validate import validate_dataset
     repo = Path(__file__).resolve().parents[1]
     out = Path(tmp_path) / "out"
     cmd = [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P",

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from hopgen import assetsheet as sheet
-from hopgen import camera as cam
-from hopgen import kinematics as kin
+from hopgen.assets import sheet as sheet
+from hopgen.core import camera as cam
+from hopgen.hand import kinematics as kin
 from hopgen.cli import main
-from hopgen.pngio import read_png
-from hopgen.skeleton import CATEGORIES
+from hopgen.core.pngio import read_png
+from hopgen.core.skeleton import CATEGORIES
 
 
 def test_parse_what_and_options():
@@ -96,7 +96,7 @@ def _tile_ok(t, backdrop):
 @pytest.mark.slow
 def test_tiny_real_sheet(tmp_path, capsys):
     from hopgen.blender.asset_sheet import render_sheet
-    from hopgen.manifest import load_manifest
+    from hopgen.assets.manifest import load_manifest
     manifest = load_manifest(None)
     opts = sheet.SheetOptions(what="objects,hands,grasps", size=32, samples=2, denoise=False, limit=1)
     out = tmp_path / "sheet.png"

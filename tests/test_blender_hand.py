@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from hopgen import handmesh as H
-from hopgen import kinematics as K
-from hopgen import subjects as S
+from hopgen.hand import handmesh as H
+from hopgen.hand import kinematics as K
+from hopgen.hand import subjects as S
 
 
 @pytest.mark.bpy

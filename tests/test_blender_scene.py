@@ -155,7 +155,7 @@ def test_lamp_colour_temperature():
 @pytest.mark.bpy
 def test_bad_inputs_raise_clear_errors():
     from hopgen.blender import materials, scene, world
-    from hopgen import camera as cam
+    from hopgen.core import camera as cam
     scene.reset_scene()
     with pytest.raises(scene.SceneError, match="face_labels"):
         scene.add_mesh_object("x", np.zeros((3, 3)), [[0, 1, 2]], [1, 2])

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hopgen import camera
+from hopgen.core import camera
 
 
 def test_intrinsics_centre_convention():

@@ -1,11 +1,11 @@
-"""Canonical hand frame (hopgen.canonical): round trip, invariances and the frame conditions."""
+"""Canonical hand frame (hopgen.hand.canonical): round trip, invariances and the frame conditions."""
 
 import numpy as np
 import pytest
 
-from hopgen import canonical as cn
-from hopgen.camera import rotation_matrix
-from hopgen.skeleton import NUM_JOINTS
+from hopgen.hand import canonical as cn
+from hopgen.core.camera import rotation_matrix
+from hopgen.core.skeleton import NUM_JOINTS
 
 
 def synthetic_hands(rng, n):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from hopgen.config import config_digest, load_generation_config
-from hopgen.structured import ConfigError
+from hopgen.core.structured import ConfigError
 
 
 def test_defaults_and_overrides(tmp_path):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from hopgen import camera
-from hopgen.skeleton import NATIVE_FROM_RHD, RHD_FROM_NATIVE, VIS_VISIBLE
+from hopgen.core import camera
+from hopgen.core.skeleton import NATIVE_FROM_RHD, RHD_FROM_NATIVE, VIS_VISIBLE
 from trainer.config import load_config
 from trainer.data import DataError, HandCrops, HopSource, RhdSource, flip_record, make_dataset, open_source
 from trainer.evaluate import heatmaps_to_uv

@@ -6,15 +6,15 @@ import types
 import numpy as np
 import pytest
 
-from hopgen import kinematics as kin
-from hopgen import meshgeom as mg
+from hopgen.hand import kinematics as kin
+from hopgen.core import meshgeom as mg
 from hopgen.grasp import (GRASP_TYPES, TAXONOMY, GraspConfigError, frame_timing, grasp_episode, synthesize_grasp,
                           type_probs_for, validate_type_probs)
 from hopgen.grasp import closing, score, taxonomy
 from hopgen.grasp.synthesis import hand_model
 from hopgen.objects import build_object, sample_object_params
-from hopgen.skeleton import CATEGORIES, SEG_PALM, seg_phalanx
-from hopgen.subjects import get_subject, subject_shape
+from hopgen.core.skeleton import CATEGORIES, SEG_PALM, seg_phalanx
+from hopgen.hand.subjects import get_subject, subject_shape
 
 SUBJECT = "m02"
 

@@ -5,10 +5,10 @@ import time
 import numpy as np
 import pytest
 
-from hopgen import handmesh as H
-from hopgen import kinematics as K
-from hopgen import skeleton
-from hopgen import subjects as S
+from hopgen.hand import handmesh as H
+from hopgen.hand import kinematics as K
+from hopgen.core import skeleton
+from hopgen.hand import subjects as S
 
 
 def winding_numbers(v, f, points):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from hopfixtures import make_toy_hop
-from hopgen.hopformat import HopDataset, HopFormatError, HopWriter, sample_id
-from hopgen.pngio import PNGError, decode_png, encode_png
+from hopgen.dataset.hopformat import HopDataset, HopFormatError, HopWriter, sample_id
+from hopgen.core.pngio import PNGError, decode_png, encode_png
 
 
 def test_png_round_trip_all_kinds():
@@ -56,7 +56,7 @@ def test_writer_validates_and_rejects_bad_ids(tmp_path):
 def test_interrupted_write_leaves_no_sample(tmp_path, monkeypatch):
     w = HopWriter(tmp_path)
     calls = {"n": 0}
-    import hopgen.hopformat as hf
+    import hopgen.dataset.hopformat as hf
     real = hf.atomic_write_bytes
 
     def failing(path, data):
@@ -74,7 +74,7 @@ def test_interrupted_write_leaves_no_sample(tmp_path, monkeypatch):
 
 KILL_SCRIPT = r"""
 import sys, numpy as np
-from hopgen.hopformat import HopWriter, sample_id
+from hopgen.dataset.hopformat import HopWriter, sample_id
 w = HopWriter(sys.argv[1])
 rng = np.random.default_rng(0)
 for i in range(100000):

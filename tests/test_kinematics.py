@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from hopgen import kinematics as K
-from hopgen import skeleton
+from hopgen.hand import kinematics as K
+from hopgen.core import skeleton
 
 
 @pytest.fixture(scope="module")

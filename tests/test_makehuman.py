@@ -1,4 +1,4 @@
-"""hopgen.makehuman on real MakeHuman 1.x data (CC0 subset kept outside the repo)."""
+"""hopgen.avatars.makehuman on real MakeHuman 1.x data (CC0 subset kept outside the repo)."""
 import json
 import os
 import time
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hopgen import makehuman as mh
-from hopgen import skeleton as sk
+from hopgen.avatars import makehuman as mh
+from hopgen.core import skeleton as sk
 
 MH_DIR = Path(os.environ.get("HOPGEN_MAKEHUMAN_DIR")
               or Path(__file__).resolve().parents[1].parent / "shared/assets/makehuman")
@@ -339,7 +339,7 @@ def test_posed_joints_and_hand_frame(data, side):
     local = (hand - frame[:3, 3]) @ frame[:3, :3]
     assert local[9, 0] == pytest.approx(0, abs=1e-12) and local[9, 1] > 0.05  # middle MCP on +y
     assert np.sign(local[5, 0]) == (1 if side == "right" else -1)  # index (radial) on +x for a right hand
-    # flexing every finger moves the tips to +z (out of the palm), as in hopgen.kinematics
+    # flexing every finger moves the tips to +z (out of the palm), as in hopgen.hand.kinematics
     posed = mh.pose_bones(data, rest, {f"finger{f}-{k}{s}": _rot_x(-40) for f in range(2, 6) for k in (1, 2, 3)})
     bent = mh.hand_joints(data, mh.posed_joint_positions(data, rest, posed, joints), side)
     moved = (bent - hand) @ frame[:3, :3]
@@ -349,7 +349,7 @@ def test_posed_joints_and_hand_frame(data, side):
 
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_retarget_kinematics_pose(data, side):
-    from hopgen import kinematics as kin
+    from hopgen.hand import kinematics as kin
 
     joints = mh.joint_positions(data, data.vertices)
     rest = mh.bone_rest_matrices(data, joints)

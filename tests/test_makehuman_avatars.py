@@ -8,13 +8,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from hopgen import avatars as av
-from hopgen import camera as cam
-from hopgen import kinematics as kin
-from hopgen import makehuman as mh
-from hopgen import rig as rg
-from hopgen import skeleton as sk
-from hopgen.manifest import ManifestError, load_manifest
+from hopgen.episode import body as av
+from hopgen.core import camera as cam
+from hopgen.hand import kinematics as kin
+from hopgen.avatars import makehuman as mh
+from hopgen.avatars import rig as rg
+from hopgen.core import skeleton as sk
+from hopgen.assets.manifest import ManifestError, load_manifest
 from hopfixtures import render_two_sided, render_with_blender_binary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,8 +146,8 @@ def test_default_subjects_pose_for_a_grasp(k):
 @pytest.fixture(scope="module")
 def episode():
     from hopgen.config import load_generation_config
-    from hopgen.episode import build_episode
-    from hopgen.plan import plan_episode
+    from hopgen.episode.build import build_episode
+    from hopgen.episode.plan import plan_episode
     m = load_manifest(data={"avatars": [{"name": "anna", "kind": "makehuman", "path": str(MH_DIR),
                                          "subject": "makehuman_03"}], "objects": OBJECTS})
     cfg = load_generation_config(TINY, ["dataset.num_samples=2", "dataset.frames_per_episode=2"])
@@ -156,8 +156,8 @@ def episode():
 
 
 def test_episode_is_posed_consistently(episode):
-    from hopgen import meshgeom
-    from hopgen.episode import build_episode
+    from hopgen.core import meshgeom
+    from hopgen.episode.build import build_episode
     cfg, m, spec, sc = episode
     assert sc.subject.id == "anna" and sc.rig is not None
     sdf = meshgeom.object_distance_fn(sc.object_geom, max_dist=0.05)

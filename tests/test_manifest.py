@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from hopgen.manifest import ManifestError, load_manifest
+from hopgen.assets.manifest import ManifestError, load_manifest
 
 OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
 
@@ -20,7 +20,7 @@ def write(tmp_path, text, files=("objs/cup.obj", "objs/hand.glb")):
     return m
 
 
-from hopgen.skeleton import JOINT_NAMES
+from hopgen.core.skeleton import JOINT_NAMES
 
 BONE_MAP = "{" + ", ".join(f"{j}: b_{j}" for j in JOINT_NAMES) + "}"
 BASE = ("""

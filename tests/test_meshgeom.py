@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from hopgen import meshgeom as mg
+from hopgen.core import meshgeom as mg
 
 
 def box_sdf(p, half):

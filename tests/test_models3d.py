@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from hopgen import canonical as cn
-from hopgen.camera import rotation_matrix
+from hopgen.hand import canonical as cn
+from hopgen.core.camera import rotation_matrix
 from test_canonical import random_rotation, synthetic_hands
 from trainer import losses3d as L
 from trainer import models3d as M
@@ -18,7 +18,7 @@ TINY = dict(width=0.125, latent_dim=16)
 
 def make_batch(n, seed=0, sigma=2.0):
     """Heatmaps (n, 21, 32, 32) of randomly rotated synthetic hands (orthographic, mixed sides),
-    their one-hot sides and canonical targets from hopgen.canonical."""
+    their one-hot sides and canonical targets from hopgen.hand.canonical."""
     rng = np.random.default_rng(seed)
     hands = synthetic_hands(rng, n)
     right = rng.random(n) < 0.5

@@ -8,7 +8,7 @@ import pytest
 
 from hopgen.objects import (MATERIAL_KINDS, OBJECT_TYPES, ObjectParams, build_object, list_object_types,
                             sample_object_params)
-from hopgen.skeleton import CATEGORIES
+from hopgen.core.skeleton import CATEGORIES
 
 NAMES = [n for n, _ in list_object_types()]
 SEEDS = (0, 1, 2)

@@ -3,9 +3,9 @@ import json
 import pytest
 
 from hopgen.config import load_generation_config
-from hopgen.manifest import AvatarEntry, BackgroundEntry, Manifest, ObjectEntry
-from hopgen.plan import ShardError, holdout_objects, num_episodes, parse_shard, plan, plan_episode
-from hopgen.skeleton import CATEGORIES
+from hopgen.assets.manifest import AvatarEntry, BackgroundEntry, Manifest, ObjectEntry
+from hopgen.episode.plan import ShardError, holdout_objects, num_episodes, parse_shard, plan, plan_episode
+from hopgen.core.skeleton import CATEGORIES
 
 
 def toy_manifest():

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from hopfixtures import make_toy_hop
-from hopgen import camera
+from hopgen.core import camera
 from trainer import predict
 from trainer.config import load_config
 from trainer.engine import train

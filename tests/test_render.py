@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import BLENDER_BIN
-from hopgen.hopformat import HopDataset
-from hopgen.validate import validate_dataset
+from hopgen.dataset.hopformat import HopDataset
+from hopgen.dataset.validate import validate_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = str(REPO / "configs" / "hop_tiny.yaml")
@@ -100,7 +100,7 @@ def test_two_workers_match_one(bpy_dataset, tmp_path):
 def test_resume_after_kill(bpy_dataset, tmp_path):
     """Kill a render after its first finished sample; the rerun completes it and matches a clean run."""
     out = tmp_path / "resume"
-    proc = subprocess.Popen([sys.executable, "-m", "hopgen.render_worker", "--config", TINY, "--out", str(out)],
+    proc = subprocess.Popen([sys.executable, "-m", "hopgen.render.worker", "--config", TINY, "--out", str(out)],
                             stdout=subprocess.PIPE, text=True, cwd=REPO)
     line = proc.stdout.readline()
     while line and not line.startswith("HOPGEN_"):  # Blender's own "Saved: ..." lines
@@ -137,8 +137,8 @@ def test_failures_are_reported_with_ids(tmp_path):
 def test_render_refuses_a_folder_of_another_config(tmp_path):
     out = tmp_path / "o"
     from hopgen.config import load_generation_config
-    from hopgen.manifest import load_manifest
-    from hopgen.pipeline import prepare_output
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.render.pipeline import prepare_output
     prepare_output(load_generation_config(TINY), load_manifest(), out)
     r = hopgen("render", "--config", TINY, "--out", str(out), "--set", "dataset.seed=99", check=False)
     assert r.returncode == 1 and "another config" in r.stderr

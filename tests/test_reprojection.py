@@ -1,4 +1,4 @@
-"""A marker at a known 3D point renders where hopgen.camera.project says, in both Blenders.
+"""A marker at a known 3D point renders where hopgen.core.camera.project says, in both Blenders.
 
 Four cameras (square and non-square images, off-centre principal points, roll) each render an
 emissive sphere ~2.5 px in radius. Its label-pass centroid (pixel-centre samples) must be within
@@ -6,9 +6,9 @@ emissive sphere ~2.5 px in radius. Its label-pass centroid (pixel-centre samples
 half-pixel convention error or a wrong principal-point shift.
 
 Then the same with real planned samples: a left and a right hand episode (grasp synthesised), two
-cameras each (hopgen.episode.place_camera: rig, framing, crop jitter, non-square image), markers at
+cameras each (hopgen.episode.build.place_camera: rig, framing, crop jitter, non-square image), markers at
 joints of the posed hand; each marker's label centroid must be within 0.5 px of the annotated uv
-(hopgen.episode.annotation_core). The cases are computed here and rendered by both Blenders (this
+(hopgen.episode.build.annotation_core). The cases are computed here and rendered by both Blenders (this
 file is also a Blender script: `blender -b -P tests/test_reprojection.py -- CASES.json OUT.json`).
 """
 
@@ -76,7 +76,7 @@ def test_reprojection_blender_binary(tmp_path):
 
 def test_probe_cases_land_inside_the_images():
     """Guards the test itself: every marker projects well inside its image, off-centre."""
-    from hopgen import camera as cam
+    from hopgen.core import camera as cam
     for case in blender_probe.REPROJECTION_CASES:
         T = cam.look_at(case["eye"], case["target"], roll=case["roll"])
         uv = cam.project(case["K"], cam.transform(T, [blender_probe.MARKER]))[0]
@@ -95,9 +95,9 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
     """Planned samples of a left- and a right-hand episode (pure code, this Python): camera, the
     world positions of joints whose markers do not overlap in the image, and their annotated uv."""
     from hopgen.config import load_generation_config
-    from hopgen.episode import annotation_core, build_episode, place_camera
-    from hopgen.manifest import load_manifest
-    from hopgen.plan import plan_episode
+    from hopgen.episode.build import annotation_core, build_episode, place_camera
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.episode.plan import plan_episode
     man = load_manifest()
     cases = []
     for side, p_left in (("left", 1.0), ("right", 0.0)):

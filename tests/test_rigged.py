@@ -1,12 +1,12 @@
 """Rigged avatar files: a small rigged hand built and exported (glb) by Blender itself, read back
-into hopgen.rig, posed by the grasp pipeline and rendered through `hopgen render`."""
+into hopgen.avatars.rig, posed by the grasp pipeline and rendered through `hopgen render`."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from hopgen import rig as rg
-from hopgen import skeleton as sk
+from hopgen.avatars import rig as rg
+from hopgen.core import skeleton as sk
 from hopfixtures import render_two_sided, render_with_blender_binary
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def build_rigged_hand(path, weights=True, extra_armature=False):
     skinned to it in Blender, and export it to ``path`` (.glb)."""
     import bpy
 
-    from hopgen import kinematics as kin
+    from hopgen.hand import kinematics as kin
     from hopgen.blender import scene as hscene
 
     hscene.reset_scene()
@@ -150,7 +150,7 @@ def test_read_rig_matches_the_built_hand(hand_glb):
 @pytest.mark.bpy
 def test_rigged_errors_and_blend_files(hand_glb, tmp_path):
     from hopgen.blender import rigged
-    from hopgen.manifest import ManifestError, load_manifest
+    from hopgen.assets.manifest import ManifestError, load_manifest
     path, joints = hand_glb
     bad = dict(BONE_MAP, index_pip="index_pip_bone")
     with pytest.raises(rg.RigError, match="bone_map.index_pip: no bone 'index_pip_bone'"):

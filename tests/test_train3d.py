@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from hopfixtures import make_toy_hop
-from hopgen import camera
+from hopgen.core import camera
 from trainer import evaluate
 from trainer.config import ConfigError, load_config
 from trainer.data import apply_affine, crop_affine

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from hopfixtures import make_toy_hop
-from hopgen.hopformat import HopDataset
-from hopgen.pngio import encode_png
-from hopgen.validate import validate_dataset
+from hopgen.dataset.hopformat import HopDataset
+from hopgen.core.pngio import encode_png
+from hopgen.dataset.validate import validate_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Training configuration: nested dataclasses loaded from YAML, with typed `--set a.b=value` overrides.
 
-Typed loading, overrides and unknown-key errors are hopgen.structured's (shared with the generator);
+Typed loading, overrides and unknown-key errors are hopgen.core.structured's (shared with the generator);
 this module holds the trainer's schema and the registry of stage sections.
 
     cfg = load_config("configs/train/ours_posenet.yaml", overrides=["optim.lrs=[1e-4]"])
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from hopgen.atomic import atomic_write_text
-from hopgen.structured import ConfigError, apply_overrides, from_dict, load_structured_file
+from hopgen.core.atomic import atomic_write_text
+from hopgen.core.structured import ConfigError, apply_overrides, from_dict, load_structured_file
 
 __all__ = ["ConfigError", "Config", "load_config", "config_from_dict", "config_to_dict", "register_section",
            "save_resolved"]

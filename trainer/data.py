@@ -1,7 +1,7 @@
 """Hand-centred crops from HOP (and RHD) for training and evaluation.
 
 A *source* reads one dataset folder into records (full image, amodal hand mask, uv, xyz, K,
-visibility, side, category; keypoints always in the NATIVE joint order of hopgen.skeleton).
+visibility, side, category; keypoints always in the NATIVE joint order of hopgen.core.skeleton).
 `HandCrops` turns records into network inputs:
 
     image     (3, C, C) float32   crop, x / 255 - 0.5
@@ -26,8 +26,8 @@ import pickle
 import numpy as np
 import torch
 
-from hopgen.hopformat import HopDataset
-from hopgen.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+from hopgen.dataset.hopformat import HopDataset
+from hopgen.core.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
 from trainer.heatmaps import render_heatmaps
 
 MIDDLE_MCP = 9  # native index of the crop centre
@@ -48,7 +48,7 @@ def _array(value, shape, where):
 
 
 class HopSource:
-    """Records of a HOP v1 folder (hopgen.hopformat.HopDataset)."""
+    """Records of a HOP v1 folder (hopgen.dataset.hopformat.HopDataset)."""
 
     kind = "hop"
 

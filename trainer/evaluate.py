@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from hopgen.atomic import atomic_write_json, atomic_write_text
-from hopgen.skeleton import CATEGORIES, VIS_VISIBLE
+from hopgen.core.atomic import atomic_write_json, atomic_write_text
+from hopgen.core.skeleton import CATEGORIES, VIS_VISIBLE
 from trainer.data import apply_affine
 from trainer.metrics import table_measures
 from trainer.plots import overlay, plot_pck, save_grid

@@ -204,7 +204,7 @@ def lifting_loss(out, target, cfg=None, labels=None, centres=None, generator=Non
     """Eq. 9 + KL: w_pose L_pose + w_rot |R_gt - R|^2 + w_kl KL + w_trip L_triplet + w_clu L_cluster.
 
     out: Lifter output dict (canonical, rotation, z, mu, logvar). target: dict with canonical
-    (B, J, 3) and rotation (B, 3, 3) from hopgen.canonical. labels: (B,) categories (-1 unknown)
+    (B, J, 3) and rotation (B, 3, 3) from hopgen.hand.canonical. labels: (B,) categories (-1 unknown)
     or None; centres: (N, D) tensor (ClusterCentres()) or None. KL is used when out has logvar.
     Returns (total scalar, dict of the unweighted terms as detached tensors + "assignments").
     """

@@ -7,9 +7,9 @@
 - Lifter: the three variants behind one interface ("poseprior", "variational", "deterministic").
 - ClusterCentres: the learnable cluster centres of eq. 6.
 
-Conventions: joints in the HOP native order (targets come from hopgen.canonical, native order);
+Conventions: joints in the HOP native order (targets come from hopgen.hand.canonical, native order);
 hand side one-hot (B, 2) with [1, 0] = left, [0, 1] = right; rotations act on row vectors:
-relative = (canonical mirrored back if right) @ R, as hopgen.canonical.relative_pose_from_canonical.
+relative = (canonical mirrored back if right) @ R, as hopgen.hand.canonical.relative_pose_from_canonical.
 `width` scales every conv/FC channel count (1.0 = the paper's sizes), so tests use tiny nets.
 """
 
@@ -19,8 +19,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from hopgen.canonical import canonicalize
-from hopgen.skeleton import NUM_JOINTS
+from hopgen.hand.canonical import canonicalize
+from hopgen.core.skeleton import NUM_JOINTS
 
 VARIANTS = ("poseprior", "variational", "deterministic")
 
@@ -177,7 +177,7 @@ class PoseDecoder(nn.Module):
 def rodrigues(u):
     """Rotation matrices (B, 3, 3) from axis-angle vectors u (B, 3), angle |u|.
 
-    Equals hopgen.camera.rotation_matrix(u / |u|, |u|) (R = I + sin(t)/t K + (1 - cos t)/t^2 K^2,
+    Equals hopgen.core.camera.rotation_matrix(u / |u|, |u|) (R = I + sin(t)/t K + (1 - cos t)/t^2 K^2,
     K = [u]x); finite with finite gradients at u = 0 (Taylor series below t = 1e-3).
     """
     t2 = (u * u).sum(-1, keepdim=True)[..., None]                 # (B, 1, 1)
@@ -205,7 +205,7 @@ def relative_pose(canonical, rotation, side):
 
 
 def lifting_targets(xyz, side, root="wrist"):
-    """Canonical-frame targets of a batch, via hopgen.canonical (float64 maths, float32 out).
+    """Canonical-frame targets of a batch, via hopgen.hand.canonical (float64 maths, float32 out).
 
     xyz: (B, J, 3) tensor (camera frame, metres, native order); side: (B,) 0 left / 1 right, or
     one-hot (B, 2). Returns dict(canonical (B, J, 3), rotation (B, 3, 3), scale (B,) metres,

@@ -4,7 +4,7 @@ overlays (Pillow)."""
 import numpy as np
 from PIL import Image, ImageDraw
 
-from hopgen.skeleton import BONES, CATEGORIES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
+from hopgen.core.skeleton import BONES, CATEGORIES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
 
 
 def plot_pck(curves, path, xlabel="error threshold (px)"):

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hopgen.atomic import atomic_write_json
-from hopgen.skeleton import BONES, CATEGORIES, FINGER_COLOURS, JOINT_NAMES, finger_of_joint
+from hopgen.core.atomic import atomic_write_json
+from hopgen.core.skeleton import BONES, CATEGORIES, FINGER_COLOURS, JOINT_NAMES, finger_of_joint
 
 DEFAULT_BONE_M = 0.04  # middle MCP-PIP length used when a run kept no training statistic
 
@@ -118,7 +118,7 @@ def keypoints_2d(pipe, rgb, box):
 
 def _root_point(P, root):
     """The canonical root of a (21, 3) pose: the wrist, or the palm centre (wrist + middle MCP) / 2."""
-    from hopgen.canonical import MIDDLE_MCP, WRIST
+    from hopgen.hand.canonical import MIDDLE_MCP, WRIST
     return P[WRIST] if root == "wrist" else 0.5 * (P[WRIST] + P[MIDDLE_MCP])
 
 
@@ -217,7 +217,7 @@ def render_png(rgb, res, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from hopgen.draw import draw_line, draw_skeleton
+    from hopgen.core.draw import draw_line, draw_skeleton
     img = np.array(rgb[..., :3], dtype=np.uint8)
     x0, y0, x1, y1 = res["box"]
     width = max(1.0, max(img.shape[:2]) / 200.0)

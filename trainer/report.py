@@ -15,7 +15,7 @@ and lists the figures next to it (PCK curves like Fig. 6, latent plots like Fig.
 
 import numpy as np
 
-from hopgen.skeleton import CATEGORIES
+from hopgen.core.skeleton import CATEGORIES
 
 TABLES = {  # table id -> (title, caption)
     "I": ("2D joint estimation", "AUC of PCK over {lo:g}-{hi:g} px, EPE in px, visible joints."),

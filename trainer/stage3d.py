@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from hopgen.skeleton import CATEGORIES, VIS_OUTSIDE, VIS_VISIBLE
+from hopgen.core.skeleton import CATEGORIES, VIS_OUTSIDE, VIS_VISIBLE
 from trainer.config import ConfigError, config_from_dict, register_section
 from trainer.data import apply_affine, crop_affine, gt_crop_box, make_dataset
 from trainer.heatmaps import render_heatmaps

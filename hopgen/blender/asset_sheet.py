@@ -3,7 +3,7 @@
 One studio scene (studio HDRI light, plain grey backdrop seen by the camera, a soft key light that
 follows the camera) is reused for every tile: objects on a turntable, every subject's hand open
 (palm, back) and in a fist, and synthesised grasps from two close-up views. Choices, poses,
-framing and the grid are pure (hopgen.assetsheet); captions are drawn with Pillow, so this runs
+framing and the grid are pure (hopgen.assets.sheet); captions are drawn with Pillow, so this runs
 with the `bpy` module (the venv), not inside a Blender binary.
 """
 
@@ -18,11 +18,11 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
-from hopgen import assetsheet as sheet
-from hopgen import camera as cam
-from hopgen.atomic import atomic_write_bytes
-from hopgen.pngio import encode_png, read_png
-from hopgen.skeleton import CATEGORIES, FINGER_NAMES, SEG_ARM
+from hopgen.assets import sheet as sheet
+from hopgen.core import camera as cam
+from hopgen.core.atomic import atomic_write_bytes
+from hopgen.core.pngio import encode_png, read_png
+from hopgen.core.skeleton import CATEGORIES, FINGER_NAMES, SEG_ARM
 from hopgen.blender import compat, scene as hscene, world
 from hopgen.blender.hand import build_hand_object, set_hand_pose
 from hopgen.blender.objects import build_object_object
@@ -175,7 +175,7 @@ def _limit(seq, limit):
 
 def _object_geometry(manifest, entry, opts):
     """Geometry of a manifest object; seeded per object so random colours differ between objects."""
-    from hopgen.episode import load_object_geometry
+    from hopgen.episode.build import load_object_geometry
     return load_object_geometry(entry, [int(opts.seed), manifest.objects.index(entry)])
 
 
@@ -218,8 +218,8 @@ def _hand_vertex_ids(mesh):
 
 def hand_sections(studio, manifest, opts, progress):
     """Every procedural subject's hand: open from the palm and the back, and a fist."""
-    from hopgen.handmesh import build_hand_mesh, pose_vertices
-    from hopgen.subjects import get_subject, subject_shape
+    from hopgen.hand.handmesh import build_hand_mesh, pose_vertices
+    from hopgen.hand.subjects import get_subject, subject_shape
     size, px = opts.size, max(9, opts.size // 12)
     avatars = _limit([a for a in manifest.avatars if a.kind == "procedural"], opts.limit)
     cells = []
@@ -271,8 +271,8 @@ def grasp_sections(studio, manifest, opts, progress, report):
     Appends one dict per case to `report` (object, type, subject, side, seed, penetration, fingers,
     or the failure)."""
     from hopgen.grasp import synthesize_grasp
-    from hopgen.handmesh import build_hand_mesh, pose_vertices
-    from hopgen.subjects import get_subject, subject_shape
+    from hopgen.hand.handmesh import build_hand_mesh, pose_vertices
+    from hopgen.hand.subjects import get_subject, subject_shape
     size = int(round(opts.size * GRASP_TILE_SCALE))
     px = max(9, opts.size // 12)
     cases, geoms = _grasp_cases(manifest, opts)

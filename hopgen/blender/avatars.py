@@ -1,6 +1,6 @@
 """Rigged avatars (MakeHuman bodies, rigged hand files) as labelled Blender meshes.
 
-The episode (hopgen.avatars.BodyEpisodeScene) already holds every frame's skinned vertices; here
+The episode (hopgen.episode.body.BodyEpisodeScene) already holds every frame's skinned vertices; here
 the rig's triangles become two objects sharing those vertices: ``hop_hand`` (palm + fingers of the
 grasping side: the amodal hand mask) and ``hop_body`` (everything else, seg label arm/body),
 dressed by appearance region: skin from the subject's tone, a top, trousers and shoes from the
@@ -9,9 +9,9 @@ episode's appearance seed; a long sleeve covers the upper forearms when the plan
 
 import numpy as np
 
-from hopgen import appearance
-from hopgen import rig as rg
-from hopgen.skeleton import SEG_ARM
+from hopgen.episode import appearance
+from hopgen.avatars import rig as rg
+from hopgen.core.skeleton import SEG_ARM
 from hopgen.blender import materials, scene as hscene
 from hopgen.blender import rigged  # noqa: F401  (registers the rigged-file reader)
 

@@ -1,4 +1,4 @@
-"""Blender object for a procedural hand (hopgen.handmesh.HandMesh): labels, materials, posing."""
+"""Blender object for a procedural hand (hopgen.hand.handmesh.HandMesh): labels, materials, posing."""
 import numpy as np
 
 from hopgen.blender import materials, scene

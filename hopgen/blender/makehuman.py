@@ -1,4 +1,4 @@
-"""A MakeHuman body as a labelled Blender mesh; all maths lives in hopgen.makehuman.
+"""A MakeHuman body as a labelled Blender mesh; all maths lives in hopgen.avatars.makehuman.
 
 Usage (render side)::
 
@@ -18,7 +18,7 @@ the object is render vertex i and triangle t carries the seg label of render fac
 
 import numpy as np
 
-from hopgen import makehuman as mh
+from hopgen.avatars import makehuman as mh
 from hopgen.blender import compat, scene
 
 

@@ -1,6 +1,6 @@
 """Render the samples of one planned episode into a HOP folder (inside Blender).
 
-The episode is built once in pure code (hopgen.episode: avatar, object, grasp, animated frames);
+The episode is built once in pure code (hopgen.episode.build: avatar, object, grasp, animated frames);
 here it becomes a Cycles scene, and each sample is one frame x camera: a beauty render plus one
 exact annotation render (labels, depth, amodal hand/object masks; hopgen.blender.passes).
 """
@@ -12,11 +12,12 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
-from hopgen import appearance, camera as cam
-from hopgen.episode import annotation_core, build_episode, place_camera
-from hopgen.hopformat import sample_id
-from hopgen.skeleton import SEG_ARM, SEG_OBJECT
-from hopgen.visibility import compute_visibility
+from hopgen.episode import appearance
+from hopgen.core import camera as cam
+from hopgen.episode.build import annotation_core, build_episode, place_camera
+from hopgen.dataset.hopformat import sample_id
+from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
+from hopgen.dataset.visibility import compute_visibility
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.passes import render_annotations, render_rgb
 

@@ -1,4 +1,4 @@
-"""Read a rigged avatar file (.glb/.gltf/.fbx/.blend) into the pure hopgen.rig.Rig.
+"""Read a rigged avatar file (.glb/.gltf/.fbx/.blend) into the pure hopgen.avatars.rig.Rig.
 
 The file is imported with Blender's own importers (a .blend is appended with bpy.data.libraries,
 so no script in it runs: autoexec stays off); it must hold exactly one armature and at least one
@@ -14,8 +14,8 @@ import numpy as np
 
 import bpy
 
-from hopgen import avatars
-from hopgen import rig as rg
+from hopgen.episode import body as avatars
+from hopgen.avatars import rig as rg
 
 
 class RiggedFileError(rg.RigError):
@@ -145,7 +145,7 @@ def read_rig(name, path, bone_map):
 
 
 def rig_for_entry(entry):
-    """avatars reader hook: the Rig of a `rigged` manifest entry (its own side; hopgen.avatars mirrors)."""
+    """avatars reader hook: the Rig of a `rigged` manifest entry (its own side; hopgen.episode.body mirrors)."""
     return read_rig(entry.name, entry.file, entry.bone_map)
 
 

@@ -1,6 +1,6 @@
 """Scene building blocks: a clean Cycles scene, labelled meshes, the OpenCV-defined camera, lamps.
 
-Every mesh made here carries the INT FACE attribute "hop_label" (seg labels of hopgen.skeleton)
+Every mesh made here carries the INT FACE attribute "hop_label" (seg labels of hopgen.core.skeleton)
 that the label pass (hopgen.blender.passes) renders exactly. Objects without it render as 0.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
-from hopgen import camera as cam
+from hopgen.core import camera as cam
 from hopgen.blender import compat
 from hopgen.blender.materials import LABEL_ATTRIBUTE
 

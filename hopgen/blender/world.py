@@ -12,7 +12,7 @@ import numpy as np
 import bpy
 from mathutils import Euler
 
-from hopgen import camera as cam
+from hopgen.core import camera as cam
 from hopgen.blender import compat, materials, scene as hscene
 from hopgen.blender.passes import PASS_HIDDEN
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import kinematics as kin
-from ..skeleton import SEG_PALM, seg_phalanx
+from hopgen.hand import kinematics as kin
+from hopgen.core.skeleton import SEG_PALM, seg_phalanx
 
 TOUCH_GAP = 0.0  # m: a joint group stops when its skin comes this close to the surface
 COARSE_STEP = 0.06  # rad of the driving parameter per coarse step

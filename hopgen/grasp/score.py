@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..skeleton import FINGER_NAMES, SEG_PALM, seg_phalanx
+from hopgen.core.skeleton import FINGER_NAMES, SEG_PALM, seg_phalanx
 
 CONTACT_DIST = 0.003  # m
 MAX_PENETRATION = 0.002  # m

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import kinematics as kin
-from .. import meshgeom
-from ..skeleton import CATEGORIES, SEG_PALM
-from . import closing, placement, score, taxonomy
+from hopgen.hand import kinematics as kin
+from hopgen.core import meshgeom
+from hopgen.core.skeleton import CATEGORIES, SEG_PALM
+from hopgen.grasp import closing, placement, score, taxonomy
 
 DEFAULT_MAX_ATTEMPTS = 24
 SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
@@ -108,14 +108,14 @@ class HandModel:
             pts = self.skin.pose(tr)
             labels = self.skin.label
         else:
-            from .. import handmesh
+            from hopgen.hand import handmesh
             pts = handmesh.pose_vertices(self.mesh, self.shape, angles, self.side)
             labels = self._vertex_labels
         return pts @ hand_to_obj[:3, :3].T + hand_to_obj[:3, 3], labels
 
 
 def _subject(subject):
-    from .. import subjects
+    from hopgen.hand import subjects
     if isinstance(subject, str):
         return subjects.get_subject(subject)
     return subject
@@ -127,11 +127,11 @@ def hand_model(subject, side):
     key = (subj.id, side, subj.hand_length_mm, subj.hand_breadth_mm, subj.thickness_scale)
     if key in _HANDS:
         return _HANDS[key]
-    from .. import subjects
+    from hopgen.hand import subjects
     shape = subjects.subject_shape(subj)
     mesh = None
     try:
-        from .. import handmesh
+        from hopgen.hand import handmesh
     except ImportError:
         handmesh = None
     if handmesh is not None:

@@ -9,7 +9,7 @@ size) -> type-probability table picks types; a user config can override it.
 
 from dataclasses import dataclass, field
 
-from ..skeleton import CATEGORIES
+from hopgen.core.skeleton import CATEGORIES
 
 # Approach relations to the object's principal axes (axes[0] longest .. axes[2] shortest):
 #   "wrap"   palm faces the long axis, knuckle line parallel to it; fingers curl around the section.

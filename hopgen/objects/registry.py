@@ -11,7 +11,7 @@ import numpy as np
 
 from hopgen.objects.materials import check_spec
 from hopgen.objects.primitives import merge_parts
-from hopgen.skeleton import CATEGORIES
+from hopgen.core.skeleton import CATEGORIES
 
 
 class ObjectSpecError(ValueError):

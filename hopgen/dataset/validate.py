@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import FORMAT
-from .camera import is_rigid, project
-from .hopformat import HopDataset, HopFormatError, sample_path
-from .skeleton import CATEGORIES, HAND_LABELS, NUM_JOINTS, NUM_SEG_LABELS, SEG_OBJECT
-from .visibility import compute_visibility
+from hopgen import FORMAT
+from hopgen.core.camera import is_rigid, project
+from hopgen.dataset.hopformat import HopDataset, HopFormatError, sample_path
+from hopgen.core.skeleton import CATEGORIES, HAND_LABELS, NUM_JOINTS, NUM_SEG_LABELS, SEG_OBJECT
+from hopgen.dataset.visibility import compute_visibility
 
 REPROJECTION_TOL_PX = 0.05
 
@@ -92,7 +92,7 @@ def check_images(ds, sid, parsed):
             out.append(Problem(sid, "files", f"{kind}/{sid}.png missing"))
             continue
         try:
-            from .pngio import read_png
+            from hopgen.core.pngio import read_png
             imgs[kind] = read_png(path) if kind != "rgb" else ds.image("rgb", sid)
         except Exception as e:  # any decoder error is a corrupt file
             out.append(Problem(sid, "decode", f"{kind}/{sid}.png does not decode: {e}"))

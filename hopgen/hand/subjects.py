@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from hopgen import kinematics
+from hopgen.hand import kinematics
 
 # Typical skin colours (sRGB 0-255) per Fitzpatrick type, palm-back of the hand; converted to
 # linear albedo below.  Values in line with measured skin reflectance tables (e.g. the

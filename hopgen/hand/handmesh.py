@@ -2,7 +2,7 @@
 surface nets, skinned to the kinematic skeleton with dual-quaternion skinning.
 
 Geometry is built for the RIGHT hand at the neutral pose in the hand frame of
-hopgen.kinematics (metres); the left mesh is its exact mirror (x -> -x, reversed winding).
+hopgen.hand.kinematics (metres); the left mesh is its exact mirror (x -> -x, reversed winding).
 Skin transforms are kinematics.FKResult.transforms: columns 0..19 of the weights are the
 bones of skeleton.BONES, column 20 is the forearm.
 Pure module: numpy + standard library only.
@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hopgen import kinematics, skeleton
-from hopgen.subjects import subject_shape
+from hopgen.hand import kinematics
+from hopgen.core import skeleton
+from hopgen.hand.subjects import subject_shape
 
 NUM_SKIN_BONES = 21  # 20 skeleton bones + forearm
 FOREARM = 20

@@ -9,8 +9,8 @@ import hashlib
 import json
 import os
 
-from .atomic import atomic_write_text
-from .hopformat import HopDataset, SPLITS
+from hopgen.core.atomic import atomic_write_text
+from hopgen.dataset.hopformat import HopDataset, SPLITS
 
 
 def _hash01(text):

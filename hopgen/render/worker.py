@@ -1,6 +1,6 @@
 """One render worker: renders whole episodes of a shard inside Blender (bpy module or binary).
 
-Runs as `python -m hopgen.render_worker ARGS` (bpy module) or through
+Runs as `python -m hopgen.render.worker ARGS` (bpy module) or through
 `blender -b --python-exit-code 1 -P blender_scripts/render_hop.py -- ARGS`. It reports one line per
 sample on stdout, which the parent (`hopgen render`) turns into progress and a failure list:
     HOPGEN_DONE <id>        HOPGEN_SKIP <id>        HOPGEN_FAIL <id> <seed> <message>
@@ -26,10 +26,10 @@ def parse_args(argv):
 
 def worker_main(argv):
     args = parse_args(argv)
-    from .config import load_generation_config
-    from .manifest import load_manifest
-    from .pipeline import prepare_output, todo_samples
-    from .plan import parse_shard, plan_episode, shard_episodes
+    from hopgen.config import load_generation_config
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.render.pipeline import prepare_output, todo_samples
+    from hopgen.episode.plan import parse_shard, plan_episode, shard_episodes
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
     shard, (k, n) = parse_shard(args.shard), parse_shard(args.worker)
@@ -38,7 +38,7 @@ def worker_main(argv):
     # folder already cleaned by its parent).
     writer = prepare_output(cfg, manifest, args.out, exclusive=shard[1] == 1 and n == 1)
     episodes = shard_episodes(cfg, shard)[k::n]
-    from .blender.render_episode import EpisodeRenderer
+    from hopgen.blender.render_episode import EpisodeRenderer
     threads = args.threads or cfg.render.threads
     renderer = EpisodeRenderer(cfg, manifest, writer, threads=threads)
     print(f"hopgen worker {k}/{n} of shard {shard[0]}/{shard[1]}: {len(episodes)} episodes, "

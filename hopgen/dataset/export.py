@@ -13,10 +13,10 @@ import shutil
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .hopformat import HopDataset, sample_path
-from .pngio import encode_png
-from .skeleton import HAND_LABELS, RHD_FROM_NATIVE, SEG_ARM, VIS_VISIBLE
+from hopgen.core.atomic import atomic_write_bytes
+from hopgen.dataset.hopformat import HopDataset, sample_path
+from hopgen.core.pngio import encode_png
+from hopgen.core.skeleton import HAND_LABELS, RHD_FROM_NATIVE, SEG_ARM, VIS_VISIBLE
 
 
 def _rhd_mask(seg, side):

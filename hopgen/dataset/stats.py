@@ -4,8 +4,8 @@ from collections import Counter
 
 import numpy as np
 
-from .hopformat import HopDataset
-from .skeleton import HAND_LABELS, JOINT_NAMES
+from hopgen.dataset.hopformat import HopDataset
+from hopgen.core.skeleton import HAND_LABELS, JOINT_NAMES
 
 
 def dataset_stats(root, images=True):

@@ -2,7 +2,7 @@
 
 The grasp is synthesised exactly as for the procedural hands (hopgen.grasp, same kinematic model
 and joint limits) by a *proxy* hand sized like the avatar's hand; every frame's kinematic joints
-are then retargeted onto the avatar's skeleton (hopgen.rig): the hand frame is matched on the
+are then retargeted onto the avatar's skeleton (hopgen.avatars.rig): the hand frame is matched on the
 palm joints, each finger link turns to the kinematic link's direction (thumb links also roll
 like the kinematic thumb), fingertips reach the kinematic tips, fingers that sink into the
 object open just enough, and for a body the arm
@@ -20,9 +20,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import camera as cam
-from . import rig as rg
-from .episode import EpisodeScene, FrameState, load_object_geometry, place_camera
+from hopgen.core import camera as cam
+from hopgen.avatars import rig as rg
+from hopgen.episode.build import EpisodeScene, FrameState, load_object_geometry, place_camera
 
 PLACEMENT_ELEVATIONS_DEG = (35.0, 60.0)   # upper arm above the horizontal, elbow -> shoulder
 PLACEMENT_AZIMUTHS = 6                     # upper-arm directions around the vertical
@@ -94,7 +94,7 @@ class BodyEpisodeScene(EpisodeScene):
 def _eye_camera(c, eyes, state):
     """Camera choices (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
     pts = state.hand_points
-    target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.place_camera looks at
+    target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.build.place_camera looks at
     v = eyes - target
     dist = float(np.linalg.norm(v))
     v = v / dist
@@ -123,8 +123,8 @@ def _camera_blocking(K, w2c, state, width, height):
 
 def avatar_subject(entry):
     """The subject dict of a MakeHuman manifest entry (a default subject or its own targets)."""
-    from . import makehuman as mh
-    from .subjects import fitzpatrick_albedo
+    from hopgen.avatars import makehuman as mh
+    from hopgen.hand.subjects import fitzpatrick_albedo
     opts = dict(entry.options or {})
     if opts.get("subject"):
         base = {s["id"]: s for s in mh.DEFAULT_MAKEHUMAN_SUBJECTS}[opts["subject"]]
@@ -162,7 +162,7 @@ def _base_rig(entry):
            json.dumps(entry.targets, sort_keys=True), json.dumps(entry.bone_map, sort_keys=True))
     if key not in _RIG_CACHE:
         if entry.kind == "makehuman":
-            from . import makehuman as mh
+            from hopgen.avatars import makehuman as mh
             subject = avatar_subject(entry)
             r = mh.makehuman_rig(mh.load_makehuman(entry.path), subject, name=entry.name)
         elif entry.kind == "rigged":
@@ -177,7 +177,7 @@ def _base_rig(entry):
             if own and own not in r.joint_refs:
                 r.joint_refs = {own: r.joint_refs[r.sides()[0]]}
             tone = int((entry.options or {}).get("skin_tone", 3))
-            from .subjects import fitzpatrick_albedo
+            from hopgen.hand.subjects import fitzpatrick_albedo
             subject = {"id": entry.name, "sex": entry.sex or "female", "skin_tone": tone,
                        "skin_rgb": tuple((entry.options or {}).get("skin_rgb") or fitzpatrick_albedo(tone))}
         else:
@@ -190,8 +190,8 @@ def _base_rig(entry):
 
 def proxy_subject(subject, rest_hand, side):
     """A subjects.Subject whose kinematic hand has the avatar's hand length and MCP spread."""
-    from .subjects import Subject
-    from .makehuman import hand_length
+    from hopgen.hand.subjects import Subject
+    from hopgen.avatars.makehuman import hand_length
     frame = rg.hand_frame(rest_hand, side)
     x = (rest_hand[5] - rest_hand[17]) @ frame[:3, 0]
     length = float(np.clip(1000 * hand_length(rest_hand) + 2.0, 125.0, 255.0))  # tip joint ~2 mm inside
@@ -222,7 +222,7 @@ _PULP_CACHE = {}
 def thumb_pulp_locals(rig, side, shape):
     """Per thumb link, the bone-frame vector that faces the thumb pulp: found by retargeting the
     kinematic neutral pose onto the rig at rest (the rig's rest roll is taken to match it there)."""
-    from .kinematics import forward_kinematics_full, neutral_angles
+    from hopgen.hand.kinematics import forward_kinematics_full, neutral_angles
     key = (id(rig), side, shape.hand_length_mm, shape.hand_breadth_mm, shape.thickness_scale)
     if key not in _PULP_CACHE:
         fk = forward_kinematics_full(shape, neutral_angles(), side)
@@ -244,7 +244,7 @@ PALM_JOINTS = [0, 1, 5, 9, 13, 17]
 
 def frame_targets(rig, side, shape, state):
     """The _Target of an animation frame (kinematic joints placed by state.hand_to_world)."""
-    from .kinematics import forward_kinematics_full
+    from hopgen.hand.kinematics import forward_kinematics_full
     fk = forward_kinematics_full(shape, state.angles, side)
     target = cam.transform(state.hand_to_world, fk.joints)            # (21, 3) world
     rest_hand = rg.hand_joints(rig, rig.rest, side)
@@ -274,7 +274,7 @@ SETTLE_STEPS = 6  # bisection steps: opening resolved to 1/64 of the finger's fl
 
 def finger_vertex_ids(rig, side):
     """Per finger (thumb..pinky), the rig vertices of its phalanges (by dominant bone)."""
-    from .skeleton import seg_phalanx
+    from hopgen.core.skeleton import seg_phalanx
     main = rig.weight_bone[np.arange(len(rig.vertices)), rig.weight.argmax(1)]
     labels = rg.bone_labels(rig, side)[main]
     return [np.nonzero(np.isin(labels, [seg_phalanx(f, s) for s in range(3)]))[0] for f in range(5)]
@@ -436,8 +436,8 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
 
 def build_body_episode(cfg, manifest, spec, avatar):
     """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
-    from .grasp import grasp_episode, synthesize_grasp
-    from .subjects import subject_shape
+    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.hand.subjects import subject_shape
     side = spec["side"]
     r, subject_dict = avatar_rig(avatar, side)
     rest_hand = rg.hand_joints(r, r.rest, side)
@@ -457,7 +457,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
                                      np.random.default_rng([spec["grasp_seed"], 2]))
     dominant = r.dominant if r.dominant is not None else rg.dominant_bones(r)
     labels = rg.triangle_labels(r, side, dominant)
-    from .skeleton import SEG_ARM
+    from hopgen.core.skeleton import SEG_ARM
     hand_ids = np.unique(r.triangles[labels != SEG_ARM])
     skip = _side_arm_bones(r, side)
     main = r.weight_bone[np.arange(len(r.vertices)), r.weight.argmax(1)]
@@ -466,7 +466,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
     if not cfg.avatar.body:
         body_ids = np.intersect1d(body_ids, r.triangles[np.isin(dominant, list(skip))])
     body_ids = body_ids[::BODY_POINT_STRIDE]
-    from .meshgeom import object_distance_fn
+    from hopgen.core.meshgeom import object_distance_fn
     sdf = object_distance_fn(geom, max_dist=0.05)
     fingers_ids = finger_vertex_ids(r, side)
     frames = []

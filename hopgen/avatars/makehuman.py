@@ -3,7 +3,7 @@
 Reads the hm08 base mesh (``3dobjs/base.obj``), morph targets (``targets/**.target``), the
 default skeleton (``rigs/default.mhskel``) and its skin weights (``rigs/default_weights.mhw``),
 and turns them into what the render side needs: a posable body mesh, its 21 hand joints in the
-contract order (hopgen.skeleton), seg labels per face, and 10 default subjects.
+contract order (hopgen.core.skeleton), seg labels per face, and 10 default subjects.
 
 Conventions (chosen here, used by every function of this module):
 
@@ -35,7 +35,7 @@ fingers 2-5 (index..pinky)::
 
 with S = L for the left hand and R for the right. Seg labels follow the same bones: wrist and
 metacarpals -> palm, fingerF-K -> phalanx (F-1, K-1) (the thumb's segment 0 is finger1-1,
-CMC->MCP, as in hopgen.skeleton.labels_at_joint), every other bone -> arm/body.
+CMC->MCP, as in hopgen.core.skeleton.labels_at_joint), every other bone -> arm/body.
 """
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from hopgen import rig
-from hopgen import skeleton as sk
+from hopgen.avatars import rig
+from hopgen.core import skeleton as sk
 
 # File (x, y, z) decimetres Y-up -> world 0.1 * (x, -z, y) metres Z-up.
 FILE_TO_WORLD = 0.1 * np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -610,7 +610,7 @@ def hand_joint_sources(side):
 
 
 def hand_joints(data, joints, side):
-    """(21, 3) contract hand joints (hopgen.skeleton.JOINT_NAMES order) from (J, 3) .mhskel joints."""
+    """(21, 3) contract hand joints (hopgen.core.skeleton.JOINT_NAMES order) from (J, 3) .mhskel joints."""
     names = []
     for bone, end in hand_joint_sources(side):
         if bone not in data.bone_index:
@@ -674,7 +674,7 @@ def posed_joint_positions(data, rest, posed, joints):
 
 
 def hand_frame(hand, side):
-    """(4, 4) world pose of the hopgen.kinematics hand frame of (21, 3) contract joints.
+    """(4, 4) world pose of the hopgen.hand.kinematics hand frame of (21, 3) contract joints.
 
     Origin the wrist, +Y toward the middle MCP, +X toward the thumb side (radial) for a right
     hand and the ulnar side for a left one (the mirror), +Z = X x Y, out of the palm.
@@ -698,7 +698,7 @@ def _rotation_between(a, b):
 def retarget_hand(data, rest, joints, target, side, orient=False):
     """Bone rotations {bone: (3, 3)} that give the MakeHuman hand the pose of ``target``.
 
-    target: (21, 3) contract joints (any hand size, e.g. hopgen.kinematics output). Each finger
+    target: (21, 3) contract joints (any hand size, e.g. hopgen.hand.kinematics output). Each finger
     bone (finger1-1..finger5-3) turns by the smallest rotation that points it like the matching
     target bone (MakeHuman keeps its own bone lengths and twist). With orient=False only the
     fingers move: the target is first carried into the MakeHuman hand frame (hand_frame), so
@@ -747,7 +747,7 @@ _SHOE_STEMS = ("foot", "toe")
 
 
 def _region_of_bone(name):
-    from hopgen import rig as rg
+    from hopgen.avatars import rig as rg
     if name.startswith(_TOP_STEMS):
         return rg.REGION_TOP
     if name.startswith(_BOTTOM_STEMS):
@@ -758,12 +758,12 @@ def _region_of_bone(name):
 
 
 def makehuman_rig(data, subject, name=None):
-    """A hopgen.rig.Rig of one subject: morphed render mesh, skeleton, weights, both hands and arms.
+    """A hopgen.avatars.rig.Rig of one subject: morphed render mesh, skeleton, weights, both hands and arms.
 
     Triangles are MakeHumanData.triangles (render-vertex indices); regions dress torso/upper arms
     (top), hips/legs (bottom) and feet (shoes); ``sleeve`` marks the upper forearms.
     """
-    from hopgen import rig as rg
+    from hopgen.avatars import rig as rg
     full = subject_vertices(data, subject)
     joints = joint_positions(data, full)
     rest = bone_rest_matrices(data, joints)

@@ -1,6 +1,6 @@
 """The canonical hand frame of Zimmermann & Brox (hand3d), used by the 3D lifting stage.
 
-Inputs and outputs are in the NATIVE joint order of the HOP contract (hopgen.skeleton). The
+Inputs and outputs are in the NATIVE joint order of the HOP contract (hopgen.core.skeleton). The
 frame is defined (PAPER.md) on RHD keypoints; the ones used here map to native joints as
     RHD 0  wrist          -> native 0
     RHD 11 middle PIP     -> native 10
@@ -24,7 +24,7 @@ so R is what the ViewPoint network predicts. Pure numpy.
 
 import numpy as np
 
-from hopgen.skeleton import NUM_JOINTS, RHD_FROM_NATIVE
+from hopgen.core.skeleton import NUM_JOINTS, RHD_FROM_NATIVE
 
 # Native indices of the RHD keypoints that define the frame.
 WRIST = RHD_FROM_NATIVE[0]

@@ -2,9 +2,9 @@
 
 A ``Rig`` is what every non-procedural avatar becomes: rest vertices, triangles, linear-blend
 skin weights, bones with rest frames, and, per hand side, where the 21 contract joints
-(hopgen.skeleton) sit on the bones. Posing turns local bone rotations into world bone frames
+(hopgen.core.skeleton) sit on the bones. Posing turns local bone rotations into world bone frames
 and skinned vertices; ``retarget_fingers`` gives the rig's fingers the directions of a
-hopgen.kinematics pose; ``solve_arm`` bends a shoulder-elbow-wrist chain so the hand lands on a
+hopgen.hand.kinematics pose; ``solve_arm`` bends a shoulder-elbow-wrist chain so the hand lands on a
 given hand frame.
 
 Conventions:
@@ -15,7 +15,7 @@ Conventions:
 - Local rotations ``local`` (B, 3, 3) rotate a bone about its head in its own frame (identity =
   rest); ``pose`` returns (B, 4, 4) world frames; ``root`` (4, 4) carries the whole rig rigidly.
 - Hand frame (hand_frame): origin wrist, +Y to the middle MCP, +X radial for a right hand
-  (ulnar for a left one), +Z = X x Y out of the palm, as in hopgen.kinematics.
+  (ulnar for a left one), +Z = X x Y out of the palm, as in hopgen.hand.kinematics.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Dict, Optional, Tuple
 
 import numpy as np
 
-from . import skeleton as sk
+from hopgen.core import skeleton as sk
 
 SIDES = ("left", "right")
 WRIST_CUFF_M = 0.015  # forearm skin this close to the wrist joint is labelled palm (hand mask)

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .skeleton import CATEGORIES
+from hopgen.core.skeleton import CATEGORIES
 
 EPISODE_STREAM = 1
 SAMPLE_STREAM = 2

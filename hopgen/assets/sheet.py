@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import camera as cam
-from . import kinematics as kin
-from .skeleton import CATEGORIES
+from hopgen.core import camera as cam
+from hopgen.hand import kinematics as kin
+from hopgen.core.skeleton import CATEGORIES
 
 SECTIONS = ("objects", "hands", "grasps")
 TURNTABLE_DEG = (0.0, 120.0, 240.0)

@@ -11,8 +11,8 @@ from typing import List
 
 import numpy as np
 
-from . import camera as cam
-from .skeleton import CATEGORIES
+from hopgen.core import camera as cam
+from hopgen.core.skeleton import CATEGORIES
 
 
 @dataclass
@@ -42,7 +42,7 @@ class EpisodeScene:
 def load_object_geometry(entry, seed):
     """Geometry of a manifest object entry: a procedural generator or a mesh file."""
     if entry.source == "procedural":
-        from .objects import build_object, sample_object_params
+        from hopgen.objects import build_object, sample_object_params
         params = sample_object_params(entry.generator, np.random.default_rng(seed), ranges=entry.ranges or None)
         return build_object(params)
     return load_file_object(entry)
@@ -55,8 +55,8 @@ def load_file_object(entry):
     """A manifest mesh file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
     graspable (UngraspableObjectError names the object and the reason). Grasp synthesis then uses
     the triangle-mesh signed distance. .obj/.stl/.ply are read here; other formats need Blender."""
-    from .meshgeom import MeshFileError, check_graspable, load_mesh, normalise_for_grasp
-    from .objects.registry import ObjectGeometry
+    from hopgen.core.meshgeom import MeshFileError, check_graspable, load_mesh, normalise_for_grasp
+    from hopgen.objects.registry import ObjectGeometry
     if not entry.file.lower().endswith((".obj", ".stl", ".ply")):
         raise MeshFileError(f"object {entry.name}: {entry.file}: grasp synthesis reads .obj/.stl/.ply; "
                             "convert the mesh to one of those")
@@ -74,12 +74,12 @@ def load_file_object(entry):
 
 def build_episode(cfg, manifest, spec):
     """Synthesise the grasp and animate the episode of plan `spec`."""
-    from .grasp import grasp_episode, synthesize_grasp
-    from .handmesh import build_hand_mesh, pose_vertices
-    from .subjects import get_subject, subject_shape
+    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.hand.handmesh import build_hand_mesh, pose_vertices
+    from hopgen.hand.subjects import get_subject, subject_shape
     avatar = manifest.avatar(spec["avatar"])
-    if avatar.kind != "procedural":  # MakeHuman bodies and rigged files: hopgen.avatars
-        from .avatars import build_body_episode
+    if avatar.kind != "procedural":  # MakeHuman bodies and rigged files: hopgen.episode.body
+        from hopgen.episode.body import build_body_episode
         return build_body_episode(cfg, manifest, spec, avatar)
     subject = get_subject(avatar.name)
     shape = subject_shape(subject)
@@ -93,13 +93,13 @@ def build_episode(cfg, manifest, spec):
     states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), n_frames,
                            phases=tuple(cfg.grasp.phases))
     frames = []
-    from .skeleton import SEG_ARM
+    from hopgen.core.skeleton import SEG_ARM
     hand_faces = np.asarray(mesh.faces)[np.asarray(mesh.face_labels) != SEG_ARM]
     hand_vertex_ids = np.unique(hand_faces)
     needed = sorted({s["frame"] for s in spec["samples"]})
     for k in needed:
         st = states[k]
-        from .kinematics import forward_kinematics
+        from hopgen.hand.kinematics import forward_kinematics
         joints_hand, _ = forward_kinematics(shape, st.angles, side)
         verts_hand = pose_vertices(mesh, shape, st.angles, side)
         frames.append(FrameState(frame=k, phase=st.phase, angles=np.asarray(st.angles),
@@ -167,9 +167,9 @@ def place_camera(cfg, sample, state, width, height):
 
 def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     """The annotation fields that need no pixels (visibility and visible_fraction come from the passes)."""
-    from . import __version__, FORMAT
-    from .hopformat import sample_id
-    from .kinematics import angles_to_dict
+    from hopgen import __version__, FORMAT
+    from hopgen.dataset.hopformat import sample_id
+    from hopgen.hand.kinematics import angles_to_dict
     xyz = cam.transform(w2c, state.joints)
     uv = cam.project(K, xyz)
     spec, subject, grasp = scene.spec, scene.subject, scene.grasp

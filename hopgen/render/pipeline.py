@@ -7,15 +7,16 @@ import subprocess
 import sys
 import time
 
-from . import FORMAT, __version__
-from .config import config_digest
-from .hopformat import HopWriter, sample_id
-from .plan import episode_samples, holdout_objects, shard_episodes
-from .skeleton import BONES, CATEGORIES, JOINT_NAMES
-from .structured import to_dict
+from hopgen import FORMAT, __version__
+from hopgen.config import config_digest
+from hopgen.dataset.hopformat import HopWriter, sample_id
+from hopgen.episode.plan import episode_samples, holdout_objects, shard_episodes
+from hopgen.core.skeleton import BONES, CATEGORIES, JOINT_NAMES
+from hopgen.core.structured import to_dict
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RENDER_SCRIPT = os.path.join(REPO, "blender_scripts", "render_hop.py")
+# The folder that holds the hopgen package (a checkout or site-packages): workers import hopgen from it.
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RENDER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "blender_entry.py")
 
 
 class RenderError(RuntimeError):
@@ -92,7 +93,7 @@ class Progress:
 def worker_command(args, blender):
     if blender:
         return [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", RENDER_SCRIPT, "--", *args]
-    return [sys.executable, "-m", "hopgen.render_worker", *args]
+    return [sys.executable, "-m", "hopgen.render.worker", *args]
 
 
 def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, config_path=None,
@@ -124,8 +125,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
     with open(log_path, "a") as log:
         for k in range(workers):
             cmd = worker_command(base + ["--worker", f"{k}/{workers}"], blender)
-            env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=REPO))
+            env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env))
         import selectors
         sel = selectors.DefaultSelector()
         for p in procs:

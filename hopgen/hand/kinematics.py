@@ -1,4 +1,4 @@
-"""Hand kinematic model: anatomical joint angles -> the 21 joints of hopgen.skeleton.
+"""Hand kinematic model: anatomical joint angles -> the 21 joints of hopgen.core.skeleton.
 
 HAND FRAME (all positions in metres):
   origin  = wrist joint centre,
@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hopgen import skeleton
+from hopgen.core import skeleton
 
 FINGERS = skeleton.FINGER_NAMES  # thumb, index, middle, ring, pinky
 

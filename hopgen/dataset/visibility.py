@@ -9,7 +9,7 @@ at silhouettes) count as visible: nothing occludes them.
 
 import numpy as np
 
-from .skeleton import (NUM_JOINTS, SEG_ARM, SEG_BACKGROUND, SEG_OBJECT, VIS_OBJECT, VIS_OUTSIDE,
+from hopgen.core.skeleton import (NUM_JOINTS, SEG_ARM, SEG_BACKGROUND, SEG_OBJECT, VIS_OBJECT, VIS_OUTSIDE,
                        VIS_SELF, VIS_VISIBLE, labels_at_joint)
 
 

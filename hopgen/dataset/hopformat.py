@@ -13,9 +13,9 @@ import os
 
 import numpy as np
 
-from . import FORMAT
-from .atomic import atomic_write_bytes, atomic_write_json, cleanup_temporaries
-from .pngio import encode_png, read_png
+from hopgen import FORMAT
+from hopgen.core.atomic import atomic_write_bytes, atomic_write_json, cleanup_temporaries
+from hopgen.core.pngio import encode_png, read_png
 
 IMAGE_KINDS = ("rgb", "hand_mask", "object_mask", "seg", "depth")
 SPLITS = ("train", "val", "test")

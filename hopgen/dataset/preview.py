@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
-from .draw import colourise_seg, draw_skeleton
-from .hopformat import HopDataset
-from .pngio import encode_png
+from hopgen.core.atomic import atomic_write_bytes
+from hopgen.core.draw import colourise_seg, draw_skeleton
+from hopgen.dataset.hopformat import HopDataset
+from hopgen.core.pngio import encode_png
 
 
 def _resize_nearest(img, size):

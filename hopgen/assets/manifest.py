@@ -27,7 +27,7 @@ present one lists exactly what is used, and an entry `builtin: true` adds the bu
 A makehuman `path` is a MakeHuman 1.x data folder (3dobjs/base.obj, rigs/default.mhskel,
 targets/) or a folder holding one as data/. A rigged `file` (.glb/.gltf/.fbx/.blend) holds one
 armature and the meshes skinned to it; `bone_map` names, for each of the 21 joints of
-hopgen.skeleton, the bone whose HEAD sits at that joint centre (wrist: the hand bone; thumb_cmc,
+hopgen.core.skeleton, the bone whose HEAD sits at that joint centre (wrist: the hand bone; thumb_cmc,
 thumb_mcp, thumb_ip: the thumb's three bones; index_mcp/pip/dip: proximal/middle/distal bones;
 *_tip: an end bone at the fingertip). A tip may be written `Bone:tail` to use the TAIL of the
 distal bone instead (glTF stores no tails, so importers guess them: prefer end bones there).
@@ -45,8 +45,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
-from .skeleton import CATEGORIES, JOINT_NAMES
-from .structured import ConfigError, load_structured_file
+from hopgen.core.skeleton import CATEGORIES, JOINT_NAMES
+from hopgen.core.structured import ConfigError, load_structured_file
 
 OBJECT_FILE_TYPES = (".obj", ".stl", ".ply", ".glb", ".gltf", ".fbx", ".blend")
 RIGGED_FILE_TYPES = (".blend", ".fbx", ".glb", ".gltf")
@@ -129,13 +129,13 @@ class Manifest:
 
 
 def builtin_objects():
-    from .objects import list_object_types
+    from hopgen.objects import list_object_types
     return [ObjectEntry(name=n, category=c, source="procedural", generator=n, license="CC0 (procedural, hopgen)",
                         builtin=True) for n, c in list_object_types()]
 
 
 def builtin_avatars():
-    from .subjects import BUILTIN_SUBJECTS
+    from hopgen.hand.subjects import BUILTIN_SUBJECTS
     return [AvatarEntry(name=s.id, kind="procedural", sex=s.sex, builtin=True) for s in BUILTIN_SUBJECTS]
 
 
@@ -218,7 +218,7 @@ def _parse_object(ctx, i, e):
         for key in proc:
             if key not in ("generator", "ranges"):
                 raise ctx.err("objects", i, name, f"procedural.{key}", "unknown key (allowed: generator, ranges)")
-        from .objects import OBJECT_TYPES
+        from hopgen.objects import OBJECT_TYPES
         gen = proc.get("generator")
         if gen not in OBJECT_TYPES:
             raise ctx.err("objects", i, name, "procedural.generator",
@@ -228,7 +228,7 @@ def _parse_object(ctx, i, e):
             raise ctx.err("objects", i, name, "procedural.ranges", "expected a mapping of parameter -> [lo, hi]")
         try:
             import numpy as np
-            from .objects import sample_object_params
+            from hopgen.objects import sample_object_params
             sample_object_params(gen, np.random.default_rng(0), ranges=ranges)
         except (ValueError, KeyError) as ex:
             raise ctx.err("objects", i, name, "procedural.ranges", str(ex)) from None
@@ -267,13 +267,13 @@ def _check_avatar_options(ctx, i, name, kind, options):
         if key == "side" and value not in ("left", "right"):
             raise ctx.err("avatars", i, name, where, f"{value!r} is not left or right (the hand the file holds)")
         if key == "ethnicity":
-            from .makehuman import ETHNICITIES
+            from hopgen.avatars.makehuman import ETHNICITIES
             if not (isinstance(value, dict) and value and set(value) <= set(ETHNICITIES)
                     and all(isinstance(v, (int, float)) and v >= 0 for v in value.values())
                     and abs(sum(value.values()) - 1) < 1e-6):
                 raise ctx.err("avatars", i, name, where, f"expected shares of {', '.join(ETHNICITIES)} summing to 1")
         if key == "hand":
-            from .makehuman import HAND_TARGETS
+            from hopgen.avatars.makehuman import HAND_TARGETS
             if not isinstance(value, dict) or any(k not in HAND_TARGETS or not isinstance(v, (int, float))
                                                   or not -1 <= v <= 1 for k, v in value.items()):
                 raise ctx.err("avatars", i, name, where,
@@ -282,7 +282,7 @@ def _check_avatar_options(ctx, i, name, kind, options):
 
 def _makehuman_defaults(ctx, i, e, name, path):
     """`subjects: default`: the 10 default MakeHuman subjects as entries."""
-    from .makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
+    from hopgen.avatars.makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
     if e.get("subjects") != "default":
         raise ctx.err("avatars", i, name, "subjects", f"{e.get('subjects')!r}: only `subjects: default` is known")
     for key in ("subject", "sex", "targets", "options"):
@@ -300,7 +300,7 @@ def _parse_avatar(ctx, i, e):
         if name is not None and (not isinstance(name, str) or not name):
             raise ctx.err("avatars", i, None, "name", "expected a non-empty name prefix")
         path = ctx.resolve("avatars", i, name, "path", e.get("path"), must="folder")
-        from .makehuman import MakeHumanError, resolve_data_dir
+        from hopgen.avatars.makehuman import MakeHumanError, resolve_data_dir
         try:
             resolve_data_dir(path)
         except MakeHumanError as ex:
@@ -323,13 +323,13 @@ def _parse_avatar(ctx, i, e):
         raise ctx.err("avatars", i, name, "subject", "only makehuman avatars name MakeHuman subjects")
     if kind == "makehuman":
         path = ctx.resolve("avatars", i, name, "path", e.get("path"), must="folder")
-        from .makehuman import MakeHumanError, resolve_data_dir
+        from hopgen.avatars.makehuman import MakeHumanError, resolve_data_dir
         try:
             data_dir = str(resolve_data_dir(path))
         except MakeHumanError as ex:
             raise ctx.err("avatars", i, name, "path", str(ex)) from None
         if "subject" in e:
-            from .makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
+            from hopgen.avatars.makehuman import DEFAULT_MAKEHUMAN_SUBJECTS
             ids = [s["id"] for s in DEFAULT_MAKEHUMAN_SUBJECTS]
             if e["subject"] not in ids:
                 raise ctx.err("avatars", i, name, "subject", f"{e['subject']!r} is not one of {', '.join(ids)}")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .skeleton import BONES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
+from hopgen.core.skeleton import BONES, FINGER_COLOURS, WRIST_COLOUR, finger_of_joint
 
 
 def draw_disc(img, centre, radius, colour):

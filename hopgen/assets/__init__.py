@@ -1,0 +1,1 @@
+"""The asset manifest (avatars, objects, backgrounds) and the pure part of the asset/grasp preview sheets."""

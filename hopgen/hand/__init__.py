@@ -1,0 +1,2 @@
+"""The procedural hand (pure): kinematics, the skinned hand + forearm mesh, the built-in subjects, and the
+canonical hand frame of Zimmermann & Brox."""
