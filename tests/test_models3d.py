@@ -131,8 +131,13 @@ def test_output_shapes_gradients_no_nan(variant):
 
 def test_full_width_shapes():
     net = M.Lifter(M.LifterConfig())  # the paper's sizes: z 256, 4x4x128 trunk features
-    assert net.encoder.mu.out_features == 256
+    assert net.encoder.mu.out_features == net.encoder.logvar.out_features == 256
     assert net.encoder.fc[0].in_features == 4 * 4 * 128 + 2
+    # q_j: PosePrior's first FC (512, leaky ReLU), then FC [256, 128, 128] with ReLU (paper Sec. III)
+    fcs = [m for m in net.encoder.fc if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in fcs] == [512, 256, 128, 128] and net.encoder.mu.in_features == 128
+    acts = [type(m).__name__ for m in net.encoder.fc if not isinstance(m, torch.nn.Linear)]
+    assert acts == ["LeakyReLU", "ReLU", "ReLU", "ReLU"]
     assert net.viewpoint.fc[0].in_features == 4 * 4 * 256 + 2
     net.eval()
     with torch.no_grad():
@@ -172,7 +177,7 @@ def test_training_reduces_pose_loss():
     torch.manual_seed(0)
     maps, side, target, _ = make_batch(128, seed=1)
     net = M.Lifter(M.LifterConfig(**TINY))
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
     cfg = L.Loss3DConfig(kl=1e-3)
     gen = torch.Generator().manual_seed(0)
 

@@ -15,8 +15,8 @@ from trainer import evaluate
 from trainer.config import ConfigError, load_config
 from trainer.data import apply_affine, crop_affine
 from trainer.engine import train
-from trainer.models3d import LifterConfig
-from trainer.stage3d import LiftModel, camera_roll
+from trainer.models3d import LifterConfig, camera_roll
+from trainer.stage3d import LiftModel
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -98,7 +98,7 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
         assert 0.0 <= r["auc"] <= 1.0 and 0 < r["epe_median"] < 1000 and 0 < r["epe_mean"] < 1000
         assert r["samples"] == 8 and len(r["pck"]) == 20 and r["pck"] == sorted(r["pck"])
         assert set(r["per_category"]) <= {"cylindrical", "slender", "cubical", "spherical"} and r["per_category"]
-    assert m["poseprior"]["category_accuracy"] is None and m["poseprior"]["method"] == "PosePrior (Z&B)"
+    assert m["poseprior"]["category_accuracy"] is None and m["poseprior"]["method"] == "PosePrior"
     assert m["poseprior"]["latent_plot"] is None and m["cluster"]["latent_plot"] == "latent_cluster.png"
     assert 0.0 <= m["triplet"]["category_accuracy"] <= 1.0 and m["triplet"]["cluster_purity"] is None
     assert m["triplet"]["method"] == "Ours (triplet)" and m["cluster"]["method"] == "Ours (cluster)"
@@ -147,7 +147,7 @@ def test_camera_roll_matches_rotated_crop():
 
 def test_config_errors():
     with pytest.raises(ConfigError, match="lift.source"):
-        from trainer.stage3d import lift_cfg
+        from trainer.config import lift_cfg
         lift_cfg(load_config(CFG.format("cluster"), ["lift.source=photo"]))
     with pytest.raises(ConfigError, match="lift.nope"):
         load_config(CFG.format("cluster"), ["lift.nope=1"])
@@ -174,7 +174,7 @@ def test_full_pipeline_end_to_end(toy, tmp_path):
     out = str(tmp_path / "report")
     assert evaluate.main(["--run", full, "--data", toy, "--out", out, "--max-samples", "4"]) == 0
     r = json.load(open(os.path.join(out, "metrics.json")))["full"]
-    assert r["table"] == "IV" and r["method"] == "Ours-PoseNet + Ours (cluster)" and r["samples"] == 4
+    assert r["table"] == "IV" and r["method"] == "Ours (cluster)" and r["pipeline"] == "Ours-PoseNet + Ours (cluster)" and r["samples"] == 4
     assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["auc_2d"] <= 1.0 and np.isfinite(r["epe_mean"])
     text = open(os.path.join(out, "report.md")).read()
     assert "## Table IV: the whole pipeline" in text and "| 2D AUC (0-20 px) |" in text and "Table III" not in text

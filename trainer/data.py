@@ -12,6 +12,9 @@ visibility, side, category; keypoints always in the NATIVE joint order of hopgen
     uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
     side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
 
+`LiftKeypoints` (the 3D stage from GT heatmaps, Table III) gives the same dict without image and mask,
+the heatmaps drawn from the (noisy, jittered) GT uv; `make_dataset_3d` picks it or HandCrops.
+
 Crops: "gt" (hand3d: centred on the middle MCP, side 2 x the largest offset of the visible keypoints,
 clamped to [crop_min, crop_max]; jittered in training), "full" (the whole image, padded square),
 or "box" (given full-image boxes, e.g. from a predicted mask). Pixel (0, 0) is the centre of the
@@ -28,6 +31,7 @@ import torch
 
 from hopgen.dataset.hopformat import HopDataset
 from hopgen.core.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+from trainer.config import lift_cfg
 from trainer.heatmaps import render_heatmaps
 
 MIDDLE_MCP = 9  # native index of the crop centre
@@ -324,6 +328,79 @@ def make_dataset(cfg, roots, split, train, **kwargs):
         roots = [roots]
     return HandCrops([(open_source(r), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
                      occluded_weight=cfg.loss.occluded_weight, **kwargs)
+
+
+class LiftKeypoints(torch.utils.data.Dataset):
+    """GT heatmaps of hand crops, keypoints only (no image decoding after the first pass).
+
+    Records of `base` (a data.HandCrops) are read once; each item is the HandCrops dict without the
+    image and mask, with heatmaps rendered from the uv in the GT crop
+    (jittered, with uv noise and map dropout in training; draws from default_rng([seed, epoch, index, 3])).
+    """
+
+    def __init__(self, base, lift, train, occluded_weight=0.0):
+        self.cfg, self.lift, self.train = base.cfg, lift, train
+        self.seed, self.occluded_weight, self.epoch = base.seed, occluded_weight, 0
+        self.recs, self.ids = [], [base.sample_id(i) for i in range(len(base))]
+        for i in range(len(base)):
+            r = base.record(i)
+            self.recs.append({"uv": r["uv"], "xyz": r["xyz"], "K": r["K"], "vis": r["vis"], "side": r["side"],
+                              "category": r["category"], "hw": r["rgb"].shape[:2]})
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def sample_id(self, index):
+        return self.ids[index]
+
+    def __len__(self):
+        return len(self.recs)
+
+    def __getitem__(self, index):
+        cfg, lift, size = self.cfg, self.lift, self.cfg.crop
+        r = self.recs[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index, 3])
+        aug = self.train and cfg.augment
+        uv, xyz, K, side = r["uv"], r["xyz"], r["K"], r["side"]
+        h, w = r["hw"]
+        if aug and rng.random() < cfg.flip_prob:  # as data.flip_record, on the keypoints only
+            uv = np.stack([(w - 1) - uv[:, 0], uv[:, 1]], 1)
+            xyz = xyz * np.array([-1.0, 1.0, 1.0])
+            K = K.copy()
+            K[0, 2], K[0, 1] = (w - 1) - K[0, 2], -K[0, 1]
+            side = "left" if side == "right" else "right"
+        centre, side_px = gt_crop_box(uv, r["vis"], w, h, cfg)
+        angle = 0.0
+        if aug:
+            centre = centre + rng.normal(scale=cfg.centre_jitter * side_px / 256.0, size=2)
+            side_px *= float(np.exp(rng.normal(scale=cfg.scale_jitter)))
+            angle = float(np.deg2rad(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)))
+        A = crop_affine(centre, side_px, size, angle)
+        uv_crop = apply_affine(A, uv)
+        inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
+        weight = np.where(r["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
+        weight = np.where(inside & (r["vis"] != VIS_OUTSIDE), weight, 0.0)
+        draw = weight > 0
+        uv_draw = uv_crop
+        if aug:
+            uv_draw = uv_crop + rng.normal(scale=lift.uv_noise * size / 256.0, size=uv_crop.shape)
+            if lift.heatmap_dropout > 0:
+                draw = draw & (rng.random(len(draw)) >= lift.heatmap_dropout)
+        maps = render_heatmaps(uv_draw[None], draw[None], size // cfg.heatmap_stride, cfg.sigma * size / 256.0,
+                               crop_size=size)[0]
+        return {"heatmaps": maps, "weight": weight.astype(np.float32),
+                "uv": uv.astype(np.float32), "uv_crop": uv_crop.astype(np.float32), "xyz": xyz.astype(np.float32),
+                "K": K.astype(np.float32), "vis": r["vis"].astype(np.int64), "side": np.int64(side == "right"),
+                "category": np.int64(r["category"]), "A": A.astype(np.float32), "index": np.int64(index)}
+
+
+def make_dataset_3d(cfg, roots, split, train, **kwargs):
+    """The 3D stage's dataset: LiftKeypoints for lift.source gt, HandCrops (images) for pred2d."""
+    lift = lift_cfg(cfg)
+    base = make_dataset(cfg, roots, split, train, **kwargs)
+    if lift.source == "pred2d":
+        return base
+    return LiftKeypoints(base, lift, train, cfg.loss.occluded_weight)
 
 
 class WorkerInit:

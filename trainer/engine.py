@@ -1,11 +1,11 @@
 """The training loop shared by the 2D and 3D stages.
 
-A stage plugs in through a `Stage` (registered by the module named in STAGE_MODULES, which sets
-a module-level `STAGE`):
+A stage plugs in through a `trainer.stages.Stage`, the module-level `STAGE` of the module that the
+torch-free table trainer.stages.STAGE_MODULES names (imported on first use by get_stage):
 
     Stage(name, build_model(cfg) -> nn.Module,
           loss(model, batch, cfg) -> (total tensor, {name: float}),
-          make_dataset(cfg, roots, split, train) -> Dataset of dicts of arrays (default data.make_dataset),
+          make_dataset(cfg, roots, split, train) -> Dataset of dicts of arrays (None: data.make_dataset),
           evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict)
 
 `train(cfg, roots, run_dir, resume)` then does: Adam/AdamW with the piecewise-constant lr schedule
@@ -24,7 +24,6 @@ import itertools
 import json
 import os
 import time
-import typing
 import warnings
 
 import numpy as np
@@ -34,35 +33,23 @@ from torch.utils.data import DataLoader, DistributedSampler
 from trainer.config import config_from_dict, config_to_dict, load_config, save_resolved
 from trainer.data import DataError, WorkerInit
 from trainer.data import make_dataset as default_make_dataset
+from trainer.stages import STAGE_MODULES, Stage
 
-STAGE_MODULES = {"2d": "trainer.models2d", "3d": "trainer.models3d"}
 _STAGES = {}
 
 
-@dataclasses.dataclass
-class Stage:
-    name: str
-    build_model: typing.Callable
-    loss: typing.Callable
-    make_dataset: typing.Callable = default_make_dataset
-    evaluate: typing.Optional[typing.Callable] = None
-
-
-def register_stage(stage):
-    _STAGES[stage.name] = stage
-    return stage
-
-
 def get_stage(name):
-    """The Stage called `name`, importing its module on first use."""
+    """The Stage called `name` (the STAGE of its module in trainer.stages.STAGE_MODULES, imported on
+    first use); a missing make_dataset becomes data.make_dataset."""
     if name not in _STAGES:
         if name not in STAGE_MODULES:
             raise ValueError(f"config key 'stage': unknown stage {name!r}; expected one of {sorted(STAGE_MODULES)}")
-        mod = importlib.import_module(STAGE_MODULES[name])
-        if name not in _STAGES and hasattr(mod, "STAGE"):
-            register_stage(mod.STAGE)
-        if name not in _STAGES:
-            raise ValueError(f"stage {name!r}: {STAGE_MODULES[name]} defines no STAGE (engine.Stage)")
+        stage = getattr(importlib.import_module(STAGE_MODULES[name]), "STAGE", None)
+        if not isinstance(stage, Stage) or stage.name != name:
+            raise ValueError(f"stage {name!r}: {STAGE_MODULES[name]} defines no STAGE = trainer.stages.Stage({name!r}, ...)")
+        if stage.make_dataset is None:
+            stage = dataclasses.replace(stage, make_dataset=default_make_dataset)
+        _STAGES[name] = stage
     return _STAGES[name]
 
 
@@ -185,7 +172,6 @@ def load_checkpoint(path, map_location="cpu"):
 def load_model(run_dir, device="cpu", checkpoint="last.pt"):
     """(cfg, stage, model in eval mode) of a training run folder."""
     ckpt = load_checkpoint(os.path.join(run_dir, "ckpt", checkpoint), map_location=device)
-    # config_from_dict imports the stage plug-in first, so its sections are known
     cfg = config_from_dict(ckpt["config"]) if "config" in ckpt else load_config(os.path.join(run_dir, "config.yaml"))
     stage = get_stage(cfg.stage)
     model = stage.build_model(cfg)

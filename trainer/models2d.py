@@ -263,8 +263,8 @@ def _evaluate_2d(*args, **kwargs):
 
 
 def _stage():
-    from trainer.engine import Stage
     from trainer.losses2d import loss_2d
+    from trainer.stages import Stage
     return Stage(name="2d", build_model=build_model_2d, loss=loss_2d, evaluate=_evaluate_2d)
 
 

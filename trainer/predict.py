@@ -53,7 +53,7 @@ class Pipeline:
 def load_pipeline(run, run2d=None, device="cpu", checkpoint="last.pt"):
     """Both stages of a 3D run (the 2D one from the run itself, --run2d or lift.run2d)."""
     from trainer.engine import load_model
-    from trainer.stage3d import config_2d, lift_cfg
+    from trainer.config import config_2d, lift_cfg
     device = torch.device(device)
     if not os.path.isfile(os.path.join(run, "ckpt", checkpoint)):
         raise PredictError(f"--run {run}: no checkpoint ckpt/{checkpoint}")
