@@ -201,3 +201,69 @@ def test_training_reduces_pose_loss():
     print(f"pose loss {pose0:.2f} -> {pose1:.2f}, rotation loss {rot0:.2f} -> {rot1:.2f}")
     assert pose1 < 0.2 * pose0
     assert rot1 < rot0
+
+
+# --- cluster centres (eq. 6): seeded from data, dead centres re-seeded --------------------------------
+
+def _blobs(n_per, centres, seed, std=0.05):
+    g = torch.Generator().manual_seed(seed)
+    c = torch.as_tensor(centres, dtype=torch.float32)
+    return torch.cat([ci + std * torch.randn(n_per, c.shape[1], generator=g) for ci in c])
+
+
+def test_cluster_centres_seeded_by_kmeanspp_after_warmup():
+    blobs = [[4.0, 0.0], [-4.0, 0.0], [0.0, 4.0]]
+    cc = M.ClusterCentres(3, 2, init="kmeans++", buffer=60, warmup=3, seed=1)
+    before = cc.centres.detach().clone()
+    for step in range(2):
+        cc.observe(_blobs(10, blobs, step)[torch.randperm(30, generator=torch.Generator().manual_seed(step))])
+        assert not bool(cc.ready) and torch.equal(cc.centres.detach(), before)  # warm-up: untouched
+    cc.observe(_blobs(10, blobs, 2))
+    assert bool(cc.ready)
+    got = cc.centres.detach()
+    # one centre on each blob (k-means++ + Lloyd), whatever the order
+    d = L.squared_distances(got, torch.tensor(blobs)).sqrt()
+    assert sorted(d.argmin(1).tolist()) == [0, 1, 2] and float(d.min(1).values.max()) < 0.1
+    # the paper's Gaussian initialisation is ready at once and never waits for data
+    assert bool(M.ClusterCentres(3, 2, init="gaussian").ready)
+
+
+def test_dead_centre_is_reseeded_onto_the_data():
+    blobs = [[4.0, 0.0], [-4.0, 0.0]]
+    cc = M.ClusterCentres(3, 2, init="gaussian", buffer=40, reseed_every=2, dead_share=0.5, ema=0.5, seed=0)
+    with torch.no_grad():
+        cc.centres.copy_(torch.tensor([[4.0, 0.0], [-4.0, 0.0], [100.0, 100.0]]))  # the third wins nothing
+    for step in range(4):
+        cc.observe(_blobs(20, blobs, step))
+    assert int(cc.reseeded) >= 1
+    third = cc.centres.detach()[2]
+    assert float(L.squared_distances(third[None], torch.tensor(blobs)).min().sqrt()) < 1.0  # now on the data
+    assert torch.allclose(cc.centres.detach()[:2], torch.tensor(blobs))  # live centres kept
+
+
+def test_cluster_state_round_trips_in_the_state_dict():
+    a = M.ClusterCentres(2, 3, init="kmeans++", buffer=8, warmup=1, seed=0)
+    a.observe(torch.randn(8, 3, generator=torch.Generator().manual_seed(0)))
+    b = M.ClusterCentres(2, 3, init="kmeans++", buffer=8, warmup=1, seed=0)
+    b.load_state_dict(a.state_dict())
+    assert bool(b.ready) and torch.equal(a.centres, b.centres) and torch.equal(a.pool, b.pool)
+
+
+def test_lift_model_every_parameter_gets_a_gradient():
+    """q_j + p_p + ViewPoint + seeded centres under eq. 7 (triplet + cluster on the means + beta KL)."""
+    from trainer.stage3d import LiftModel
+    torch.manual_seed(0)
+    lc = M.LifterConfig(variant="variational", **TINY)
+    model = LiftModel(lc, metric="triplet+cluster", clusters=3,
+                      cluster_kw=dict(init="kmeans++", buffer=6, warmup=0))
+    maps, side, target, _ = make_batch(6)
+    model.train()
+    out = model(side, heatmaps=maps)
+    model.centres.observe(out["mu"].detach())
+    assert bool(model.centres.ready)
+    labels = torch.tensor([0, 0, 1, 1, 2, 3])
+    total, terms = L.lifting_loss(out, target, L.Loss3DConfig(kl=0.1, cluster=0.1), labels, model.centres())
+    assert {"pose", "rotation", "kl", "triplet", "cluster"} <= set(terms) and torch.isfinite(total)
+    total.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name

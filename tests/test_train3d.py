@@ -15,6 +15,7 @@ from trainer import evaluate
 from trainer.config import ConfigError, load_config
 from trainer.data import apply_affine, crop_affine
 from trainer.engine import train
+from trainer.metrics import keypoint_measures
 from trainer.models3d import LifterConfig, camera_roll
 from trainer.stage3d import LiftModel
 
@@ -109,6 +110,27 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
     assert "| AUC (0-50 mm) | EPE median (mm) | EPE mean (mm) |" in text
     assert "Table III per object category" in text and "category accuracy | cluster purity" in text
     assert "`pck3d.png`" in text and "`latent_cluster.png`" in text
+    # the category read-out is reported beside the majority-class rate; the cluster occupancy is reported
+    assert 0.25 <= m["triplet"]["majority_rate"] <= 1.0
+    assert sum(m["cluster"]["cluster_occupancy"]) == 8 and len(m["cluster"]["cluster_occupancy"]) == 4
+    assert m["cluster"]["clusters_used"] == sum(c > 0 for c in m["cluster"]["cluster_occupancy"])
+    # per-sample predictions: every AUC/EPE in metrics.json is recomputable from the npz
+    for label, r in m.items():
+        assert r["predictions"] == f"predictions/{label}.npz"
+        with np.load(os.path.join(out, r["predictions"]), allow_pickle=False) as z:
+            p = {k: z[k] for k in z.files}
+        assert set(p) == {"ids", "xyz_pred_mm", "xyz_gt_mm", "vis", "category_pred", "category_gt"}
+        assert p["xyz_pred_mm"].shape == p["xyz_gt_mm"].shape == (8, 21, 3) and p["vis"].dtype == bool
+        assert p["ids"].shape == (8,) and len(set(p["ids"].tolist())) == 8
+        np.testing.assert_allclose(p["xyz_gt_mm"][:, 0], 0.0, atol=1e-3)  # root-relative (wrist)
+        again = keypoint_measures(p["xyz_gt_mm"], p["xyz_pred_mm"], p["vis"], r["lo"], r["hi"])
+        for key in ("auc", "epe_median", "epe_mean"):
+            assert again[key] == pytest.approx(r[key], rel=1e-5, abs=1e-6), (label, key)
+        known = p["category_gt"] >= 0
+        if r["category_accuracy"] is None:
+            assert np.all(p["category_pred"] == -1)
+        else:
+            assert (p["category_pred"][known] == p["category_gt"][known]).mean() == pytest.approx(r["category_accuracy"])
 
 
 def test_category_readout():
@@ -128,6 +150,20 @@ def test_category_readout():
     m.update_stats(mu[:2], torch.tensor([2, 2]), torch.full((2,), 0.04), assign=torch.tensor([1, 1]))
     probs, cluster = m.category_probs(torch.tensor([[9.0, 0.0]]))
     assert cluster.tolist() == [1] and probs.argmax(1).tolist() == [2]
+
+
+def test_write_predictions_round_trip_and_atomic(tmp_path):
+    path = str(tmp_path / "rep" / "predictions" / "run.npz")
+    arrays = dict(ids=np.array(["a", "b"]), xyz_pred_mm=np.random.default_rng(0).normal(size=(2, 21, 3)),
+                  vis=np.ones((2, 21), bool), category_pred=np.array([-1, 2]))
+    evaluate.write_predictions(path, **arrays)
+    with np.load(path, allow_pickle=False) as z:
+        for k, v in arrays.items():
+            np.testing.assert_array_equal(z[k], v)
+    assert os.listdir(os.path.dirname(path)) == ["run.npz"]  # no temporaries left
+    evaluate.write_predictions(path, ids=np.array(["c"]))  # replaced whole
+    with np.load(path) as z:
+        assert z.files == ["ids"] and z["ids"].tolist() == ["c"]
 
 
 def test_camera_roll_matches_rotated_crop():
