@@ -46,24 +46,25 @@ parallel() {  # run the lines of stdin as commands, $JOBS at a time
 }
 
 C=configs/train
-VAL_STEPS=(train.iterations=1500 "optim.milestones=[1200]" lift.loss.kl_warmup=500)
+VAL_STEPS='--set train.iterations=1000 --set optim.milestones=[800] --set lift.loss.kl_warmup=300 --set lift.cluster_warmup=300'
 
 case "${1:-}" in
 val)
-  # Search 1 (seed 0, 1500 steps, VAL): beta x metric weight for triplet; beta x cluster weight for cluster.
+  # Search (seed 0, 1000 steps, VAL split, 72 samples): beta = lift.loss.kl in {0.001, 0.01, 0.1} for triplet
+  # (weight 0.1), triplet weight {0.1, 1} and cluster weight {0.1, 1} at beta 0.01; PosePrior as the reference.
   V=$RUNS/table3val
   {
-    echo "train $V/poseprior $C/cpu_poseprior_3d.yaml --set ${VAL_STEPS[*]}"
-    for kl in 0.001 0.01 0.1; do
-      echo "train $V/triplet_kl${kl}_w0.1 $C/cpu_ours_triplet_3d.yaml --set ${VAL_STEPS[*]} --set lift.loss.kl=$kl --set lift.loss.triplet=0.1"
-      echo "train $V/cluster_kl${kl}_w0.1 $C/cpu_ours_cluster_3d.yaml --set ${VAL_STEPS[*]} --set lift.loss.kl=$kl --set lift.loss.cluster=0.1"
+    echo "train $V/poseprior $C/cpu_poseprior_3d.yaml $VAL_STEPS"
+    for kl in 0.01 0.1 0.001; do
+      echo "train $V/triplet_kl${kl}_w0.1 $C/cpu_ours_triplet_3d.yaml $VAL_STEPS --set lift.loss.kl=$kl --set lift.loss.triplet=0.1"
     done
-    for w in 0.01 1.0; do
-      echo "train $V/triplet_kl0.01_w$w $C/cpu_ours_triplet_3d.yaml --set ${VAL_STEPS[*]} --set lift.loss.kl=0.01 --set lift.loss.triplet=$w"
-      echo "train $V/cluster_kl0.01_w$w $C/cpu_ours_cluster_3d.yaml --set ${VAL_STEPS[*]} --set lift.loss.kl=0.01 --set lift.loss.cluster=$w"
+    echo "train $V/triplet_kl0.01_w1 $C/cpu_ours_triplet_3d.yaml $VAL_STEPS --set lift.loss.kl=0.01 --set lift.loss.triplet=1.0"
+    for w in 0.1 1.0; do
+      echo "train $V/cluster_kl0.01_w$w $C/cpu_ours_cluster_3d.yaml $VAL_STEPS --set lift.loss.kl=0.01 --set lift.loss.cluster=$w"
     done
   } | parallel
   evaluate val "$REPORTS/table3val" "$V"/*/
+  $PY -m benchmarks.summarise_3d "$REPORTS/table3val" benchmarks/results/cpu_scale/table3_val.json
   ;;
 table3)
   T=$RUNS/table3

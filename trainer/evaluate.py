@@ -290,7 +290,7 @@ def evaluate_3d(run_dir, cfg, model, roots, split, out_dir, device):
            "cluster_purity": purity, "cluster_occupancy": occupancy,
            "clusters_used": None if occupancy is None else int(np.count_nonzero(occupancy)),
            "latent_plot": latent_png, "bone_length_train_m": float(model.bone_length),
-           "steps": _trained_steps(model)}
+           "steps": _trained_steps(model), "run_dir": os.path.abspath(run_dir)}
     if lift.source == "pred2d":
         res["pipeline"] = pipeline_name(cfg)
     pred_path = predictions_path(out_dir, run_dir)

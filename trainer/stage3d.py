@@ -188,8 +188,10 @@ class _Output2D:
     """Stands in for the 2D network inside the 2D stage's loss: returns the output already computed
     in the joint forward pass (the 2D loss is the 2D stage's own, not a copy, without a second forward)."""
 
-    def __init__(self, out2d):
+    def __init__(self, out2d, net2d):
         self.out2d = out2d
+        if hasattr(net2d, "kl_step"):  # the 2D stage's KL warm-up step counter, if it keeps one
+            self.kl_step = net2d.kl_step
 
     def __call__(self, image):
         return self.out2d
@@ -218,7 +220,7 @@ def loss_3d(net, batch, cfg):
     if model.net2d is not None and model.finetune_2d and model.training:
         from trainer.engine import get_stage
         cfg2d = config_2d(cfg)
-        l2, parts2 = get_stage("2d").loss(_Output2D(out["out2d"]), batch, cfg2d)
+        l2, parts2 = get_stage("2d").loss(_Output2D(out["out2d"], model.net2d), batch, cfg2d)
         total = total + lift.weight_2d * l2
         parts["loss_2d"] = float(l2.detach())
         parts.update({f"2d_{k}": v for k, v in parts2.items()})
