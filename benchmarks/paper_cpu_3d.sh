@@ -46,36 +46,64 @@ parallel() {  # run the lines of stdin as commands, $JOBS at a time
 }
 
 C=configs/train
-VAL_STEPS='--set train.iterations=1000 --set optim.milestones=[800] --set lift.loss.kl_warmup=300 --set lift.cluster_warmup=300'
 
 case "${1:-}" in
 val)
-  # Search (seed 0, 1000 steps, VAL split, 72 samples): beta = lift.loss.kl in {0.001, 0.01, 0.1} for triplet
-  # (weight 0.1), triplet weight {0.1, 1} and cluster weight {0.1, 1} at beta 0.01; PosePrior as the reference.
+  # Search (seed 0, the Table III budget of 1000 steps, VAL split of 72 samples): beta = lift.loss.kl in
+  # {0.01, 0.1} for Ours (triplet) at triplet weight 0.1, and Ours (cluster) at beta 0.01, cluster weight 0.1;
+  # PosePrior as the reference. (A wider grid, metric weights {0.01, 1}, did not fit the CPU budget.)
   V=$RUNS/table3val
   {
-    echo "train $V/poseprior $C/cpu_poseprior_3d.yaml $VAL_STEPS"
-    for kl in 0.01 0.1 0.001; do
-      echo "train $V/triplet_kl${kl}_w0.1 $C/cpu_ours_triplet_3d.yaml $VAL_STEPS --set lift.loss.kl=$kl --set lift.loss.triplet=0.1"
+    echo "train $V/poseprior $C/cpu_poseprior_3d.yaml"
+    for kl in 0.01 0.1; do
+      echo "train $V/triplet_kl${kl}_w0.1 $C/cpu_ours_triplet_3d.yaml --set lift.loss.kl=$kl --set lift.loss.triplet=0.1"
     done
-    echo "train $V/triplet_kl0.01_w1 $C/cpu_ours_triplet_3d.yaml $VAL_STEPS --set lift.loss.kl=0.01 --set lift.loss.triplet=1.0"
-    for w in 0.1 1.0; do
-      echo "train $V/cluster_kl0.01_w$w $C/cpu_ours_cluster_3d.yaml $VAL_STEPS --set lift.loss.kl=0.01 --set lift.loss.cluster=$w"
-    done
+    echo "train $V/cluster_kl0.01_w0.1 $C/cpu_ours_cluster_3d.yaml --set lift.loss.kl=0.01 --set lift.loss.cluster=0.1"
   } | parallel
-  evaluate val "$REPORTS/table3val" "$V"/*/
+  evaluate val "$REPORTS/table3val" "$V"/poseprior/ "$V"/triplet_*/ "$V"/cluster_*/
   $PY -m benchmarks.summarise_3d "$REPORTS/table3val" benchmarks/results/cpu_scale/table3_val.json
   ;;
 table3)
   T=$RUNS/table3
   {
     for s in 0 1 2; do
-      for m in poseprior ours_triplet ours_cluster; do
+      for m in ${METHODS:-poseprior ours_triplet ours_cluster}; do
         echo "train $T/${m}_s$s $C/cpu_${m}_3d.yaml --set train.seed=$s"
       done
     done
   } | parallel
   evaluate test "$REPORTS/table3" "$T"/*_s[0-9]/  # metrics.json of all nine, predictions/RUN.npz per run
+  $PY -m benchmarks.summarise_3d "$REPORTS/table3" benchmarks/results/cpu_scale/table3.json
+  ;;
+ablation)
+  # Ablations on VAL (seed 0) around the chosen Ours (triplet) / Ours (cluster) configs: latent size and
+  # steps (KL weight and metric weight are the val search above); PosePrior at the longer budget too.
+  V=$RUNS/table3val
+  {
+    for z in 16 256; do echo "train $V/triplet_z$z $C/cpu_ours_triplet_3d.yaml --set model.latent=$z"; done
+    echo "train $V/triplet_steps2000 $C/cpu_ours_triplet_3d.yaml --set train.iterations=2000 --set optim.milestones=[1600]"
+    echo "train $V/poseprior_steps2000 $C/cpu_poseprior_3d.yaml --set train.iterations=2000 --set optim.milestones=[1600]"
+  } | parallel
+  evaluate val "$REPORTS/table3val_ablation" "$V"/*/
+  $PY -m benchmarks.summarise_3d "$REPORTS/table3val_ablation" benchmarks/results/cpu_scale/table3_val_ablation.json
+  ;;
+table4)
+  # Table IV: each row starts from the matching 2D run of the 2D script (RUNS/table1/<2D run>_sSEED, finished
+  # when it holds DONE) and trains {q_h, p_h, p_j, q_j, p_p} jointly; the crop settings come from that run.
+  F=$RUNS/table4
+  {
+    for s in ${SEEDS:-0 1 2}; do
+      for row in zb:hs_posenet ours_novar:ours_novar_posenet ours_cluster:ours_posenet ours_triplet:ours_posenet; do
+        m=${row%%:*} r2=$RUNS/table1/${row#*:}_s$s
+        [ -f "$r2/DONE" ] || { echo "table4: $r2 not finished, skipping $m seed $s" >&2; continue; }
+        sets=$($PY -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))['data']
+print(' '.join(f'--set data.{k}={d[k]}' for k in ('crop', 'heatmap_stride', 'sigma', 'crop_min', 'crop_max', 'seg_crop', 'seg_target') if k in d))" "$r2/config.yaml")
+        echo "train $F/${m}_s$s $C/cpu_full_${m}_3d.yaml --set lift.run2d=$r2 --set train.seed=$s $sets"
+      done
+    done
+  } | parallel
+  evaluate test "$REPORTS/table4" "$F"/*_s[0-9]/
+  $PY -m benchmarks.summarise_3d "$REPORTS/table4" benchmarks/results/cpu_scale/table4.json
   ;;
 *)
   echo "usage: $0 val|table3|ablation|table4" >&2; exit 2 ;;

@@ -138,6 +138,8 @@ def test_full_width_shapes():
     assert [m.out_features for m in fcs] == [512, 256, 128, 128] and net.encoder.mu.in_features == 128
     acts = [type(m).__name__ for m in net.encoder.fc if not isinstance(m, torch.nn.Linear)]
     assert acts == ["LeakyReLU", "ReLU", "ReLU", "ReLU"]
+    # the posterior starts narrow (sigma = exp(-5/2)): the samples carry the encoder's signal from step one
+    assert torch.all(net.encoder.logvar.bias == -5.0)
     assert net.viewpoint.fc[0].in_features == 4 * 4 * 256 + 2
     net.eval()
     with torch.no_grad():

@@ -39,6 +39,10 @@ class DataCfg:
     crop_min: float = 50.0          # GT crop side clamp in full-image px (hand3d: [50, 500])
     crop_max: float = 500.0
     full_view_prob: float = 0.0     # training: probability of a whole-image view instead of a hand crop
+    seg_crop: float = 0.0           # > 0: each training sample also carries a HandSegNet view (seg_image, seg_mask):
+                                    # a random square of seg_crop x the shorter image side anywhere in the image
+                                    # (hand3d: random 256 crops of 320 images = 0.8), resized to data.crop
+    seg_target: str = "visible"     # mask of that view: visible (seg labels palm + phalanges, hand3d) | amodal
     augment: bool = True            # training augmentation (eval never augments)
     centre_jitter: float = 20.0     # std of the crop-centre noise, in px of the crop seen at 256 px (x side/256)
     scale_jitter: float = 0.1       # crop side multiplied by exp(N(0, scale_jitter))
@@ -67,7 +71,8 @@ class ModelCfg:
 
 @dataclass
 class LossCfg:
-    kl: float = 1.0                 # weight of KL(q(z|X) || N(0, I)) / crop^2 (ELBO per mask pixel)
+    kl: float = 1.0                 # normalised beta: weight of KL(q(z|X) || N(0, I)) per latent dim (losses2d)
+    kl_warmup: int = 0              # beta ramps linearly from 0 to loss.kl over this many steps (0 = no ramp)
     mask: float = 1.0               # weight of the mask BCE (mean over pixels)
     heatmap: float = 1.0            # weight of the heatmap L2 (summed over PoseNet stages)
     occluded_weight: float = 0.0    # heatmap weight of joints hidden by object/hand (0 = hand3d)
@@ -103,6 +108,8 @@ class TrainCfg:
 class EvalCfg:
     crop: str = "pipeline"          # pipeline (segment full image -> box -> crop) | gt (GT keypoint crop)
     box_scale: float = 1.25         # crop side = box_scale * longest side of the predicted mask box
+    link_px: float = 10.0           # single_obj_scoremap: mask pixels within this many px (of a 320-px whole image,
+                                    # hand3d's 21x21 dilation) are one object; scaled to the segmentation view
     lo: float = 0.0                 # AUC range in px
     hi: float = 20.0
     overlays: int = 8

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from hopgen.dataset.hopformat import HopDataset
-from hopgen.core.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+from hopgen.core.skeleton import (CATEGORIES, HAND_LABELS, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE,
+                                  VIS_VISIBLE)
 from trainer.config import lift_cfg
 from trainer.heatmaps import render_heatmaps
 
@@ -79,8 +80,9 @@ class HopSource:
             raise DataError(f"{where}: hand.side is {side!r}, expected 'left' or 'right'")
         if vis.shape != (NUM_JOINTS,):
             raise DataError(f"{where}: hand.visibility has shape {vis.shape}, expected (21,)")
+        seg = self.ds.image("seg", sid)
         return dict(rec, rgb=self.ds.image("rgb", sid)[..., :3], mask=self.ds.image("hand_mask", sid),
-                    vis=vis, side=side, category=int(cat))
+                    vis_mask=np.isin(seg, HAND_LABELS), vis=vis, side=side, category=int(cat))
 
 
 class RhdSource:
@@ -139,7 +141,8 @@ class RhdSource:
         inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
         vis = np.where(vis_flag > 0.5, VIS_VISIBLE, VIS_OBJECT)
         vis = np.where(inside, vis, VIS_OUTSIDE).astype(np.int64)
-        return {"rgb": rgb, "mask": right if right_hand else left, "uv": uv, "xyz": xyz[sl][perm], "K": K,
+        mask = right if right_hand else left
+        return {"rgb": rgb, "mask": mask, "vis_mask": mask, "uv": uv, "xyz": xyz[sl][perm], "K": K,
                 "vis": vis, "side": "right" if right_hand else "left", "category": -1}
 
 
@@ -217,7 +220,8 @@ def flip_record(rec):
     uv = rec["uv"].copy()
     uv[:, 0] = (w - 1) - uv[:, 0]
     xyz = rec["xyz"] * np.array([-1.0, 1.0, 1.0])
-    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1], uv=uv, xyz=xyz, K=K,
+    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1], vis_mask=rec["vis_mask"][:, ::-1],
+                uv=uv, xyz=xyz, K=K,
                 side="left" if rec["side"] == "right" else "right")
 
 
@@ -309,7 +313,8 @@ class HandCrops(torch.utils.data.Dataset):
         weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
         weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
         heatmaps = render_heatmaps(uv_crop[None], (weight > 0)[None], size // cfg.heatmap_stride, sigma, crop_size=size)[0]
-        return {
+        extra = self._seg_view(rec, rng) if self.train and cfg.seg_crop > 0 else {}
+        return {**extra,
             "image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
             "mask": mask[None].astype(np.float32),
             "heatmaps": heatmaps,
@@ -320,6 +325,25 @@ class HandCrops(torch.utils.data.Dataset):
             "side": np.int64(rec["side"] == "right"), "category": np.int64(rec["category"]),
             "A": A.astype(np.float32), "index": np.int64(index),
         }
+
+
+    def _seg_view(self, rec, rng):
+        """HandSegNet's training view (hand3d): a random square of data.seg_crop x the shorter image side,
+        anywhere inside the image (not hand-centred), resized to data.crop, against the data.seg_target mask."""
+        cfg, size = self.cfg, self.cfg.crop
+        if cfg.seg_target not in ("visible", "amodal"):
+            raise ValueError(f"config key 'data.seg_target': {cfg.seg_target!r}; expected visible or amodal")
+        h, w = rec["rgb"].shape[:2]
+        side = min(1.0, cfg.seg_crop) * min(h, w)
+        x0, y0 = rng.uniform(0.0, w - side), rng.uniform(0.0, h - side)
+        A = crop_affine([x0 + (side - 1) / 2.0, y0 + (side - 1) / 2.0], side, size)
+        img = warp(rec["rgb"], A, size)
+        if cfg.augment and cfg.color_jitter > 0:
+            img = colour_jitter(img, rng, cfg.color_jitter)
+        target = rec["vis_mask"] if cfg.seg_target == "visible" else rec["mask"]
+        mask = warp(np.asarray(target, np.float32), A, size) > 0.5
+        return {"seg_image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
+                "seg_mask": mask[None].astype(np.float32)}
 
 
 def make_dataset(cfg, roots, split, train, **kwargs):

@@ -16,10 +16,15 @@ which every AUC/EPE in metrics.json can be recomputed with trainer.metrics.keypo
 the prediction scaled by the GT bone length; AUC over lift.auc_lo_mm..auc_hi_mm mm on visible joints.
 
 2D protocol (evaluate_2d): the pipeline crop (eval.crop = "pipeline", as HandSegNet + PoseNet in
-hand3d) segments the whole image (padded square, resized to data.crop), takes the box of the
-predicted mask, scales it by eval.box_scale, crops, and predicts heatmaps; "gt" crops from the GT
+hand3d) segments the whole image (padded square, resized to data.crop), keeps the mask object that
+holds the score maximum and takes its box (trainer.crops: hand3d's single_obj_scoremap +
+calc_center_bb), scales it by eval.box_scale, crops, and predicts heatmaps; "gt" crops from the GT
 keypoints instead. Keypoints are the arg-max cell of the last heatmap refined to sub-cell precision,
 mapped back to full-image pixels; AUC over eval.lo..eval.hi px on visible joints (metrics.py).
+
+Per-sample predictions go to OUT/predictions/LABEL.npz (write_predictions; docs/format.md), so every
+number in the report can be recomputed: 2D runs write ids, uv_pred, uv_gt (N, 21, 2; full-image px),
+vis (N, 21 bool: the joints scored) and category_gt (N,).
 """
 
 import argparse
@@ -36,6 +41,7 @@ from torch.utils.data import DataLoader
 from hopgen.core.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 from hopgen.core.skeleton import CATEGORIES, VIS_VISIBLE
 from trainer.config import ConfigError, config_2d, lift_cfg, variant_and_metric
+from trainer.crops import object_box, view_link_radius
 from trainer.data import apply_affine, make_dataset_3d
 from trainer.losses3d import cluster_purity
 from trainer.metrics import keypoint_measures, table_measures
@@ -45,10 +51,14 @@ from trainer.report import report_markdown, table_of
 
 
 def write_predictions(path, **arrays):
-    """Write the per-sample arrays of one evaluated run as an .npz (numpy arrays only, no pickles),
-    atomically (temporary file + rename), creating the folder."""
+    """Write the per-sample arrays of one evaluated run as an .npz, atomically (hopgen.core.atomic:
+    temporary file + rename), creating the folder. No pickled objects: object arrays (e.g. string ids)
+    are stored as unicode arrays, so np.load(path) needs no allow_pickle. Shared by the 2D and 3D evaluation."""
+    def plain(v):
+        a = np.asarray(v)
+        return a.astype(str) if a.dtype == object else a
     buf = io.BytesIO()
-    np.savez(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    np.savez(buf, **{k: plain(v) for k, v in arrays.items()})
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     atomic_write_bytes(path, buf.getvalue())
 
@@ -67,8 +77,11 @@ def predictions_path(out_dir, run_dir):
 
 def method_name(cfg):
     """Paper-style method label of a 2D config (HS-PoseNet, Ours-Hourglass, ...)."""
-    head = {"hs_posenet": "HS", "ours": "Ours", "ours_novar": "Ours w/o var."}.get(cfg.model.kind, cfg.model.kind)
-    return f"{head}-{'Hourglass' if cfg.model.pose_net == 'hourglass' else 'PoseNet'}"
+    net = "Hourglass" if cfg.model.pose_net == "hourglass" else "PoseNet"
+    if cfg.model.kind == "ours_novar":  # the paper's name (a Table IV row); the 2D runs are its 2D stage
+        return "Ours w/o variational" + (" (Hourglass)" if net == "Hourglass" else "")
+    head = {"hs_posenet": "HS", "ours": "Ours"}.get(cfg.model.kind, cfg.model.kind)
+    return f"{head}-{net}"
 
 
 def heatmaps_to_uv(maps, crop):
@@ -110,17 +123,20 @@ def _loader(ds, cfg):
 
 @torch.no_grad()
 def predict_boxes(model, cfg, roots, split, device):
-    """Pipeline pass 1: segment whole-image views; returns (boxes (N, 4) full px, IoU of the masks)."""
+    """Pipeline pass 1: segment whole-image views, keep the object holding the score maximum (trainer.crops);
+    returns (boxes (N, 4) full px, IoU of the whole predicted masks with the GT amodal masks)."""
     from trainer.data import make_dataset
     ds = make_dataset(cfg, roots, split, False, crop_mode="full")
     boxes, inter_union = [], np.zeros(2)
+    radius = view_link_radius(cfg.eval.link_px, cfg.data.crop)
     for batch in _loader(ds, cfg):
-        pred = (model.segment(batch["image"].to(device)) > 0)[:, 0].cpu().numpy()
+        logits = model.segment(batch["image"].to(device))[:, 0].float().cpu().numpy()
+        pred = logits > 0
         gt = batch["mask"][:, 0].numpy() > 0.5
         inter_union += [np.logical_and(pred, gt).sum(), np.logical_or(pred, gt).sum()]
         for i in range(pred.shape[0]):
             A_inv = np.linalg.inv(batch["A"][i].double().numpy())
-            box = mask_box(pred[i])
+            box = object_box(logits[i], radius)
             if box is None:  # nothing segmented: fall back to the whole view
                 box = np.array([0, 0, cfg.data.crop - 1, cfg.data.crop - 1], dtype=np.float64)
             corners = apply_affine(A_inv, box.reshape(2, 2))
@@ -161,6 +177,9 @@ def evaluate_2d(run_dir, cfg, model, roots, split, out_dir, device):
     label = os.path.basename(os.path.normpath(run_dir))
     overlays = f"overlays_{label}.png"
     _write_overlays(ds, uv_pred, cfg.eval.overlays, os.path.join(out_dir, overlays))
+    write_predictions(os.path.join(out_dir, "predictions", f"{label}.npz"),
+                      ids=[str(ds.sample_id(i)) for i in range(len(ds))], uv_pred=uv_pred.astype(np.float32),
+                      uv_gt=uv_gt.astype(np.float32), vis=vis, category_gt=cats.astype(np.int64))
     return {"method": method_name(cfg), "stage": "2d", "table": "I", "unit": "px", "lo": lo, "hi": hi,
             "split": split, "crop": cfg.eval.crop, "data": [os.path.basename(os.path.normpath(r)) for r in roots],
             "samples": int(len(uv_gt)), **table_measures(uv_gt, uv_pred, vis, cats, CATEGORIES, lo, hi),
@@ -374,6 +393,7 @@ def main(argv=None):
         label = os.path.basename(os.path.normpath(run))
         r = stage.evaluate(run_dir=run, cfg=cfg, model=model, roots=args.data, split=args.split,
                            out_dir=args.out, device=device)
+        r.setdefault("run_dir", os.path.abspath(run))  # run metadata for `hopgen tables`
         results[label] = r
     atomic_write_json(os.path.join(args.out, "metrics.json"), results, indent=2)
     figures = write_pck_plots(results, args.out)

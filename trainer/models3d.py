@@ -37,6 +37,7 @@ class LifterConfig:
     width: float = 1.0
     latent_dim: int = 256
     encoder_fc: tuple = (256, 128, 128)  # q_j's FC layers after PosePrior's first FC (ReLU), scaled by width
+    logvar_init: float = -5.0         # initial bias of q_j's log-variance head (sigma ~ 0.08, see PoseEncoder)
     heatmap_size: int = 32
     num_joints: int = NUM_JOINTS
     pose_dropout: float = 0.2         # PosePrior FC dropout (hand3d keep 0.8)
@@ -162,6 +163,11 @@ class PoseEncoder(nn.Module):
         self.fc = nn.Sequential(*layers)
         self.mu = nn.Linear(c, cfg.latent_dim)
         self.logvar = nn.Linear(c, cfg.latent_dim) if variational else None
+        if self.logvar is not None:
+            # Start with a narrow posterior: with sigma = 1 at initialisation the samples z are pure noise next to
+            # the small initial means, p_p learns the mean pose and training sits on that plateau for hundreds
+            # of steps (measured on hop_cpu); the (warmed-up) KL then widens the posterior where it can.
+            nn.init.constant_(self.logvar.bias, cfg.logvar_init)
 
     def forward(self, heatmaps, side):
         _check_inputs(heatmaps, side, self.cfg)

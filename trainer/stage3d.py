@@ -46,6 +46,7 @@ from trainer.config import ConfigError, config_2d, lift_cfg, variant_and_metric
 from trainer.data import make_dataset_3d
 from trainer.engine import load_checkpoint, unwrap
 from trainer.evaluate import evaluate_3d
+from trainer.losses2d import loss_2d_outputs
 from trainer.losses3d import lifting_loss, nearest_cluster, squared_distances
 from trainer.models3d import ClusterCentres, Lifter, LifterConfig, camera_roll, hand_side_onehot, lifting_targets
 from trainer.stages import Stage
@@ -73,7 +74,7 @@ def build_net2d(cfg):
 class LiftModel(nn.Module):
     """Lifter (+ cluster centres, + the 2D network for pred2d) and running training statistics.
 
-    forward(side (B, 2), heatmaps (B, 21, S, S) | None, image (B, 3, C, C) | None) -> the Lifter's
+    forward(side (B, 2), heatmaps (B, 21, S, S) | None, image (B, 3, C, C) | None, seg_image | None) -> the Lifter's
     dict plus heatmaps (the lifter's input) and out2d (the 2D network's output dict, or None).
     """
 
@@ -103,13 +104,13 @@ class LiftModel(nn.Module):
             self.net2d.eval()  # a frozen 2D stage predicts as at test time (z = mu, no BN updates)
         return self
 
-    def forward(self, side, heatmaps=None, image=None):
+    def forward(self, side, heatmaps=None, image=None, seg_image=None):
         out2d = None
         if self.net2d is not None:
             if image is None:
                 raise ValueError("LiftModel: a pred2d model needs the image crop")
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune_2d):
-                out2d = self.net2d(image)
+                out2d = self.net2d(image) if seg_image is None else self.net2d(image, seg_image=seg_image)
             heatmaps = out2d["heatmaps"][-1].float()
         out = self.lifter(heatmaps, side)
         out.update(heatmaps=heatmaps, out2d=out2d)
@@ -184,26 +185,13 @@ def build_model(cfg):
 
 # ---- loss --------------------------------------------------------------------------------------------
 
-class _Output2D:
-    """Stands in for the 2D network inside the 2D stage's loss: returns the output already computed
-    in the joint forward pass (the 2D loss is the 2D stage's own, not a copy, without a second forward)."""
-
-    def __init__(self, out2d, net2d):
-        self.out2d = out2d
-        if hasattr(net2d, "kl_step"):  # the 2D stage's KL warm-up step counter, if it keeps one
-            self.kl_step = net2d.kl_step
-
-    def __call__(self, image):
-        return self.out2d
-
-
 def loss_3d(net, batch, cfg):
     """(total loss, {term: float}) of a 3D model on a batch: eq. 9 + beta KL (+ the 2D loss when fine-tuning)."""
     model = unwrap(net)
     lift = lift_cfg(cfg)
     side = hand_side_onehot(batch["side"]).to(batch["xyz"].device)
-    if model.net2d is not None:
-        out = net(side, image=batch["image"])
+    if model.net2d is not None:  # seg_image: HandSegNet's own training view (data.seg_crop > 0, hs_posenet)
+        out = net(side, image=batch["image"], seg_image=batch.get("seg_image"))
     else:
         out = net(side, heatmaps=batch["heatmaps"])
     xyz = batch["xyz"] @ camera_roll(batch["A"]).transpose(1, 2)       # the crop's view of the hand
@@ -218,12 +206,12 @@ def loss_3d(net, batch, cfg):
     if model.centres is not None and "cluster" not in parts:
         parts["cluster"] = 0.0  # centres not seeded yet (k-means++ warm-up)
     if model.net2d is not None and model.finetune_2d and model.training:
-        from trainer.engine import get_stage
-        cfg2d = config_2d(cfg)
-        l2, parts2 = get_stage("2d").loss(_Output2D(out["out2d"], model.net2d), batch, cfg2d)
+        # the 2D stage's own loss on the output of the joint forward pass (KL warm-up on its own step count)
+        step = int(model.net2d.kl_step) if hasattr(model.net2d, "kl_step") else 0
+        l2, parts2 = loss_2d_outputs(out["out2d"], batch, config_2d(cfg), step)
         total = total + lift.weight_2d * l2
         parts["loss_2d"] = float(l2.detach())
-        parts.update({f"2d_{k}": v for k, v in parts2.items()})
+        parts.update({f"2d_{k}": float(v) for k, v in parts2.items()})
     if model.training:
         lat = model.latent(out)
         mu = None if lat is None else lat.detach()
