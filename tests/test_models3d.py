@@ -133,11 +133,11 @@ def test_full_width_shapes():
     net = M.Lifter(M.LifterConfig())  # the paper's sizes: z 256, 4x4x128 trunk features
     assert net.encoder.mu.out_features == net.encoder.logvar.out_features == 256
     assert net.encoder.fc[0].in_features == 4 * 4 * 128 + 2
-    # q_j: PosePrior's first FC (512, leaky ReLU), then FC [256, 128, 128] with ReLU (paper Sec. III)
+    # q_j: PosePrior's first FC (512), then FC [256, 128, 128] (paper Sec. III), leaky ReLU (models3d)
     fcs = [m for m in net.encoder.fc if isinstance(m, torch.nn.Linear)]
     assert [m.out_features for m in fcs] == [512, 256, 128, 128] and net.encoder.mu.in_features == 128
     acts = [type(m).__name__ for m in net.encoder.fc if not isinstance(m, torch.nn.Linear)]
-    assert acts == ["LeakyReLU", "ReLU", "ReLU", "ReLU"]
+    assert acts == ["LeakyReLU"] * 4
     # the posterior starts narrow (sigma = exp(-5/2)): the samples carry the encoder's signal from step one
     assert torch.all(net.encoder.logvar.bias == -5.0)
     assert net.viewpoint.fc[0].in_features == 4 * 4 * 256 + 2

@@ -2,8 +2,8 @@
 
 - PosePrior / ViewPoint: the Zimmermann & Brox baseline (PAPER.md), leaky ReLU 0.01, 3x3 convs.
 - PoseEncoder (q_j) / PoseDecoder (p_p): the paper's variational lifting; q_j is PosePrior's conv
-  trunk + hand side -> PosePrior's first FC (512) -> FC [256, 128, 128] with ReLU (the paper's
-  text, Sec. III) -> (mu, logvar) of z_j (256 in the paper); p_p maps z_j to the canonical pose
+  trunk + hand side -> PosePrior's first FC (512) -> FC [256, 128, 128] (the paper's text, Sec. III;
+  leaky ReLU instead of its ReLU, see PoseEncoder) -> (mu, logvar) of z_j (256 in the paper); p_p maps z_j to the canonical pose
   (the paper gives no sizes; PosePrior's head: FC 512, 512, linear 63). The viewpoint branch is
   ViewPoint (the paper adopts it unchanged).
 - Lifter: the three variants behind one interface ("poseprior", "variational", "deterministic").
@@ -36,7 +36,7 @@ class LifterConfig:
     variant: str = "variational"      # one of VARIANTS
     width: float = 1.0
     latent_dim: int = 256
-    encoder_fc: tuple = (256, 128, 128)  # q_j's FC layers after PosePrior's first FC (ReLU), scaled by width
+    encoder_fc: tuple = (256, 128, 128)  # q_j's FC layers after PosePrior's first FC, scaled by width
     logvar_init: float = -5.0         # initial bias of q_j's log-variance head (sigma ~ 0.08, see PoseEncoder)
     heatmap_size: int = 32
     num_joints: int = NUM_JOINTS
@@ -145,7 +145,7 @@ class ViewPoint(nn.Module):
 
 class PoseEncoder(nn.Module):
     """q_j: heatmaps + side -> (mu, logvar) of z_j. PosePrior's conv trunk and first FC (512, leaky
-    ReLU), then FC layers cfg.encoder_fc ([256, 128, 128] in the paper) with ReLU, then two linear
+    ReLU), then FC layers cfg.encoder_fc ([256, 128, 128] in the paper) with leaky ReLU, then two linear
     heads of latent_dim (256 in the paper). With variational=False there is no logvar head and
     forward returns (mu, None)."""
 
@@ -158,7 +158,10 @@ class PoseEncoder(nn.Module):
         layers = [nn.Linear(_trunk_features(cfg, chans[-1]) + 2, first), nn.LeakyReLU(0.01)]
         c = first
         for n in cfg.encoder_fc:
-            layers += [nn.Linear(c, cfg.ch(n)), nn.ReLU()]
+            # Leaky (0.01, as every hand3d layer), not the plain ReLU of the paper's text: with ReLU the three
+            # layers died within ~100 Adam steps on hop_cpu (mu ~ 0, KL at its initial value, p_p stuck at
+            # the mean pose for 450+ steps in all four runs tried), so the latent carried nothing.
+            layers += [nn.Linear(c, cfg.ch(n)), nn.LeakyReLU(0.01)]
             c = cfg.ch(n)
         self.fc = nn.Sequential(*layers)
         self.mu = nn.Linear(c, cfg.latent_dim)
