@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from hopgen.avatars import entries
 from hopgen.episode import body as av
 from hopgen.core import camera as cam
 from hopgen.hand import kinematics as kin
@@ -45,9 +46,9 @@ def test_manifest_entries(tmp_path):
          "options": {"skin_tone": 5, "hand": {"hand-scale": 0.3}}}]))
     names = [a.name for a in m.avatars]
     assert names[:2] == ["crew_00", "crew_01"] and names[-2:] == ["anna", "own"]
-    anna = av.avatar_subject(m.avatar("anna"))
+    anna = entries.avatar_subject(m.avatar("anna"))
     assert anna["id"] == "anna" and anna["ethnicity"] == mh.DEFAULT_MAKEHUMAN_SUBJECTS[3]["ethnicity"]
-    own = av.avatar_subject(m.avatar("own"))
+    own = entries.avatar_subject(m.avatar("own"))
     assert own["skin_tone"] == 5 and own["sex"] == "male"
     data = mh.load_makehuman(MH_DIR)
     weights = {str(p.relative_to(data.data_dir / "targets")): w for p, w in mh.subject_targets(data, own).items()}
@@ -102,7 +103,7 @@ def test_default_subjects_pose_for_a_grasp(k):
     subject = mh.DEFAULT_MAKEHUMAN_SUBJECTS[k]
     side = ("left", "right")[k % 2]
     r = mh.makehuman_rig(mh.load_makehuman(MH_DIR), subject)
-    proxy = av.proxy_subject(subject, rg.hand_joints(r, r.rest, side), side)
+    proxy = entries.proxy_subject(subject, rg.hand_joints(r, r.rest, side), side)
     assert 150 < proxy.hand_length_mm < 225 and proxy.id == subject["id"]
     shape = kin.shape_from_measurements(proxy.hand_length_mm, proxy.hand_breadth_mm)
     rng = np.random.default_rng(k)

@@ -6,9 +6,9 @@ emissive sphere ~2.5 px in radius. Its label-pass centroid (pixel-centre samples
 half-pixel convention error or a wrong principal-point shift.
 
 Then the same with real planned samples: a left and a right hand episode (grasp synthesised), two
-cameras each (hopgen.episode.build.place_camera: rig, framing, crop jitter, non-square image), markers at
+cameras each (hopgen.episode.scene.place_camera: rig, framing, crop jitter, non-square image), markers at
 joints of the posed hand; each marker's label centroid must be within 0.5 px of the annotated uv
-(hopgen.episode.build.annotation_core). The cases are computed here and rendered by both Blenders (this
+(hopgen.episode.scene.annotation_core). The cases are computed here and rendered by both Blenders (this
 file is also a Blender script: `blender -b -P tests/test_reprojection.py -- CASES.json OUT.json`).
 """
 
@@ -95,7 +95,8 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
     """Planned samples of a left- and a right-hand episode (pure code, this Python): camera, the
     world positions of joints whose markers do not overlap in the image, and their annotated uv."""
     from hopgen.config import load_generation_config
-    from hopgen.episode.build import annotation_core, build_episode, place_camera
+    from hopgen.episode.build import build_episode
+    from hopgen.episode.scene import annotation_core, place_camera
     from hopgen.assets.manifest import load_manifest
     from hopgen.episode.plan import plan_episode
     man = load_manifest()

@@ -14,7 +14,7 @@ import numpy as np
 
 import bpy
 
-from hopgen.episode import body as avatars
+from hopgen.avatars.entries import register_rigged_reader
 from hopgen.avatars import rig as rg
 
 
@@ -145,8 +145,9 @@ def read_rig(name, path, bone_map):
 
 
 def rig_for_entry(entry):
-    """avatars reader hook: the Rig of a `rigged` manifest entry (its own side; hopgen.episode.body mirrors)."""
+    """The registered rigged-file reader: the Rig of a `rigged` manifest entry (its own side;
+    hopgen.avatars.entries mirrors it when the other hand is asked for)."""
     return read_rig(entry.name, entry.file, entry.bone_map)
 
 
-avatars.register_rigged_reader(rig_for_entry)
+register_rigged_reader(rig_for_entry)  # pure code asks hopgen.avatars.entries for rigs
