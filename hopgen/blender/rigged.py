@@ -15,6 +15,7 @@ import numpy as np
 import bpy
 
 from hopgen.avatars.entries import register_rigged_reader
+from hopgen.blender import compat
 from hopgen.avatars import rig as rg
 
 
@@ -27,16 +28,8 @@ def _import(path):
     before = set(bpy.data.objects)
     ext = os.path.splitext(path)[1].lower()
     if ext in (".glb", ".gltf"):
-        # Blender 3.x's glTF importer uses np.bool, which numpy 1.24-1.26 lack (Debian's Blender 3.4
-        # runs numpy 1.24): lend it the alias for the import only.
-        lend = np.__dict__.get("bool") is None  # (hasattr would warn on numpy 1.24-1.26)
-        if lend:
-            np.bool = np.bool_
-        try:
+        with compat.gltf_importer_numpy():
             bpy.ops.import_scene.gltf(filepath=path)
-        finally:
-            if lend:
-                del np.bool
     elif ext == ".fbx":
         bpy.ops.import_scene.fbx(filepath=path)
     elif ext == ".blend":
