@@ -72,7 +72,8 @@ def load_file_object(entry):
     """A manifest mesh file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
     graspable (UngraspableObjectError names the object and the reason). Grasp synthesis then uses
     the triangle-mesh signed distance. .obj/.stl/.ply are read here; other formats need Blender."""
-    from hopgen.core.meshgeom import MeshFileError, check_graspable, load_mesh, normalise_for_grasp
+    from hopgen.core.graspable import check_graspable, normalise_for_grasp
+    from hopgen.core.meshfiles import MeshFileError, load_mesh
     from hopgen.objects.registry import ObjectGeometry
     if not entry.file.lower().endswith((".obj", ".stl", ".ply")):
         raise MeshFileError(f"object {entry.name}: {entry.file}: grasp synthesis reads .obj/.stl/.ply; "
