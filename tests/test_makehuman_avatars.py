@@ -3,6 +3,7 @@ pipeline (pure), one episode (pure), and `hopgen render` of both hands, validate
 import json
 import os
 from pathlib import Path
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -168,7 +169,7 @@ def test_episode_is_posed_consistently(episode):
         assert f.wrist_error_m < 1e-3
         assert sdf(cam.transform(inv, f.hand_points)).min() > -0.005  # hand skin at most 5 mm in
         assert sdf(cam.transform(inv, f.body_points)).min() > 0.0  # no body part inside the object
-        np.testing.assert_allclose(rg.hand_frame(f.joints, spec["side"]), f.hand_to_world, atol=1e-12)
+        np.testing.assert_allclose(rg.hand_frame(f.joints, spec.side), f.hand_to_world, atol=1e-12)
     again = build_episode(cfg, m, spec)
     for a, b in zip(sc.frames, again.frames):
         np.testing.assert_array_equal(a.joints, b.joints)
@@ -180,8 +181,8 @@ def test_camera_keeps_the_body_out_of_the_lens(episode):
     state = sc.frames[-1]
     turned = 0
     for az in np.linspace(-np.pi, np.pi, 12, endpoint=False):
-        sample = dict(spec["samples"][0], camera=dict(spec["samples"][0]["camera"], azimuth=float(az),
-                                                      rig="third_person", distance=0.5))
+        first = spec.samples[0]
+        sample = replace(first, camera=replace(first.camera, azimuth=float(az), rig="third_person", distance=0.5))
         K, w2c = sc.place_camera(cfg, sample, state, 96, 96)
         body = cam.transform(w2c, state.body_points)
         assert np.linalg.norm(body, axis=1).min() >= av.CAMERA_NEAR_M

@@ -106,8 +106,8 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
                                             f"dataset.height={height}"])
         spec = plan_episode(cfg, man, 0)
         scene = build_episode(cfg, man, spec)
-        for sample in spec["samples"][:cams_per_side]:
-            state = next(f for f in scene.frames if f.frame == sample["frame"])
+        for sample in spec.samples[:cams_per_side]:
+            state = scene.frame_state(sample.frame)
             K, w2c = place_camera(cfg, sample, state, width, height)
             anno = annotation_core(cfg, scene, sample, state, K, w2c, width, height)
             uv = np.asarray(anno["hand"]["uv"])
@@ -116,7 +116,7 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
                 if all(np.hypot(*(uv[j] - uv[k])) > 3 * HAND_MARKER_PX for k in keep) and \
                         3 < uv[j, 0] < width - 4 and 3 < uv[j, 1] < height - 4:
                     keep.append(j)
-            cases.append({"side": side, "rig": sample["camera"]["rig"], "W": width, "H": height, "K": K.tolist(),
+            cases.append({"side": side, "rig": sample.camera.rig, "W": width, "H": height, "K": K.tolist(),
                           "world_to_camera": w2c.tolist(), "joints": keep,
                           "world": state.joints[keep].tolist(), "uv": uv[keep].tolist(),
                           "depth": np.asarray(anno["hand"]["xyz"])[keep, 2].tolist()})

@@ -27,7 +27,7 @@ class BodyAvatar:
         is_hand = labels != SEG_ARM
         self.hand = hscene.add_mesh_object("hop_hand", v0, tris[is_hand], labels[is_hand], materials=[skin])
         region = np.zeros(len(tris), np.int64) if r.region is None else np.asarray(r.region, np.int64).copy()
-        if ep.get("sleeve") and r.sleeve is not None:
+        if ep.sleeve and r.sleeve is not None:
             region[np.asarray(r.sleeve) & ~is_hand] = rg.REGION_TOP
         clothes = scene_data.looks.clothes
         mats = [skin] + [materials.cloth_material(f"hop_{piece}", clothes[piece]) for piece in ("top", "bottom", "shoes")]

@@ -72,14 +72,14 @@ class EpisodeRenderer:
                                       np.full(len(self.obj.data.polygons), SEG_OBJECT, np.int32))
         # Lighting: two point lamps around the hand as in the paper, plus an HDRI environment.
         centre = scene_data.frames[0].joints.mean(0)
-        for k, lamp in enumerate(ep["lights"]):
-            az, el, d = lamp["azimuth"], lamp["elevation"], lamp["distance"]
+        for k, lamp in enumerate(ep.lights):
+            az, el, d = lamp.azimuth, lamp.elevation, lamp.distance
             loc = centre + d * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-            colour = world.blackbody_rgb(lamp["colour_temperature_k"]) if "colour_temperature_k" in lamp else (1.0,) * 3
-            hscene.add_point_lamp(tuple(loc), power_w=lamp["power_w"], radius=0.05, colour=colour, name=f"hop_lamp{k}")
+            colour = world.blackbody_rgb(lamp.colour_temperature_k) if lamp.colour_temperature_k is not None else (1.0,) * 3
+            hscene.add_point_lamp(tuple(loc), power_w=lamp.power_w, radius=0.05, colour=colour, name=f"hop_lamp{k}")
         hdris = world.list_studio_hdris()
-        if ep["hdri"]["use"] and hdris:
-            world.set_hdri_world(hdris[ep["hdri"]["index"] % len(hdris)], ep["hdri"]["rotation"], ep["hdri"]["strength"])
+        if ep.hdri.use and hdris:
+            world.set_hdri_world(hdris[ep.hdri.index % len(hdris)], ep.hdri.rotation, ep.hdri.strength)
         else:
             world.set_colour_world(looks.world_colour, strength=1.0)
         if looks.backdrop is not None:
@@ -131,17 +131,17 @@ class EpisodeRenderer:
         returns (FrameState, K (3,3), world_to_camera (4,4)). The meshes are only updated when the
         frame changes: an update makes Cycles rebuild their BVH, which views of a frame can share."""
         W, H = self.cfg.dataset.width, self.cfg.dataset.height
-        state = scene_data.frame_state(sample["frame"])
+        state = scene_data.frame_state(sample.frame)
         if self._posed_frame != state.frame:
             self._pose(state)
             self._posed_frame = state.frame
         K, w2c = scene_data.place_camera(self.cfg, sample, state, W, H)
         hscene.set_camera(K, W, H, w2c)
-        if backplate and ep["background"]["kind"] == "photo":
+        if backplate and ep.background.kind == "photo":
             if self.backplate is not None:
                 bpy.data.objects.remove(self.backplate, do_unlink=True)
-            self.backplate = world.add_backplate(ep["background"]["photo"], K, W, H, w2c, distance=4.0)
-        bpy.context.scene.cycles.seed = int(sample["index"])
+            self.backplate = world.add_backplate(ep.background.photo, K, W, H, w2c, distance=4.0)
+        bpy.context.scene.cycles.seed = int(sample.index)
         return state, K, w2c
 
     def render_episode(self, ep, todo):
@@ -157,17 +157,17 @@ class EpisodeRenderer:
         scene = bpy.context.scene
         W, H = cfg.dataset.width, cfg.dataset.height
         pending = []
-        for sample in ep["samples"]:
-            if sample["index"] not in todo:
+        for sample in ep.samples:
+            if sample.index not in todo:
                 continue
             try:
                 state, K, w2c = self.prepare_sample(ep, scene_data, sample)
                 anno = annotation_core(cfg, scene_data, sample, state, K, w2c, W, H)
-                tmp = f"{self.tmp_rgb[:-4]}-{sample['index']}.png"
+                tmp = f"{self.tmp_rgb[:-4]}-{sample.index}.png"
                 render_rgb(scene, tmp)
                 pending.append((sample, anno, tmp))
             except Exception as e:  # logged with id and seed by the caller; the run goes on
-                yield sample["index"], e
+                yield sample.index, e
         for sample, anno, tmp in pending:
             try:
                 self.prepare_sample(ep, scene_data, sample, backplate=False)  # backplates are not in passes
@@ -181,11 +181,11 @@ class EpisodeRenderer:
                 depth = None
                 if cfg.dataset.depth:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
-                self.writer.write_sample(sample_id(sample["index"]), anno, tmp, passes["masks"]["hand"],
+                self.writer.write_sample(sample_id(sample.index), anno, tmp, passes["masks"]["hand"],
                                          obj_mask, seg, depth)
-                yield sample["index"], None
+                yield sample.index, None
             except Exception as e:
-                yield sample["index"], e
+                yield sample.index, e
             finally:
                 if os.path.exists(tmp):  # moved into place on success
                     os.remove(tmp)

@@ -71,14 +71,14 @@ def episode_looks(spec, clothes, frames):
 
     Streams: ``default_rng([appearance_seed, 0])`` for clothes then world colour,
     ``default_rng([background.seed, 0])`` for backdrop then distractors."""
-    rng = np.random.default_rng([spec["appearance_seed"], 0])
+    rng = np.random.default_rng([spec.appearance_seed, 0])
     pieces = {name: (shoe_params(rng) if name == "shoes" else cloth_params(rng)) for name in clothes}
     world_colour = tuple(float(x) for x in rng.uniform(0.02, 0.3, 3))
-    bg_rng = np.random.default_rng([spec["background"]["seed"], 0])
+    bg_rng = np.random.default_rng([spec.background.seed, 0])
     centre = frames[0].joints.mean(0)
     backdrop = None
-    if spec["background"]["kind"] == "backdrop":
+    if spec.background.kind == "backdrop":
         lowest = min(min(f.vertices[:, 2].min(), f.joints[:, 2].min()) for f in frames)
         backdrop = backdrop_params(bg_rng, lowest - bg_rng.uniform(0.05, 0.3))
-    distractors = [distractor_params(bg_rng, centre, 0.25, k) for k in range(spec["distractors"])]
+    distractors = [distractor_params(bg_rng, centre, 0.25, k) for k in range(spec.distractors)]
     return EpisodeLooks(pieces, world_colour, backdrop, distractors)

@@ -64,13 +64,13 @@ class BodyEpisodeScene(EpisodeScene):
         camera of a body with eyes looks from just in front of its eyes at the hand instead."""
         proxy = replace(state, vertices=state.arm_points)
         best = None
-        c = sample["camera"]
-        tries = [dict(c, azimuth=c["azimuth"] + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
-        if c["rig"] == "egocentric" and self.eyes is not None:
+        c = sample.camera
+        tries = [replace(c, azimuth=c.azimuth + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
+        if c.rig == "egocentric" and self.eyes is not None:
             # From the eyes first; if the body hides the hand there, third-person views around it.
-            tries = [_eye_camera(c, self.eyes, state)] + [dict(t, rig="third_person") for t in tries]
+            tries = [_eye_camera(c, self.eyes, state)] + [replace(t, rig="third_person") for t in tries]
         for c2 in tries:
-            s2 = dict(sample, camera=c2)
+            s2 = replace(sample, camera=c2)
             try:
                 K, w2c = place_camera(cfg, s2, proxy, width, height)
             except ValueError:
@@ -81,19 +81,19 @@ class BodyEpisodeScene(EpisodeScene):
             if cost == 0:
                 break
         if best is None:
-            raise ValueError(f"avatar {self.spec['avatar']}: no camera around the hand clears the body")
+            raise ValueError(f"avatar {self.spec.avatar}: no camera around the hand clears the body")
         return best[1], best[2]
 
 
 def _eye_camera(c, eyes, state):
-    """Camera choices (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
+    """CameraChoice (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
     pts = state.hand_points
     target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.scene.place_camera looks at
     v = eyes - target
     dist = float(np.linalg.norm(v))
     v = v / dist
-    return dict(c, rig="third_person", distance=max(dist - EYE_FORWARD_M, 0.15),
-                azimuth=math.atan2(v[1], v[0]), elevation=math.asin(float(np.clip(v[2], -1, 1))))
+    return replace(c, rig="third_person", distance=max(dist - EYE_FORWARD_M, 0.15),
+                   azimuth=math.atan2(v[1], v[0]), elevation=math.asin(float(np.clip(v[2], -1, 1))))
 
 
 def _camera_blocking(K, w2c, state, width, height):
@@ -347,19 +347,19 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
 def build_body_episode(cfg, manifest, spec, avatar):
     """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
     from hopgen.hand.subjects import subject_shape
-    side = spec["side"]
+    side = spec.side
     r, subject_dict = avatar_rig(avatar, side)
     rest_hand = rg.hand_joints(r, r.rest, side)
     subject = proxy_subject(subject_dict, rest_hand, side)
     shape = subject_shape(subject)
-    geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
+    geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
     grasp, states = episode_grasp(cfg, spec, subject, side, geom)
     needed = needed_frames(spec)
     targets = [frame_targets(r, side, shape, states[k]) for k in needed]
     root = None
     if r.arms.get(side) is not None:
         root = choose_body_placement(r, side, targets, [states[k].object_to_world for k in needed], geom,
-                                     np.random.default_rng([spec["grasp_seed"], 2]))
+                                     np.random.default_rng([spec.grasp_seed, 2]))
     dominant = r.dominant if r.dominant is not None else rg.dominant_bones(r)
     labels = rg.triangle_labels(r, side, dominant)
     from hopgen.core.skeleton import SEG_ARM

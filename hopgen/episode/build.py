@@ -13,7 +13,7 @@ from hopgen.episode.procedural import build_hand_episode
 
 def build_episode(cfg, manifest, spec):
     """The EpisodeScene of plan ``spec``: synthesised grasp and the animated frames its samples show."""
-    avatar = manifest.avatar(spec["avatar"])
+    avatar = manifest.avatar(spec.avatar)
     if avatar.kind == "procedural":
         return build_hand_episode(cfg, manifest, spec, avatar)
     return build_body_episode(cfg, manifest, spec, avatar)

@@ -18,9 +18,9 @@ def build_hand_episode(cfg, manifest, spec, avatar):
     from hopgen.hand.subjects import get_subject, subject_shape
     subject = get_subject(avatar.name)
     shape = subject_shape(subject)
-    side = spec["side"]
+    side = spec.side
     mesh = build_hand_mesh(subject, side)
-    geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
+    geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
     grasp, states = episode_grasp(cfg, spec, subject, side, geom)
     hand_faces = np.asarray(mesh.faces)[np.asarray(mesh.face_labels) != SEG_ARM]
     hand_vertex_ids = np.unique(hand_faces)
@@ -34,7 +34,7 @@ def build_hand_episode(cfg, manifest, spec, avatar):
                                  joints=cam.transform(st.hand_to_world, joints_hand),
                                  vertices=cam.transform(st.hand_to_world, verts_hand),
                                  hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids])))
-    sleeve = sleeve_faces(mesh) if spec["sleeve"] else np.zeros(0, np.int64)
+    sleeve = sleeve_faces(mesh) if spec.sleeve else np.zeros(0, np.int64)
     looks = episode_looks(spec, ["sleeve"] if len(sleeve) else [], frames)
     return EpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=mesh, object_geom=geom,
                         grasp=grasp, frames=frames, looks=looks, sleeve_faces=sleeve)

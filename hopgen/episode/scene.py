@@ -95,17 +95,17 @@ def episode_grasp(cfg, spec, subject, side, geom):
     from ``default_rng(grasp_seed)`` and animated over the episode's frames from
     ``default_rng([grasp_seed, GRASP_ANIMATION_STREAM])``. Both episode builders use this one set-up."""
     from hopgen.grasp import grasp_episode, synthesize_grasp
-    type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
+    type_probs = cfg.grasp.type_probabilities.get(spec.category) if cfg.grasp.type_probabilities else None
+    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec.grasp_seed),
                              type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
-    states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], GRASP_ANIMATION_STREAM]),
+    states = grasp_episode(grasp, np.random.default_rng([spec.grasp_seed, GRASP_ANIMATION_STREAM]),
                            cfg.dataset.frames_per_episode, phases=tuple(cfg.grasp.phases))
     return grasp, states
 
 
 def needed_frames(spec):
     """Sorted animation frames that the episode's samples show."""
-    return sorted({s["frame"] for s in spec["samples"]})
+    return spec.sample_frames()
 
 
 def place_camera(cfg, sample, state, width, height):
@@ -116,31 +116,31 @@ def place_camera(cfg, sample, state, width, height):
     when needed so the whole hand (skin vertices) fits inside the margins, and the principal point
     is shifted by the planned jitter as far as the margins allow.
     """
-    c = sample["camera"]
+    c = sample.camera
     pts = state.hand_points if state.hand_points is not None else state.vertices
     target = 0.5 * (pts.min(0) + pts.max(0))
-    d = c["distance"]
-    if c["rig"] == "egocentric":
+    d = c.distance
+    if c.rig == "egocentric":
         forearm = cam.transform(state.hand_to_world, [[0.0, -1.0, 0.0]])[0] - state.hand_to_world[:3, 3]
         forearm /= np.linalg.norm(forearm)
         up = np.array([0.0, 0.0, 1.0])
-        az = 0.35 * c["azimuth"] / math.pi  # small lateral offset
+        az = 0.35 * c.azimuth / math.pi  # small lateral offset
         side_dir = np.cross(forearm, up)
         side_dir /= max(np.linalg.norm(side_dir), 1e-9)
-        direction = forearm * 0.8 + up * (0.6 + 0.4 * max(c["elevation"], 0.0)) + side_dir * az
+        direction = forearm * 0.8 + up * (0.6 + 0.4 * max(c.elevation, 0.0)) + side_dir * az
     else:
-        el, az = c["elevation"], c["azimuth"]
+        el, az = c.elevation, c.azimuth
         direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
     direction /= np.linalg.norm(direction)
     eye = target + d * direction
     up = (0.0, 0.0, 1.0) if abs(direction[2]) < 0.98 else (0.0, 1.0, 0.0)
-    w2c = cam.look_at(eye, target, up=up, roll=c["roll"])
+    w2c = cam.look_at(eye, target, up=up, roll=c.roll)
     if np.any(cam.transform(w2c, state.vertices)[:, 2] <= 0.02):  # the forearm must not reach the camera either
         raise ValueError("camera inside or behind the hand/arm; planned distance too small")
     p = cam.transform(w2c, pts)
     x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]  # normalised image coordinates
     m = cfg.camera.margin
-    f = c["focal_mm"] / cfg.camera.sensor_width_mm * width
+    f = c.focal_mm / cfg.camera.sensor_width_mm * width
     half_w, half_h = (0.5 - m) * width, (0.5 - m) * height
     extent_x = max(abs(x.min()), abs(x.max()))
     extent_y = max(abs(y.min()), abs(y.max()))
@@ -149,8 +149,8 @@ def place_camera(cfg, sample, state, width, height):
     u_lo, u_hi = f * x.min(), f * x.max()
     v_lo, v_hi = f * y.min(), f * y.max()
     cx0, cy0 = (width - 1) / 2.0, (height - 1) / 2.0
-    sx = np.clip(c["jitter"][0] * width, m * width - (cx0 + u_lo), (1 - m) * width - 1 - (cx0 + u_hi))
-    sy = np.clip(c["jitter"][1] * height, m * height - (cy0 + v_lo), (1 - m) * height - 1 - (cy0 + v_hi))
+    sx = np.clip(c.jitter[0] * width, m * width - (cx0 + u_lo), (1 - m) * width - 1 - (cx0 + u_hi))
+    sy = np.clip(c.jitter[1] * height, m * height - (cy0 + v_lo), (1 - m) * height - 1 - (cy0 + v_hi))
     K = cam.intrinsics(f, f, cx0 + float(sx), cy0 + float(sy))
     return K, w2c
 
@@ -166,22 +166,22 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     grasp_dict = grasp.to_dict() if hasattr(grasp, "to_dict") else dict(grasp)
     geom = scene.object_geom
     return {
-        "id": sample_id(sample["index"]), "seed": sample["seed"], "format": FORMAT, "episode": spec["episode"],
+        "id": sample_id(sample.index), "seed": sample.seed, "format": FORMAT, "episode": spec.episode,
         "camera": {"K": K.tolist(), "world_to_camera": w2c.tolist(), "width": width, "height": height,
-                   "rig": sample["camera"]["rig"]},
-        "hand": {"side": spec["side"], "xyz": xyz.tolist(), "uv": uv.tolist(), "visibility": None,
+                   "rig": sample.camera.rig},
+        "hand": {"side": spec.side, "xyz": xyz.tolist(), "uv": uv.tolist(), "visibility": None,
                  "joint_angles": {k: float(v) for k, v in angles_to_dict(state.angles).items()},
                  "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},
-        "object": {"name": spec["object"], "category": spec["category"], "category_id": CATEGORIES.index(spec["category"]),
-                   "source": getattr(geom, "source", "procedural"), "type": getattr(geom, "name", spec["object"]),
+        "object": {"name": spec.object, "category": spec.category, "category_id": CATEGORIES.index(spec.category),
+                   "source": getattr(geom, "source", "procedural"), "type": getattr(geom, "name", spec.object),
                    "object_to_camera": (w2c @ state.object_to_world).tolist(), "visible_fraction": None},
         "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
                   "fingers_in_contact": grasp_dict.get("fingers_in_contact")},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
-                    "hand_length_mm": subject.hand_length_mm, "avatar": spec["avatar_kind"]},
-        "scene": {"background": spec["background"]["kind"], "hdri": spec["hdri"], "lights": spec["lights"],
-                  "distractors": spec["distractors"], "sleeve": spec["sleeve"]},
+                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
+        "scene": {"background": spec.background.kind, "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
+                  "distractors": spec.distractors, "sleeve": spec.sleeve},
         "render": {"generator_version": __version__},
     }
