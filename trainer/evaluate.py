@@ -183,6 +183,12 @@ def main(argv=None):
     from trainer.engine import load_model, pick_device
 
     args = build_parser().parse_args(argv)
+    from trainer.train import check_data
+    problem = check_data(args.data) or next((f"{run}: no checkpoint ckpt/{args.checkpoint}" for run in args.run
+                                            if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint))), None)
+    if problem:  # before anything is written under --out
+        print(f"hopgen eval: {problem}", file=sys.stderr)
+        return 2
     os.makedirs(args.out, exist_ok=True)
     results = {}
     for run in args.run:
