@@ -41,14 +41,15 @@ def check_run_folder(out, resume, force):
     return None
 
 
-def check_data(roots):
-    """None when every --data folder opens as a HOP or RHD dataset, else the first problem."""
+def check_data(roots, split):
+    """None when every --data folder opens as a HOP or RHD dataset with a readable list of `split`
+    ids (HOP splits/, the RHD annotation pickle), else the first problem."""
     from trainer.data import open_source
     for r in roots:
         if not os.path.isdir(r):
             return f"--data {r}: no such folder"
         try:
-            open_source(r)
+            open_source(r).ids(split)
         except ValueError as e:
             return str(e)
     return None
@@ -69,7 +70,7 @@ def main(argv=None):
     except (ConfigError, ValueError) as e:
         print(f"hopgen train: {e}", file=sys.stderr)
         return 2
-    problem = check_run_folder(args.out, args.resume, args.force) or check_data(args.data)
+    problem = check_run_folder(args.out, args.resume, args.force) or check_data(args.data, cfg.data.train_split)
     if problem:
         print(f"hopgen train: {problem}", file=sys.stderr)
         return 2

@@ -238,8 +238,8 @@ def _parse_object(ctx, i, e):
                            scale=scale, license=lic)
     path = ctx.resolve("objects", i, name, "file", e["file"])
     if not path.lower().endswith(OBJECT_FILE_TYPES):
-        raise ctx.err("objects", i, name, "file", f"unsupported type {os.path.splitext(path)[1]!r} "
-                      f"(supported: {' '.join(OBJECT_FILE_TYPES)})")
+        raise ctx.err("objects", i, name, "file", f"{path}: unsupported type {os.path.splitext(path)[1]!r} "
+                      f"(grasp synthesis reads {' '.join(OBJECT_FILE_TYPES)}; convert the mesh)")
     digest = e.get("sha256")
     if digest is not None:
         if not (isinstance(digest, str) and len(digest) == 64):

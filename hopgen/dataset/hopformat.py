@@ -170,11 +170,11 @@ class HopDataset:
         except (TypeError, ValueError, IndexError, AttributeError) as e:
             raise HopFormatError(f"{sample_path(self.root, 'anno', sid)}: bad field ({e})") from None
 
-    def image(self, kind, sid):
+    def image(self, kind, sid, check_size=True):
         """rgb -> (H,W,3) uint8; hand_mask/object_mask -> (H,W) bool; seg -> (H,W) uint8; depth -> (H,W) uint16.
 
-        HopFormatError naming the file when it is missing, does not decode, or is not the
-        dataset's image_size."""
+        HopFormatError naming the file when it is missing, does not decode, or (check_size) is
+        not the dataset's image_size."""
         if kind not in IMAGE_KINDS:
             raise ValueError(f"unknown image kind {kind!r}; expected one of {IMAGE_KINDS}")
         path = sample_path(self.root, kind, sid)
@@ -184,7 +184,7 @@ class HopDataset:
             raise HopFormatError(f"{path}: missing") from None
         except Exception as e:  # Pillow and pngio raise many kinds for a corrupt file
             raise HopFormatError(f"{path}: does not decode ({e})") from None
-        if self.image_size and arr.shape[:2] != (self.image_size[1], self.image_size[0]):
+        if check_size and self.image_size and arr.shape[:2] != (self.image_size[1], self.image_size[0]):
             raise HopFormatError(f"{path}: image is {arr.shape[1]}x{arr.shape[0]}, dataset.json says "
                                  f"{self.image_size[0]}x{self.image_size[1]}")
         if kind in ("hand_mask", "object_mask"):
