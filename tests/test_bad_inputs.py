@@ -630,3 +630,42 @@ def test_cli_process_prints_one_line_and_no_traceback(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == ["hopgen render: error: --workers 0: must be >= 1"]
     assert not out.exists()
+
+
+def test_photo_symlink_leaving_the_manifest_folder_is_refused(capsys, tmp_path):
+    """Item 12, photos: a link in a photo folder inside the manifest folder may not point outside."""
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "secret.jpg").write_bytes(b"x")
+    man = tmp_path / "assets"
+    (man / "photos").mkdir(parents=True)
+    os.symlink(tmp_path / "elsewhere" / "secret.jpg", man / "photos" / "a.jpg")
+    m = write_yaml(man / "m.yaml", "backgrounds:\n  - {name: ph, kind: photos, folder: photos}\n")
+    refused(capsys, ["assets", "list", "--manifest", m], [m, "backgrounds[0] (ph).folder", "leaves the manifest folder"],
+            man)
+
+
+def test_train_force_and_resume_pass_the_run_folder_check(tmp_path):
+    """Item 4: the refusal is lifted only by --resume (with a checkpoint) or --force."""
+    from trainer.train import check_run_folder
+    run_dir = _fake_run(tmp_path / "run")
+    assert "holds a training run" in check_run_folder(str(run_dir), resume=False, force=False)
+    assert check_run_folder(str(run_dir), resume=True, force=False) is None
+    assert check_run_folder(str(run_dir), resume=False, force=True) is None
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    assert "non-empty folder" in check_run_folder(str(tmp_path / "notes"), resume=False, force=False)
+    assert check_run_folder(str(tmp_path / "new"), resume=False, force=False) is None
+
+
+def test_a_folder_with_only_hopgen_names_is_not_foreign(tmp_path):
+    """A shard starting beside another (or a run killed before dataset.json) leaves only hopgen's
+    names: the next render opens it without --force."""
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.config import load_generation_config
+    from hopgen.render.pipeline import prepare_output
+    out = tmp_path / "o"
+    (out / "anno").mkdir(parents=True)
+    (out / "render.log").write_text("")
+    (out / ".tmp-hopgen-99-dataset").write_text("")
+    prepare_output(load_generation_config(TINY), load_manifest(), str(out))
+    assert (out / "dataset.json").exists() and not (out / ".tmp-hopgen-99-dataset").exists()

@@ -378,7 +378,14 @@ def _parse_background(ctx, i, e):
     files = []
     if "folder" in e:
         folder = ctx.resolve("backgrounds", i, name, "folder", e["folder"], must="folder")
-        files += sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_TYPES))
+        listed = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_TYPES))
+        base = os.path.realpath(ctx.base)
+        if os.path.commonpath([os.path.realpath(folder), base]) == base:  # a folder inside: its photos stay inside
+            for f in listed:
+                if os.path.commonpath([os.path.realpath(f), base]) != base:
+                    raise ctx.err("backgrounds", i, name, "folder",
+                                  f"{f} is a link that leaves the manifest folder {ctx.base}")
+        files += listed
     for k, f in enumerate(e.get("files", []) or []):
         files.append(ctx.resolve("backgrounds", i, name, f"files[{k}]", f))
     if not files:

@@ -72,7 +72,11 @@ class HopWriter:
         return len(sizes) == 1 and None not in sizes
 
     def write_dataset_json(self, meta):
-        atomic_write_json(os.path.join(self.root, "dataset.json"), dict(meta, format=FORMAT), indent=2)
+        self.write_dataset_json_into(self.root, meta)
+
+    @staticmethod
+    def write_dataset_json_into(root, meta):
+        atomic_write_json(os.path.join(root, "dataset.json"), dict(meta, format=FORMAT), indent=2)
 
     def write_sample(self, sid, anno, rgb, hand_mask, object_mask, seg, depth=None):
         """Write one sample. rgb (H,W,3) uint8, or the path of a finished RGB PNG on the same file

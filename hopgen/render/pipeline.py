@@ -1,7 +1,6 @@
 """`hopgen render`: plan, then render episodes in Blender worker processes, with progress and a
 failure list; resumable (finished samples are skipped) and safe to kill at any moment."""
 
-import json
 import os
 import subprocess
 import sys
@@ -9,7 +8,9 @@ import time
 
 from hopgen import FORMAT, __version__
 from hopgen.config import config_digest
-from hopgen.dataset.hopformat import HopFormatError, HopWriter, is_sample_name, read_json_file, sample_id
+from hopgen.core.atomic import TMP_PREFIX
+from hopgen.dataset.hopformat import (IMAGE_KINDS, HopFormatError, HopWriter, is_sample_name, read_json_file,
+                                      sample_id)
 from hopgen.episode.plan import episode_samples, holdout_objects, shard_episodes
 from hopgen.core.skeleton import BONES, CATEGORIES, JOINT_NAMES
 from hopgen.core.structured import to_dict
@@ -32,6 +33,10 @@ def dataset_meta(cfg, manifest):
             "num_samples": cfg.dataset.num_samples, "holdout_objects": holdout_objects(cfg, manifest)}
 
 
+# What hopgen itself puts in a dataset folder.
+HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "anno", "splits", *IMAGE_KINDS}
+
+
 def check_output_folder(cfg, manifest, out, force=False):
     """Refuse, before anything is written, an output folder this render must not write into:
     a file; a dataset of another config or manifest; annotations without a dataset.json (their
@@ -40,7 +45,7 @@ def check_output_folder(cfg, manifest, out, force=False):
     Returns "new" or "resume"."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise RenderError(f"--out {out}: exists and is not a folder")
-    if not os.path.isdir(out) or not os.listdir(out):
+    if not os.path.isdir(out):
         return "new"
     meta_path = os.path.join(out, "dataset.json")
     if os.path.exists(meta_path):
@@ -60,8 +65,11 @@ def check_output_folder(cfg, manifest, out, force=False):
     if os.path.isdir(anno) and any(is_sample_name(n) for n in os.listdir(anno)):
         raise RenderError(f"{out}: holds annotations (anno/) but no dataset.json, so the config that made "
                           "them is unknown and they cannot be resumed; use a new --out")
-    if not force:
-        raise RenderError(f"--out {out}: a non-empty folder that is not a HOP dataset; use a new or empty "
+    # Only hopgen's own names (e.g. a shard that has just started, or a run killed before its
+    # dataset.json): nothing of anyone else's to protect.
+    foreign = [n for n in os.listdir(out) if n not in HOPGEN_NAMES and not n.startswith(TMP_PREFIX)]
+    if foreign and not force:
+        raise RenderError(f"--out {out}: a non-empty folder that is not a HOP dataset (holds {foreign[0]!r}); use a new or empty "
                           "folder (or --force to write beside its files)")
     return "new"
 
@@ -73,9 +81,11 @@ def prepare_output(cfg, manifest, out, exclusive=True, force=False):
     ('.tmp-hopgen-*' in the dataset's own folders) are removed; otherwise (several workers or
     shards at once) they may be writes in flight and are left alone."""
     check_output_folder(cfg, manifest, out, force=force)
-    writer = HopWriter(out, cleanup=exclusive)
-    writer.write_dataset_json(dataset_meta(cfg, manifest))
-    return writer
+    meta = dataset_meta(cfg, manifest)
+    os.makedirs(out, exist_ok=True)
+    # dataset.json first: a shard starting at the same moment then finds a dataset, never a bare folder
+    HopWriter.write_dataset_json_into(out, meta)
+    return HopWriter(out, cleanup=exclusive)
 
 
 def todo_samples(writer, spec):
