@@ -290,6 +290,8 @@ def _fail(command, e):
     re-raises instead, for debugging."""
     if os.environ.get("HOPGEN_TRACEBACK") == "1":
         raise e
+    if isinstance(e, BrokenPipeError):  # e.g. `hopgen plan | head`: the reader left, nothing to say
+        return 1
     if isinstance(e, KeyboardInterrupt):
         print(f"hopgen {command}: interrupted", file=sys.stderr)
         return 130

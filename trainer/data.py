@@ -124,6 +124,8 @@ class RhdSource:
         folder, k = key
         a = self._anno(folder)[k]
         where = f"{folder}/anno pickle[{k}]"
+        if not isinstance(a, dict):
+            raise DataError(f"{where}: expected a mapping with uv_vis, xyz, K, got {type(a).__name__}")
         uv_vis = _array(a.get("uv_vis"), (42, 3), f"{where}: uv_vis")
         xyz = _array(a.get("xyz"), (42, 3), f"{where}: xyz")
         K = _array(a.get("K"), (3, 3), f"{where}: K")
