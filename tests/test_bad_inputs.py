@@ -298,6 +298,7 @@ LIFELINE_CHILD = r"""
 import sys, time
 from hopgen.render.lifeline import die_with_parent
 die_with_parent(int(sys.argv[1]), poll_seconds=0.1)
+open(sys.argv[2], "a").write("x")
 print("ready", flush=True)
 while True:
     open(sys.argv[2], "a").write("x")  # keeps writing, like a render worker
@@ -319,9 +320,12 @@ def _gone(pid, seconds):
             os.kill(pid, 0)
         except ProcessLookupError:
             return True
-        with open(f"/proc/{pid}/stat") as f:  # a zombie (not yet reaped by init) is dead too
-            if f.read().split(") ")[1].startswith("Z"):
-                return True
+        try:
+            with open(f"/proc/{pid}/stat") as f:  # a zombie (not yet reaped by init) is dead too
+                if f.read().split(") ")[1].startswith("Z"):
+                    return True
+        except FileNotFoundError:
+            return True
         time.sleep(0.05)
     return False
 
