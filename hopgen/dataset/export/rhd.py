@@ -92,6 +92,7 @@ def write(stage, split, samples, ds, **_):
             if sample.depth is None:
                 raise ValueError(f"sample {sample.sid}: no depth/ image while other samples have one")
             stage.write(f"{name}/depth/{n:05d}.png", encode_png_bytes(encode_depth(sample.depth)))
-    # protocol 2: readable by every Python hand3d ran on (2.7 and 3.x)
-    stage.write(f"{name}/anno_{name}.pickle", pickle.dumps(annos, protocol=2))
+    # Protocol 4 (Python >= 3.4): bytes are stored as bytes, so the pickle needs no global but numpy's
+    # array reconstruction (protocol 2 would reference _codecs.encode, which a restricted unpickler refuses).
+    stage.write(f"{name}/anno_{name}.pickle", pickle.dumps(annos, protocol=4))
     return {"samples": len(annos), "skipped": skipped, "depth": bool(with_depth), "folder": name}
