@@ -1,4 +1,4 @@
-"""Hand-centred crops from HOP (and RHD) for training and evaluation.
+"""Hand-centred crops from HOP (and RHD, FreiHAND) for training and evaluation.
 
 A *source* reads one dataset folder into records (full image, amodal hand mask, uv, xyz, K,
 visibility, side, category; keypoints always in the NATIVE joint order of hopgen.core.skeleton).

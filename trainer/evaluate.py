@@ -171,7 +171,7 @@ def write_pck_plots(results, out_dir):
 def build_parser():
     p = argparse.ArgumentParser(prog="hopgen eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", action="append", required=True, help="training run folder (repeat to compare runs)")
-    p.add_argument("--data", action="append", required=True, help="HOP or RHD folder (repeat for several)")
+    p.add_argument("--data", action="append", required=True, help="HOP, RHD or FreiHAND folder (repeat for several)")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--split", default="test", help="split to evaluate (default test)")
     p.add_argument("--crop", choices=["pipeline", "gt"], help="override eval.crop")

@@ -30,7 +30,7 @@ def _formats():
 FORMATS = ("rhd", "coco", "freihand", "webdataset")
 
 
-def _check_split(root, ds, split, ids, progress):
+def _check_split(root, split, ids, progress):
     from hopgen.dataset.validate import validate_dataset
     bar = Progress(len(ids), label=f"validate {split}", enabled=progress)
     problems = validate_dataset(root, ids=ids, images=True, progress=bar.update)
@@ -61,7 +61,7 @@ def export_dataset(root, out, fmt, split="train", size=None, force=False, progre
     info = {"format": fmt, "split": split, "source": os.path.abspath(ds.root),
             "size": list(size) if size else None, "samples": len(ids)}
     stage = Staging(out, entries, force=force, info=info, source=ds.root)  # refuses before any work
-    _check_split(ds.root, ds, split, ids, progress)
+    _check_split(ds.root, split, ids, progress)
     bar = Progress(len(ids), label=f"export {fmt}", enabled=progress)
 
     def samples():
