@@ -87,6 +87,9 @@ def test_a_failure_while_writing_leaves_the_output_as_it_was(hop, tmp_path, caps
     monkeypatch.setattr(coco, "annotation", failing)
     _refused(capsys, ["export", hop, "--format", "coco", "--split", "train", "--out", out], "No space left")
     assert _tree(out) == before   # no images/train, no staging folder, the test export untouched
+    fresh = str(tmp_path / "fresh")
+    _refused(capsys, ["export", hop, "--format", "coco", "--split", "train", "--out", fresh], "No space left")
+    assert not os.path.exists(fresh)  # a folder the failed export created is not left behind
 
 
 def test_existing_output_needs_force_and_foreign_files_are_never_replaced(hop, tmp_path, capsys):

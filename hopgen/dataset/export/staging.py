@@ -89,6 +89,7 @@ class Staging:
         self.path = None
 
     def __enter__(self):
+        self._created = not os.path.exists(self.out)  # removed again if the export fails
         os.makedirs(self.out, exist_ok=True)
         _remove_dead_stages(self.out)
         self.path = os.path.join(self.out, f"{STAGE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
@@ -107,11 +108,18 @@ class Staging:
             f.write(data)
 
     def __exit__(self, exc_type, exc, tb):
+        committed = False
         try:
             if exc_type is None:
                 self._commit()
+                committed = True
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
+            if not committed and self._created:
+                try:
+                    os.rmdir(self.out)  # only if still empty: nothing else was put there meanwhile
+                except OSError:
+                    pass
         return False
 
     def _commit(self):
