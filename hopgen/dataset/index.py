@@ -29,8 +29,10 @@ def build_index(root, val_fraction=None, progress=None):
     """Write index.jsonl and the splits; returns {split: count}. progress: show a bar (None: when
     stderr is a terminal)."""
     ds = HopDataset(root)
-    records = [index_record(sid, ds.annotation(sid))
-               for sid in progress_iter(ds.ids, len(ds.ids), "index", unit="samples", enabled=progress)]
+    records = []
+    for sid in progress_iter(ds.ids, len(ds.ids), "index", unit="samples", enabled=progress):
+        with ds.reading(sid):  # a missing/malformed field names the sample's file, before anything is written
+            records.append(index_record(sid, ds.annotation(sid)))
     held = ds.meta.get("holdout_objects")
     if held is None:
         by_cat = {}
