@@ -19,7 +19,7 @@ and that it has no import circles):
    ``compat`` module holds every Blender-version branch, and nothing in it draws random numbers.
 7. ``render``: the render pipeline, the worker and the Blender entry script.
 8. ``bench``: the benchmark runner.
-9. ``cli``: the ``hopgen`` command.
+9. ``cli``: the ``hopgen`` command (``__main__``: ``python -m hopgen`` on top of it).
 
 Pure layers (everything but ``blender`` and the worker inside ``render``) import numpy and the
 standard library only, so they also run inside Blender's Python. ``trainer/`` sits beside hopgen and

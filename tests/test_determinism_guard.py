@@ -1,8 +1,8 @@
 """Determinism guard (in the spirit of infinigen's): the generator draws only from numpy Generators
 seeded from (config, manifest, seed, id). An ast scan of every module under hopgen/ fails on global
 or unseeded randomness: np.random.<fn> other than default_rng/Generator/SeedSequence/bit generators,
-an unseeded default_rng(), the `random`, `secrets` and `uuid` modules, and seeds built from time,
-datetime, hash(), id(), the pid or os.urandom (os.urandom for temporary file names is fine). Beside it, the build-twice-and-hash tests check the outcome.
+an unseeded default_rng(), the `random` and `uuid` modules, and seeds built from time, datetime,
+hash(), id(), the pid, os.urandom or secrets (those two for temporary file names are fine). Beside it, the build-twice-and-hash tests check the outcome.
 Random draws inside hopgen/blender are banned altogether: Blender code only builds what the pure
 side drew."""
 import ast
@@ -12,10 +12,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "hopgen"
 SEEDED_API = {"default_rng", "Generator", "SeedSequence", "BitGenerator", "PCG64", "PCG64DXSM", "Philox", "SFC64"}
-GLOBAL_MODULES = {"random", "secrets", "uuid"}
+GLOBAL_MODULES = {"random", "uuid"}
 SEED_CALLS = {"default_rng", "SeedSequence", "Generator", "PCG64", "seed"}
 ENTROPY = {"time", "datetime", "perf_counter", "monotonic", "time_ns", "now", "utcnow", "today", "hash", "id",
-           "getpid", "urandom"}
+           "getpid", "urandom", "token_bytes", "token_hex", "randbits"}
 GENERATOR_METHODS = {"random", "uniform", "integers", "normal", "choice", "permutation", "shuffle", "standard_normal",
                      "beta", "gamma", "exponential", "poisson", "binomial", "multivariate_normal", "vonmises"}
 

@@ -22,6 +22,7 @@ LAYERS = {
     "render": 7,
     "bench": 8,
     "cli": 9,
+    "__main__": 10,                                # python -m hopgen
 }
 MAX_TOP_LEVEL_MODULES = 8
 MAX_LINES = 600
