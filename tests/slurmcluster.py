@@ -120,15 +120,16 @@ PartitionName=test Nodes={self.NODE} Default=YES MaxTime=30 State=UP
             for name, p in self.procs.items():
                 if p.poll() is not None:
                     raise SlurmSetupError(f"{name} exited ({p.returncode}) while waiting for {what}:\n"
-                                          + self.diagnostics())
+                                          + self.diagnostics(first=name))
             if ok():
                 return
             time.sleep(0.2)
         raise SlurmSetupError(f"timed out after {timeout}s waiting for {what}:\n" + self.diagnostics())
 
-    def diagnostics(self):
+    def diagnostics(self, first=None):
+        """The last lines of every daemon log (those of `first` first)."""
         parts = []
-        for name in ("munged", "slurmctld", "slurmd"):
+        for name in sorted(DAEMONS, key=lambda n: n != first):
             for suffix in (".out", ".log"):
                 path = os.path.join(self.logs, name + suffix)
                 if os.path.exists(path):

@@ -117,6 +117,12 @@ def test_slurm_array_renders_resumes_and_validates(tmp_path):
             rerun, check = re.search(r"render array (\d+) .* index\+validate job (\d+)", r.stdout).groups()
             slurm.wait([rerun, check], timeout=150)
             rerun_wall = time.monotonic() - t1
+            # A task whose Blender fails is FAILED with its exit code (here `false` as the Blender).
+            failing = slurm.run("sbatch", "--parsable", "--array=0", f"--output={tmp_path}/slurm-out/%A_%a.out",
+                                *SLURM_FLAGS, "--export=ALL,HOPGEN_SHARDS=4,HOPGEN_BLENDER=false",
+                                "scripts/slurm_render.sh", str(config), str(tmp_path / "failing"), cwd=REPO
+                                ).stdout.strip().split(";")[0]
+            slurm.wait([failing], timeout=60)
             _, stderr = reference.communicate(timeout=150)
             assert reference.returncode == 0, stderr[-3000:]
         finally:
@@ -139,6 +145,7 @@ def test_slurm_array_renders_resumes_and_validates(tmp_path):
         assert states[(job, str(KILLED))][0] != "COMPLETED", states
         assert states[(rerun, str(KILLED))] == ("COMPLETED", "0:0"), states
         assert states[(check, None)] == ("COMPLETED", "0:0"), states
+        assert states[(failing, "0")] == ("FAILED", "1:0"), states
         for rec in recs.values():  # sacct reads the same records; it names jobs by their own id
             assert sacct[rec["JobId"]][0] == rec["JobState"]
 
