@@ -101,3 +101,15 @@ def test_batch_script_fails_clearly(tmp_path):
     fail.write_text("#!/bin/sh\nexit 1\n")
     fail.chmod(0o755)
     assert _task(tmp_path, dict(array, HOPGEN_BLENDER=str(fail))).returncode == 1
+
+
+def test_batch_script_finds_an_installed_hopgen(tmp_path):
+    """Submitted from a folder that is no checkout: the entry comes from the hopgen that HOPGEN_PYTHON imports."""
+    array = {"SLURM_ARRAY_TASK_ID": "0", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "1",
+             "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_SUBMIT_DIR": str(tmp_path)}
+    r = _task(tmp_path, dict(array, HOPGEN_PYTHON=sys.executable, PYTHONPATH=str(REPO)))
+    assert r.returncode == 0, r.stderr
+    log = (tmp_path / "o" / "logs" / "shard-0-of-2.7.log").read_text()
+    assert f"-P {REPO}/hopgen/render/blender_entry.py -- " in log and "--threads 0" in log
+    r = _task(tmp_path, dict(array, HOPGEN_PYTHON="false"))
+    assert r.returncode == 2 and "no hopgen found" in r.stderr
