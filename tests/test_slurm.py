@@ -1,8 +1,9 @@
 """The farm path on a real single-node Slurm (Debian's slurm-wlm and munge, daemons started here):
 an array of 4 shards renders a tiny dataset with Debian's Blender through scripts/slurm_render.sh,
 one task is killed mid-way (scancel --signal=KILL), `hopgen farm slurm --indices --submit` re-runs
-it and submits the afterok index+validate job; every task ends COMPLETED in the job-completion
-records, and the dataset equals a one-process render."""
+it and submits the afterok index+validate job. The job-completion records show the other tasks, the
+re-run and the check job COMPLETED (and a task whose Blender fails FAILED); the dataset validates
+and equals a one-process render."""
 
 import os
 import re
@@ -16,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import BLENDER_BIN
-from hopgen.dataset.hopformat import HopDataset, IMAGE_KINDS
+from hopgen.dataset.hopformat import IMAGE_KINDS, HopDataset, sample_id
 from hopgen.dataset.validate import validate_dataset
 from slurmcluster import LocalSlurm, missing_programs
 
@@ -43,16 +44,19 @@ def _tiny_config(path):
     return path
 
 
-def _shard_ids(shard):
-    # Episodes go to shards round-robin (plan.shard_episodes); one sample per episode here.
-    return [f"{i:08d}" for i in range(shard, 8, SHARDS)]
+def _shard_ids(config, shard):
+    from hopgen.config import load_generation_config
+    from hopgen.episode.plan import episode_samples, shard_episodes
+    cfg = load_generation_config(str(config))
+    return [sample_id(i) for e in shard_episodes(cfg, (shard, SHARDS)) for i in episode_samples(cfg, e)]
 
 
 def assert_same_annotation(a, b, path="anno"):
     """Equal structure, strings, ints and bools; floats equal to 1e-9. Why not bit-equal: in Debian's
     Blender (numpy 1.24) a sample's camera and hand coordinates differ in the last bits (~1e-16)
     depending on which episodes its process rendered before, so a shard's samples are not bit-equal
-    to a one-process render's (a shard re-rendered alone is bit-equal to itself)."""
+    to a one-process render's (a shard re-rendered alone is bit-equal to itself; with the bpy 5.0
+    module and the venv's numpy the shard is bit-equal to the one-process render)."""
     assert type(a) is type(b) or {type(a), type(b)} <= {int, float}, (path, a, b)
     if isinstance(a, dict):
         assert a.keys() == b.keys(), (path, a.keys() ^ b.keys())
@@ -94,7 +98,7 @@ def test_slurm_array_renders_resumes_and_validates(tmp_path):
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=REPO)
         try:
             # Kill one task after its first sample is written and before its last one.
-            first, *_, last = _shard_ids(KILLED)
+            first, *_, last = _shard_ids(config, KILLED)
             deadline = time.monotonic() + 150
             while not _done(out, first):
                 assert time.monotonic() < deadline, "task 1 wrote no sample in 150 s:\n" + slurm.diagnostics()
