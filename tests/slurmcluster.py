@@ -1,5 +1,6 @@
 """A throw-away single-node Slurm for tests: munged, slurmctld and slurmd on this host, run as root,
-every file (key, config, state, spool, logs, job-completion records) inside one temporary folder.
+every file (key, config, state, spool, logs, job-completion records) inside one temporary folder,
+removed when the daemons have stopped (the error messages carry the daemons' last log lines).
 
 Accounting: no slurmdbd (it needs a MySQL server); finished jobs are recorded by jobcomp/filetxt,
 which is what `sacct --completion` reads. Slurm 22.05's sacct cannot parse the array fields of
@@ -10,6 +11,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 SBIN = os.pathsep.join(["/usr/sbin", "/sbin", "/usr/bin", "/bin"])
@@ -43,13 +45,15 @@ def _tail(path, n=15):
 
 
 class LocalSlurm:
-    """Start with `with LocalSlurm(folder) as slurm:`; leaving the block cancels every job and stops
+    """Start with `with LocalSlurm() as slurm:`; leaving the block cancels every job and stops
     the three daemons (SIGTERM, then SIGKILL after a timeout), also when the test failed."""
 
     NODE = "hopgen-node"
 
-    def __init__(self, root, cpus=4, memory_mb=2000):
-        self.root = os.path.abspath(root)
+    def __init__(self, cpus=4, memory_mb=2000):
+        # A short private folder: slurmstepd's Unix sockets live in the spool folder, and a socket
+        # path may not exceed 108 bytes (pytest's tmp_path under xdist is too long).
+        self.root = tempfile.mkdtemp(prefix="hopgen-slurm-")
         self.cpus, self.memory_mb = cpus, memory_mb
         self.conf = os.path.join(self.root, "slurm.conf")
         self.jobcomp = os.path.join(self.root, "jobcomp.txt")
@@ -218,6 +222,7 @@ PartitionName=test Nodes={self.NODE} Default=YES MaxTime=30 State=UP
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait(timeout)
+        shutil.rmtree(self.root, ignore_errors=True)  # made by mkdtemp above: ours alone
 
     def __enter__(self):
         try:

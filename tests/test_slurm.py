@@ -84,7 +84,7 @@ def test_slurm_array_renders_resumes_and_validates(tmp_path):
     config = _tiny_config(tmp_path / "tiny.yaml")
     out, ref = tmp_path / "farm", tmp_path / "ref"
     (tmp_path / "slurm-out").mkdir()
-    with LocalSlurm(tmp_path / "slurm") as slurm:
+    with LocalSlurm() as slurm:
         env = dict(slurm.env, HOPGEN_BLENDER=BLENDER_BIN)
         # The README's raw form, from the checkout (the submit dir): the array is the shard count.
         t0 = time.monotonic()
