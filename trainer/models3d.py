@@ -158,9 +158,9 @@ class PoseEncoder(nn.Module):
         layers = [nn.Linear(_trunk_features(cfg, chans[-1]) + 2, first), nn.LeakyReLU(0.01)]
         c = first
         for n in cfg.encoder_fc:
-            # Leaky (0.01, as every hand3d layer), not the plain ReLU of the paper's text: with ReLU the three
-            # layers died within ~100 Adam steps on hop_cpu (mu ~ 0, KL at its initial value, p_p stuck at
-            # the mean pose for 450+ steps in all four runs tried), so the latent carried nothing.
+            # Leaky (0.01, as every hand3d layer) where the paper's text says ReLU. Not a measured gain: on
+            # hop_cpu both sat on the same mean-pose plateau for ~600 steps (pose loss 4.0 at step 750-800
+            # with either); the CPU Table III runs used leaky, so it stays for reproducibility.
             layers += [nn.Linear(c, cfg.ch(n)), nn.LeakyReLU(0.01)]
             c = cfg.ch(n)
         self.fc = nn.Sequential(*layers)
@@ -168,8 +168,9 @@ class PoseEncoder(nn.Module):
         self.logvar = nn.Linear(c, cfg.latent_dim) if variational else None
         if self.logvar is not None:
             # Start with a narrow posterior: with sigma = 1 at initialisation the samples z are pure noise next to
-            # the small initial means, p_p learns the mean pose and training sits on that plateau for hundreds
-            # of steps (measured on hop_cpu); the (warmed-up) KL then widens the posterior where it can.
+            # the small initial means and p_p learns the mean pose (on hop_cpu the sigma-1 triplet run reached
+            # val AUC 0.229 after 1000 steps, the sigma-0.08 one 0.330, PosePrior 0.330; that pair also differs
+            # in ReLU vs leaky ReLU, see above); the (warmed-up) KL then widens the posterior where it can.
             nn.init.constant_(self.logvar.bias, cfg.logvar_init)
 
     def forward(self, heatmaps, side):

@@ -211,7 +211,7 @@ def loss_3d(net, batch, cfg):
         l2, parts2 = loss_2d_outputs(out["out2d"], batch, config_2d(cfg), step)
         total = total + lift.weight_2d * l2
         parts["loss_2d"] = float(l2.detach())
-        parts.update({f"2d_{k}": float(v) for k, v in parts2.items()})
+        parts.update({f"2d_{k}": float(v.detach()) for k, v in parts2.items()})
     if model.training:
         lat = model.latent(out)
         mu = None if lat is None else lat.detach()
