@@ -22,10 +22,12 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 train() {  # train OUT CONFIG [--set k=v ...]   (skips a finished run: OUT/DONE)
   local out=$1 cfg=$2; shift 2
   [ -f "$out/DONE" ] && return 0
-  rm -rf "$out"; mkdir -p "$out"
+  rm -rf "$out"; mkdir -p "$(dirname "$out")"
   local t0=$(date +%s)
-  /usr/bin/time -f "%U %S %e" -o "$out/time.txt" \
-    $PY -m hopgen.cli train --config "$cfg" --data "$DATA" --out "$out" --no-progress "$@" > "$out/train.out" 2>&1
+  # hopgen train wants an empty or new --out: time and log go next to it first, then into it
+  /usr/bin/time -f "%U %S %e" -o "$out.time.txt" \
+    $PY -m hopgen.cli train --config "$cfg" --data "$DATA" --out "$out" --no-progress "$@" > "$out.train.out" 2>&1
+  mv "$out.time.txt" "$out/time.txt"; mv "$out.train.out" "$out/train.out"
   touch "$out/DONE"
   echo "$(basename "$out"): $(( $(date +%s) - t0 )) s wall, cpu $(awk '{print $1+$2}' "$out/time.txt") s"
 }
