@@ -356,6 +356,10 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
             state["epoch"] += 1
             state["pos"] = 0
     bar.close()
+    if world > 1:  # every rank waits for rank 0's last checkpoint, then the group is closed
+        import torch.distributed as dist
+        dist.barrier()
+        dist.destroy_process_group()
     return {"run": run_dir, "step": state["step"], "loss": last_loss, "nan_steps": state["nan_steps"]}
 
 
