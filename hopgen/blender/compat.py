@@ -179,38 +179,64 @@ def hide_from_camera(obj, hidden=True):
     obj.visible_camera = not hidden
 
 
-def use_gpu(scene, prefer=("OPTIX", "CUDA")):
-    """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
+class NoGpuError(RuntimeError):
+    """A GPU render was asked for (render.device: GPU) and Cycles finds no OptiX/CUDA device."""
 
-    `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
-    or 'CPU', the device actually used.
-    """
-    scene.cycles.device = "CPU"
-    if not prefer:
-        return "CPU"
+
+def find_gpu(prefer=("OPTIX", "CUDA")):
+    """(backend, device names) of the first backend in `prefer` with a GPU, or (None, what was seen)."""
     if isinstance(prefer, str):
         prefer = (prefer,)
     try:
         prefs = bpy.context.preferences.addons["cycles"].preferences
     except (KeyError, AttributeError):
-        return "CPU"
+        return None, ["the cycles add-on is not loaded"]
+    seen = []
     for backend in prefer:
         try:
             prefs.compute_device_type = backend
         except (TypeError, ValueError):  # backend not compiled in
+            seen.append(f"{backend}: not in this build")
             continue
         if hasattr(prefs, "refresh_devices"):
             prefs.refresh_devices()
         else:
             prefs.get_devices()
         gpus = [d for d in prefs.devices if d.type == backend]
-        if not gpus:
-            continue
-        for d in prefs.devices:
-            d.use = d.type == backend
-        scene.cycles.device = "GPU"
-        return backend
+        if gpus:
+            for d in prefs.devices:
+                d.use = d.type == backend
+            return backend, [d.name for d in gpus]
+        seen.append(f"{backend}: no device")
     prefs.compute_device_type = "NONE"
+    return None, seen
+
+
+def use_gpu(scene, prefer=("OPTIX", "CUDA"), required=False):
+    """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
+
+    `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
+    or 'CPU', the device actually used. required: raise NoGpuError instead of falling back.
+    """
+    scene.cycles.device = "CPU"
+    if not prefer:
+        return "CPU"
+    backend, seen = find_gpu(prefer)
+    if backend is None:
+        if required:
+            raise NoGpuError(f"render.device is GPU but Cycles finds no GPU ({'; '.join(seen)}); "
+                             "set render.device: CPU or run on a node with an NVIDIA GPU and driver")
+        return "CPU"
+    scene.cycles.device = "GPU"
+    return backend
+
+
+def set_denoise_device(scene, gpu):
+    """OpenImageDenoise on the GPU (Blender 4.1+: cycles.denoising_use_gpu); returns 'GPU' or 'CPU'."""
+    c = scene.cycles
+    if hasattr(c, "denoising_use_gpu"):
+        c.denoising_use_gpu = bool(gpu)
+        return "GPU" if gpu else "CPU"
     return "CPU"
 
 

@@ -120,7 +120,7 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
         base += ["--set", o]
     log_path = os.path.join(out, "render.log")
     progress = Progress(total)
-    failures = []
+    failures, fatal = [], []
     procs = []
     with open(log_path, "a") as log:
         for k in range(workers):
@@ -143,6 +143,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
                     progress.update("done")
                 elif line.startswith("HOPGEN_SKIP"):
                     progress.update("skipped")
+                elif line.startswith("HOPGEN_FATAL"):
+                    fatal.append(line.split(" ", 1)[1].strip())
                 elif line.startswith("HOPGEN_FAIL"):
                     progress.update("failed")
                     failures.append(line.split(" ", 3)[1:])
@@ -150,6 +152,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
                     log.write(line)
         codes = [p.wait() for p in procs]
     progress.close()
+    if fatal:
+        raise RenderError(fatal[0])
     if failures:
         print(f"{len(failures)} samples failed (details in {log_path}):", file=sys.stderr)
         for index, seed, msg in failures[:50]:

@@ -4,6 +4,7 @@ Runs as `python -m hopgen.render.worker ARGS` (bpy module) or through
 `blender -b --python-exit-code 1 -P blender_scripts/render_hop.py -- ARGS`. It reports one line per
 sample on stdout, which the parent (`hopgen render`) turns into progress and a failure list:
     HOPGEN_DONE <id>        HOPGEN_SKIP <id>        HOPGEN_FAIL <id> <seed> <message>
+    HOPGEN_FATAL <message>  (nothing can be rendered, e.g. render.device: GPU without a GPU)
 """
 
 import argparse
@@ -39,6 +40,14 @@ def worker_main(argv):
     writer = prepare_output(cfg, manifest, args.out, exclusive=shard[1] == 1 and n == 1)
     episodes = shard_episodes(cfg, shard)[k::n]
     from hopgen.blender.render_episode import EpisodeRenderer
+    if cfg.render.device != "CPU":  # before any episode: a missing GPU is one clear error, not N failed samples
+        from hopgen.blender import compat
+        backend, seen = compat.find_gpu(("OPTIX", "CUDA"))
+        if backend is None:
+            print(f"HOPGEN_FATAL render.device is GPU but Cycles finds no GPU ({'; '.join(seen)}); "
+                  "set render.device: CPU or run on a node with an NVIDIA GPU and driver", flush=True)
+            return 3
+        print(f"hopgen worker {k}/{n}: Cycles on {backend} ({', '.join(seen)})", file=sys.stderr, flush=True)
     threads = args.threads or cfg.render.threads
     renderer = EpisodeRenderer(cfg, manifest, writer, threads=threads)
     print(f"hopgen worker {k}/{n} of shard {shard[0]}/{shard[1]}: {len(episodes)} episodes, "
