@@ -304,7 +304,9 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     last_loss = float("nan")
     while state["step"] < cfg.train.iterations:
         for batch in loader.epoch(state["epoch"], state["pos"]):
-            batch = finish_batch(to_device(batch, device, channels_last), cfg.data, channels_last)
+            # raw (B, H, W, 3) uint8 images are not NCHW: channels_last is applied to the finished crops
+            batch = finish_batch(to_device(batch, device, channels_last and "raw_rgb" not in batch), cfg.data,
+                                 channels_last)
             opt.zero_grad(set_to_none=True)
             with autocast(cfg, device):
                 loss, parts = stage.loss(net, batch, cfg)
