@@ -270,6 +270,12 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0
         if workers:
             report["throughput"] = _throughput(config, samples, episodes, sorted(set(int(k) for k in workers)),
                                                manifest, overrides, blender, tmp)
+            best = report["throughput"]["best"]
+            beauty = report["seconds_per_sample"]["beauty"]
+            if best and best["samples_per_s"] and beauty:
+                # Node level: wall s/sample of the best `hopgen render` (start-up included) over the bare
+                # beauty pass of (b). Below the in-process ratio when K workers overlap builds and renders.
+                report["ratio_best_render_over_beauty"] = (1.0 / best["samples_per_s"]) / beauty
     report["machine"] = {"cpu_count": before["cpu_count"], "load_average_before": before["load_average"],
                          "load_average_after_full_and_beauty": after_child,
                          "load_average_after": _machine()["load_average"]}
