@@ -14,8 +14,8 @@ In ONE Blender process (the bpy module, or a Blender binary with blender=PATH) t
   (b) beauty: the same scenes and cameras with the same Cycles settings, timing only the beauty
       render (bpy.ops.render.render + its PNG) of each sample; scene building is not timed.
 Then (c) throughput: for each K in `workers`, `hopgen render` (the real pipeline: K Blender worker
-processes, cores // K Cycles threads each, episodes dealt out between them) renders the same whole
-episodes into a fresh folder; samples/s counts from the start of the processes (start-up and kernel
+processes, cores // K Cycles threads each, episodes dealt out between them) renders the first
+`throughput_episodes` (default: `episodes`) whole episodes into a fresh folder; samples/s counts from the start of the processes (start-up and kernel
 load included) to the last sample, CPU time is that of the worker processes. With K > 1 one
 worker's episode build (single-threaded) overlaps the other's Cycles render.
 The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
@@ -227,11 +227,12 @@ def _throughput(config, samples, episodes, workers, manifest, overrides, blender
 
 
 def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, workers=(1, 2), threads=0,
-        manifest=None, overrides=(), blender=None, quick=False):
+        manifest=None, overrides=(), blender=None, quick=False, throughput_episodes=None):
     """Run the benchmark (a fresh Blender process, then `hopgen render` per worker count); write JSON atomically.
 
     config: generation config; samples: Cycles samples override; episodes / per_episode: which planned
-    samples (see the module doc); workers: worker counts to compare ([] skips the throughput part);
+    samples (see the module doc); workers: worker counts to compare ([] skips the throughput part),
+    each rendering the first `throughput_episodes` whole episodes (default: episodes);
     threads: Cycles threads of the full/beauty process (0 = all cores); blender: a Blender executable
     (default: the bpy module in this Python); quick: the tiny test config, 2 episodes of 1 sample, 1 worker.
     """
@@ -268,7 +269,8 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0
             report = json.load(fh)
         after_child = _machine()["load_average"]
         if workers:
-            report["throughput"] = _throughput(config, samples, episodes, sorted(set(int(k) for k in workers)),
+            report["throughput"] = _throughput(config, samples, int(throughput_episodes or episodes),
+                                               sorted(set(int(k) for k in workers)),
                                                manifest, overrides, blender, tmp)
             best = report["throughput"]["best"]
             beauty = report["seconds_per_sample"]["beauty"]
