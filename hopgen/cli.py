@@ -29,8 +29,10 @@ def _load_generation(args):
     from hopgen.config import load_generation_config
     from hopgen.assets.manifest import load_manifest
     from hopgen.episode.plan import parse_shard
+    from hopgen.config import check_config_against_manifest
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
+    check_config_against_manifest(cfg, manifest)
     return cfg, manifest, parse_shard(args.shard)
 
 
@@ -38,7 +40,8 @@ def cmd_render(args):
     from hopgen.render.pipeline import render_dataset
     cfg, manifest, shard = _load_generation(args)
     return render_dataset(cfg, manifest, args.out, shard=shard, workers=args.workers, blender=args.blender,
-                          config_path=args.config, overrides=args.overrides, manifest_path=args.manifest)
+                          config_path=args.config, overrides=args.overrides, manifest_path=args.manifest,
+                          force=args.force)
 
 
 def cmd_plan(args):
@@ -85,8 +88,17 @@ def cmd_stats(args):
     return 0
 
 
+PREVIEW_TILE_RANGE = (16, 2048)
+PREVIEW_MAX_SAMPLES = 1024
+
+
 def cmd_preview(args):
     from hopgen.dataset.preview import contact_sheet
+    lo, hi = PREVIEW_TILE_RANGE
+    if not lo <= args.tile <= hi:
+        raise CommandError(f"--tile {args.tile}: must be in [{lo}, {hi}] pixels")
+    if not 1 <= args.num <= PREVIEW_MAX_SAMPLES:
+        raise CommandError(f"--num {args.num}: must be in [1, {PREVIEW_MAX_SAMPLES}]")
     ids = contact_sheet(args.dataset, args.out, max_samples=args.num, tile=args.tile)
     print(f"wrote {args.out} ({len(ids)} samples: image | skeleton | masks (hand red, object blue) | seg)")
     return 0
@@ -191,6 +203,8 @@ hopgen render --config configs/hop_tiny.yaml --out out/tiny --blender /usr/bin/b
     r.add_argument("--out", required=True, help="output dataset folder (resumes if it exists)")
     r.add_argument("--workers", type=int, default=1, help="Blender worker processes (threads are split among them)")
     r.add_argument("--blender", default=None, help="render with this Blender executable instead of the bpy module")
+    r.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder that is not a HOP dataset (its files are left alone)")
     r.set_defaults(func=cmd_render)
 
     pl = _parser(sub, "plan", "print or write the sample plan (episodes and per-sample choices) without rendering", """
@@ -277,7 +291,32 @@ hopgen bench train --out benchmarks/results/train.json""")
     return p
 
 
+def _fail(command, e):
+    """One line on stderr for a failed command; exit code 1 (130 for Ctrl-C). HOPGEN_TRACEBACK=1
+    re-raises instead, for debugging."""
+    if os.environ.get("HOPGEN_TRACEBACK") == "1":
+        raise e
+    if isinstance(e, BrokenPipeError):  # e.g. `hopgen plan | head`: the reader left, nothing to say
+        return 1
+    if isinstance(e, KeyboardInterrupt):
+        print(f"hopgen {command}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(e, MemoryError):
+        msg = "out of memory (use smaller sizes or fewer samples)"
+    elif isinstance(e, (CommandError, ValueError, OSError)) or type(e).__name__ in _USER_ERRORS:
+        msg = str(e) or type(e).__name__  # config/manifest/format/data errors name their file and field
+    else:  # not expected: still one line, with the kind of error
+        msg = f"{type(e).__name__}: {e} (unexpected; HOPGEN_TRACEBACK=1 shows where)"
+    print(f"hopgen {command}: error: {' '.join(msg.split())}", file=sys.stderr)
+    return 1
+
+
+# RuntimeError subclasses that are user errors with their own messages.
+_USER_ERRORS = {"RenderError", "MakeHumanError", "SheetError"}
+
+
 def main(argv=None):
+    """Run one `hopgen` command; every failure is a one-line message and a non-zero exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # train/eval/predict own their flags: everything after the command goes to the trainer.
@@ -286,21 +325,20 @@ def main(argv=None):
         fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "pack": cmd_pack}[cmd]
         try:
             return fn(None, argv[1:]) or 0
-        except CommandError as e:
-            print(f"hopgen {cmd}: error: {e}", file=sys.stderr)
-            return 1
+        except SystemExit:
+            raise
+        except BaseException as e:
+            return _fail(cmd, e)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return args.func(args) or 0
-    except CommandError as e:
-        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as e:  # config/manifest/format errors name their file and field
-        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
-        return 1
+    except SystemExit:
+        raise
+    except BaseException as e:
+        return _fail(args.command, e)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ a sample's crop does not depend on worker count or order (exact resume).
 
 import glob
 import os
-import pickle
 import sys
 
 import numpy as np
@@ -106,8 +105,14 @@ class RhdSource:
             files = sorted(glob.glob(os.path.join(folder, "anno_*.pickle")))
             if not files:
                 raise DataError(f"{folder}: no anno_*.pickle (not an RHD split folder)")
-            with open(files[0], "rb") as f:  # RHD ships pickles; only open datasets you trust
-                self._annos[folder] = pickle.load(f)
+            from hopgen.core.safepickle import SafePickleError, load_file
+            try:  # RHD ships pickles: parsed as plain data, never executed
+                annos = load_file(files[0])
+            except (OSError, SafePickleError) as e:
+                raise DataError(str(e) if isinstance(e, SafePickleError) else f"{files[0]}: {e}") from None
+            if not isinstance(annos, dict):
+                raise DataError(f"{files[0]}: expected a mapping index -> annotation, got {type(annos).__name__}")
+            self._annos[folder] = annos
         return self._annos[folder]
 
     def ids(self, split):
@@ -120,6 +125,8 @@ class RhdSource:
         folder, k = key
         a = self._anno(folder)[k]
         where = f"{folder}/anno pickle[{k}]"
+        if not isinstance(a, dict):
+            raise DataError(f"{where}: expected a mapping with uv_vis, xyz, K, got {type(a).__name__}")
         uv_vis = _array(a.get("uv_vis"), (42, 3), f"{where}: uv_vis")
         xyz = _array(a.get("xyz"), (42, 3), f"{where}: xyz")
         K = _array(a.get("K"), (3, 3), f"{where}: K")

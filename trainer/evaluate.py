@@ -183,13 +183,15 @@ def main(argv=None):
     from trainer.engine import load_model, pick_device
 
     args = build_parser().parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    results = {}
-    for run in args.run:
-        if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint)):
-            print(f"hopgen eval: {run}: no checkpoint ckpt/{args.checkpoint}", file=sys.stderr)
-            return 2
-        device = pick_device(args.device or "auto")
+    from trainer.train import check_data
+    problem = check_data(args.data, args.split) or next((f"{run}: no checkpoint ckpt/{args.checkpoint}" for run in args.run
+                                            if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint))), None)
+    if problem:  # before anything is written under --out
+        print(f"hopgen eval: {problem}", file=sys.stderr)
+        return 2
+    device = pick_device(args.device or "auto")
+    loaded = []
+    for run in args.run:  # every checkpoint loads before anything is written under --out
         cfg, stage, model = load_model(run, device, args.checkpoint)
         if args.crop:
             cfg.eval.crop = args.crop
@@ -198,6 +200,10 @@ def main(argv=None):
         if stage.evaluate is None:
             print(f"hopgen eval: stage {cfg.stage!r} has no evaluate function", file=sys.stderr)
             return 2
+        loaded.append((run, cfg, stage, model))
+    os.makedirs(args.out, exist_ok=True)
+    results = {}
+    for run, cfg, stage, model in loaded:
         label = os.path.basename(os.path.normpath(run))
         r = stage.evaluate(run_dir=run, cfg=cfg, model=model, roots=args.data, split=args.split,
                            out_dir=args.out, device=device)

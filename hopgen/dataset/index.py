@@ -27,7 +27,10 @@ def index_record(sid, anno):
 def build_index(root, val_fraction=None):
     """Write index.jsonl and the splits; returns {split: count}."""
     ds = HopDataset(root)
-    records = [index_record(sid, ds.annotation(sid)) for sid in ds.ids]
+    records = []
+    for sid in ds.ids:
+        with ds.reading(sid):  # a missing/malformed field names the sample's file, before anything is written
+            records.append(index_record(sid, ds.annotation(sid)))
     held = ds.meta.get("holdout_objects")
     if held is None:
         by_cat = {}
