@@ -71,7 +71,7 @@ def test_pack_modes_and_mixed_sizes(toy, tmp_path, capsys):
     mixed = make_toy_hop(str(tmp_path / "mixed"), n=4, size=64)
     big = make_toy_hop(str(tmp_path / "big"), n=4, size=80)
     os.replace(os.path.join(big, "rgb", "00000001.png"), os.path.join(mixed, "rgb", "00000001.png"))
-    with pytest.raises(ValueError, match=r"rgb/00000001.png: size .* differs"):
+    with pytest.raises(ValueError, match=r"rgb/00000001.png: "):  # names the odd file
         pack.write_pack(mixed)
     assert type(open_source(mixed, "auto")).__name__ == "HopSource"
     assert "not packing" in capsys.readouterr().err
