@@ -61,9 +61,9 @@ if [ "$SMOKE" = 1 ]; then
   GEN=configs/hop_tiny.yaml; RENDER_ARGS=(episodes=2 per_episode=1 'workers=[1]')
   TRAIN_CONFIGS='["configs/train/tiny_hs_posenet.yaml", "configs/train/tiny_3d_cluster.yaml"]'
   BENCH_ARGS=(steps=3 warmup=1 compile=false toy_size=96); RUN_CONFIG=configs/train/tiny_ours_posenet.yaml
-  # limits are safety nets here (a loaded CI machine); the run is 40 steps, not a time budget
-  RUN_S=300; RENDER_S=600; BENCH_S=600
-  RUN_SETS=(--set train.device=cpu --set train.iterations=40 --set train.log_every=2 --set train.ckpt_every=40)
+  # limits are safety nets here (a loaded CI machine); the run is 20 steps, not a time budget
+  RUN_S=900; RENDER_S=900; BENCH_S=900
+  RUN_SETS=(--set train.device=cpu --set train.iterations=20 --set train.log_every=2 --set train.ckpt_every=20)
 else
   GEN=configs/hop.yaml; RENDER_ARGS=(episodes=4 'workers=[1]' 'overrides=["render.device=GPU"]')
   TRAIN_CONFIGS='["configs/train/hs_posenet.yaml", "configs/train/ours_hourglass.yaml", "configs/train/poseprior_gt.yaml"]'
@@ -111,7 +111,7 @@ if parts:
     json.dump(out, open(sys.argv[2], "w"), indent=1)
 EOF
 
-# 3. a 2-minute real training run (smoke: 40 steps): toy HOP data at 320 px (the render's 48 samples are
+# 3. a 2-minute real training run (smoke: 20 steps): toy HOP data at 320 px (the render's 48 samples are
 #    too few to learn from, and that step may be skipped); stopped by its time limit; the loss must fall.
 "$PY" -c "import sys; sys.path.insert(0, 'tests'); from hopfixtures import make_toy_hop; make_toy_hop('$WORK/toy', n=64, size=$( [ "$SMOKE" = 1 ] && echo 96 || echo 320 ))"
 step train_run "$RUN_S" "$PY" -m hopgen.cli train --config "$RUN_CONFIG" --data "$WORK/toy" --out "$WORK/run" --no-progress \
