@@ -62,7 +62,7 @@ def _pick_samples(cfg, manifest, episodes, per_episode=0):
     for e in range(min(int(episodes), num_episodes(cfg))):
         spec = plan_episode(cfg, manifest, e)
         if per_episode:
-            spec["samples"] = spec["samples"][:int(per_episode)]
+            spec.samples = spec.samples[:int(per_episode)]
         specs.append(spec)
     return specs
 
@@ -95,7 +95,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
     cfg = load_generation_config(config, overrides)
     man = load_manifest(manifest)
     specs = _pick_samples(cfg, man, episodes, per_episode)
-    n = sum(len(s["samples"]) for s in specs)
+    n = sum(len(s.samples) for s in specs)
     workdir = workdir or tempfile.mkdtemp(prefix="hopgen_bench_render_")
     writer = prepare_output(cfg, man, os.path.join(workdir, "full"))
     renderer = rmod.EpisodeRenderer(cfg, man, writer, threads=threads)
@@ -113,7 +113,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         for spec in specs:
-            for index, err in renderer.render_episode(spec, {s["index"] for s in spec["samples"]}):
+            for index, err in renderer.render_episode(spec, {s.index for s in spec.samples}):
                 if err is not None:
                     failures.append({"index": index, "error": f"{type(err).__name__}: {err}"})
     finally:
@@ -128,7 +128,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
     tmp_png = os.path.join(workdir, "beauty.png")
     for spec in specs:
         scene_data = renderer.build_scene(spec)
-        for sample in spec["samples"]:
+        for sample in spec.samples:
             try:
                 renderer.prepare_sample(spec, scene_data, sample)
             except Exception:  # a sample the full run could not render either
@@ -148,7 +148,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
         "config": os.path.relpath(os.path.abspath(config), REPO) if config else None,
         "overrides": overrides,
         "samples_rendered": {"full": done_a, "beauty": done_b, "episodes": len(specs)},
-        "sample_indices": [s["index"] for spec in specs for s in spec["samples"]],
+        "sample_indices": [s.index for spec in specs for s in spec.samples],
         "seconds_per_sample": {"full": per_full, "beauty": per_beauty},
         "ratio_full_over_beauty": per_full / per_beauty if per_beauty > 0 else None,
         "ratio_cpu_full_over_beauty": full_cpu * done_b / (beauty_cpu * max(done_a, 1)) if beauty_cpu > 0 else None,
