@@ -113,22 +113,50 @@ def cmd_export(args):
 
 def cmd_assets(args):
     from hopgen.assets.manifest import load_manifest
+    if args.action == "add":
+        return _assets_add(args)
+    if args.folder is not None:
+        raise CommandError(f"assets {args.action}: unexpected argument {args.folder!r} (only `assets add` takes a folder)")
     manifest = load_manifest(args.manifest)
     if args.action == "list":
+        from hopgen.assets.library import object_row
+        if args.grasp_attempts < 0:
+            raise CommandError(f"--grasp-attempts {args.grasp_attempts}: must be >= 0")
         s = manifest.summary()
+        rows = [object_row(o, seed=args.seed, attempts=args.grasp_attempts) for o in manifest.objects]
         if args.json:
-            print(json.dumps(s, indent=1))
+            print(json.dumps(dict(s, object_rows=rows), indent=1))
         else:
             print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
             print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
-            print(f"objects ({len(s['objects'])}):")
-            from hopgen.core.skeleton import CATEGORIES
-            for cat in CATEGORIES:
-                names = [o["name"] for o in s["objects"] if o["category"] == cat]
-                print(f"  {cat} ({len(names)}): {', '.join(names)}")
+            from hopgen.hand.subjects import BUILTIN_SUBJECTS
+            print(f"objects ({len(s['objects'])}; grasp: one synthesis of {args.grasp_attempts} attempts, "
+                  f"subject {BUILTIN_SUBJECTS[0].id}, right hand, seed {args.seed}):")
+            for r in rows:
+                size = "x".join(f"{x:.0f}" for x in r["size_mm"]) + " mm" if r["size_mm"] else "size at render"
+                tris = f"{r['triangles']} triangles" if r["triangles"] is not None else "triangles at render"
+                print(f"  {r['name']} [{r['category']}]: {size}, {tris}, {r['textures']}; grasp: {r['grasp']}")
             print(f"backgrounds: " + ", ".join(f"{b['name']} [{b['kind']}]" for b in s["backgrounds"]))
         return 0
     return _assets_preview(args, manifest)
+
+
+def _assets_add(args):
+    """`assets add FOLDER --category C --manifest M`: every model of FOLDER into M, atomically."""
+    from hopgen.assets.library import LibraryError, add_folder
+    from hopgen.core.skeleton import CATEGORIES
+    if args.folder is None:
+        raise CommandError("assets add: give the FOLDER of models")
+    if not args.manifest:
+        raise CommandError("assets add: give the manifest to add to with --manifest (it is created when missing)")
+    if args.category not in CATEGORIES:
+        raise CommandError(f"assets add: --category {args.category!r} is not one of {', '.join(CATEGORIES)}")
+    try:
+        new = add_folder(args.manifest, args.folder, args.category, units=args.units, license=args.license)
+    except LibraryError as e:
+        raise CommandError(str(e)) from None
+    print(f"added {len(new)} objects to {args.manifest}: {', '.join(e['name'] for e in new)}")
+    return 0
 
 
 def _assets_preview(args, manifest):
@@ -242,11 +270,18 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     a = _parser(sub, "assets", "list the manifest's avatars/objects/backgrounds, or render a preview sheet", """
 hopgen assets list --json
 hopgen assets list --manifest my_manifest.yaml
+hopgen assets add models/mugs --category cylindrical --units cm --license CC-BY-4.0 --manifest my_manifest.yaml
 hopgen assets preview --out out/assets.png
 hopgen assets preview --what grasps --out out/grasps.png
 hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/quick.png""")
-    a.add_argument("action", choices=["list", "preview"])
+    a.add_argument("action", choices=["list", "add", "preview"])
+    a.add_argument("folder", nargs="?", default=None, help="add: the folder of models (sub-folders too)")
     a.add_argument("--manifest", default=None)
+    a.add_argument("--category", default=None, help="add: the objects' category")
+    a.add_argument("--units", default=None, help="add: the files' length unit (m, cm, mm, dm, in)")
+    a.add_argument("--license", default=None, help="add: the files' license")
+    a.add_argument("--grasp-attempts", type=int, default=8,
+                   help="list: placements tried by the quick grasp synthesis per object (0: skip it)")
     a.add_argument("--json", action="store_true", help="list: print JSON")
     a.add_argument("--out", default=None,
                    help="preview: PNG path (default out/assets_preview.png, or out/grasps_preview.png for grasps)")
@@ -258,7 +293,7 @@ hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/q
     a.add_argument("--no-denoise", action="store_true", help="preview: no OpenImageDenoise")
     a.add_argument("--limit", type=int, default=None,
                    help="preview: at most N objects, N subjects and N grasps per category")
-    a.add_argument("--seed", type=int, default=0, help="preview: object-shape and grasp seed")
+    a.add_argument("--seed", type=int, default=0, help="list, preview: object-shape and grasp seed")
     a.add_argument("--threads", type=int, default=0, help="preview: Cycles CPU threads (0: all)")
     a.set_defaults(func=cmd_assets)
 

@@ -69,16 +69,21 @@ _MATERIAL_FOR_FILES = {"kind": "plastic", "color": [0.55, 0.55, 0.58], "roughnes
 
 
 def load_file_object(entry):
-    """A manifest mesh file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
+    """A manifest object file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
     graspable (UngraspableObjectError names the object and the reason). Grasp synthesis then uses
-    the triangle-mesh signed distance. .obj/.stl/.ply are read here; other formats need Blender."""
+    the triangle-mesh signed distance, signed by the winding number when the mesh is open. Every
+    accepted format is read here (.fbx/.blend through the triangles Blender extracted).
+
+    ``geom.file_to_object`` (4, 4) maps the file's coordinates (as its importer brings them into
+    Blender) into the object frame, so the renderer can show the file itself, with its own materials
+    when ``geom.material_source`` is "file"."""
     from hopgen.core.graspable import check_graspable, normalise_for_grasp
     from hopgen.core.meshfiles import MeshFileError, load_mesh
     from hopgen.objects.registry import ObjectGeometry
-    if not entry.file.lower().endswith((".obj", ".stl", ".ply")):
-        raise MeshFileError(f"object {entry.name}: {entry.file}: grasp synthesis reads .obj/.stl/.ply; "
-                            "convert the mesh to one of those")
-    vertices, faces = load_mesh(entry.file, scale=entry.scale)
+    try:
+        vertices, faces = load_mesh(entry.file, scale=entry.scale, extracted=entry.extracted)
+    except MeshFileError as e:
+        raise MeshFileError(f"object {entry.name}: {e}") from None
     check_graspable(entry.name, vertices, faces)
     frame = normalise_for_grasp(vertices, faces)
     v = frame.vertices
@@ -87,6 +92,12 @@ def load_file_object(entry):
                           face_material=np.zeros(len(f), np.int32), materials=[dict(_MATERIAL_FOR_FILES)],
                           vertex_part=np.zeros(len(v), np.int32))
     geom.source = "file"
+    geom.file = entry.file
+    geom.material_source = entry.material
+    geom.file_to_object = np.diag([entry.scale] * 3 + [1.0])
+    geom.file_to_object[:3, 3] = -frame.centre
+    if entry.closed is False:
+        geom.sign_method = "winding"  # open mesh: pseudo-normals cannot tell inside at its holes
     return geom
 
 
@@ -174,6 +185,7 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                  "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},
         "object": {"name": spec.object, "category": spec.category, "category_id": CATEGORIES.index(spec.category),
                    "source": getattr(geom, "source", "procedural"), "type": getattr(geom, "name", spec.object),
+                   "material": getattr(geom, "material_source", "procedural"),
                    "object_to_camera": (w2c @ state.object_to_world).tolist(), "visible_fraction": None},
         "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
                   "contacts": grasp_dict.get("contacts", []),

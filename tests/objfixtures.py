@@ -1,0 +1,135 @@
+"""Object files as users have them, built by the tests themselves: a box (6 x 6 x 8 cm) whose every
+face shows a two-colour texture (left half red, right half blue), as a textured OBJ (+MTL +PNG, in
+cm), a GLB (pure writer below, embedded PNG, metres, Y-up), and, through Blender (bpy module in a
+subprocess), an FBX and a .blend that also holds a Python text block registered to run on load
+(it would write MARKER next to the file: it must never run)."""
+
+import json
+import struct
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from hopgen.core.pngio import encode_png
+
+
+def write_png(path, img):
+    Path(path).write_bytes(encode_png(img))
+
+RED, BLUE = (220, 20, 20), (20, 40, 220)
+HALF = np.array([0.03, 0.03, 0.04])  # metres
+MARKER = "SCRIPT_RAN"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def texture(size=16):
+    img = np.zeros((size, size, 3), np.uint8)
+    img[:, :size // 2] = RED
+    img[:, size // 2:] = BLUE
+    return img
+
+
+def box(half=HALF):
+    """(vertices (24, 3), uvs (24, 2), faces (12, 3)): a box with one full UV square per side."""
+    verts, uvs, faces = [], [], []
+    for axis in range(3):
+        for sign in (1.0, -1.0):
+            u_ax, v_ax = [a for a in range(3) if a != axis]
+            corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+            base = len(verts)
+            for cu, cv in corners:
+                p = np.zeros(3)
+                p[axis], p[u_ax], p[v_ax] = sign, cu, cv
+                verts.append(p * half)
+                uvs.append(((cu + 1) / 2, (cv + 1) / 2))
+            quad = [(0, 1, 2), (0, 2, 3)]
+            # outward winding: (u x v) . axis-normal has the sign of `sign` for the natural order
+            flip = (np.cross(np.eye(3)[u_ax], np.eye(3)[v_ax])[axis] * sign) < 0
+            for t in quad:
+                faces.append([base + k for k in (t[::-1] if flip else t)])
+    return np.array(verts), np.array(uvs), np.array(faces)
+
+
+def write_textured_obj(folder, name="can"):
+    """name.obj (cm) + name.mtl + name_label.png in ``folder``; returns the OBJ path."""
+    folder = Path(folder)
+    v, uv, f = box()
+    write_png(folder / f"{name}_label.png", texture())
+    (folder / f"{name}.mtl").write_text(f"newmtl label\nKd 1 1 1\nmap_Kd {name}_label.png\n")
+    lines = [f"mtllib {name}.mtl", "o can"] + [f"v {x * 100:.4f} {y * 100:.4f} {z * 100:.4f}" for x, y, z in v]
+    lines += [f"vt {a:.4f} {b:.4f}" for a, b in uv] + ["usemtl label"]
+    lines += [f"f {a + 1}/{a + 1} {b + 1}/{b + 1} {c + 1}/{c + 1}" for a, b, c in f]
+    path = folder / f"{name}.obj"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def glb_bytes(vertices, uvs, faces, png):
+    """A GLB of one textured mesh (vertices Z-up metres, written Y-up as glTF wants)."""
+    pos = np.asarray(vertices, "<f4")[:, [0, 2, 1]] * np.array([1, 1, -1], "<f4")  # (x, z, -y)
+    tex = np.asarray(uvs, "<f4") * np.array([1, -1], "<f4") + np.array([0, 1], "<f4")  # glTF: v down
+    idx = np.asarray(faces, "<u2").reshape(-1)
+    chunks, views, offset = [], [], 0
+    for data in (pos.tobytes(), tex.tobytes(), idx.tobytes(), png):
+        views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(data)})
+        pad = data + b"\0" * (-len(data) % 4)
+        chunks.append(pad)
+        offset += len(pad)
+    binary = b"".join(chunks)
+    doc = {"asset": {"version": "2.0", "generator": "hopgen tests"}, "scene": 0, "scenes": [{"nodes": [0]}],
+           "nodes": [{"mesh": 0, "name": "box"}],
+           "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2, "material": 0}]}],
+           "materials": [{"name": "label", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0},
+                                                                  "metallicFactor": 0.0, "roughnessFactor": 0.6}}],
+           "textures": [{"source": 0}], "images": [{"bufferView": 3, "mimeType": "image/png"}],
+           "buffers": [{"byteLength": len(binary)}],
+           "bufferViews": views,
+           "accessors": [{"bufferView": 0, "componentType": 5126, "count": len(pos), "type": "VEC3",
+                          "min": pos.min(0).tolist(), "max": pos.max(0).tolist()},
+                         {"bufferView": 1, "componentType": 5126, "count": len(tex), "type": "VEC2"},
+                         {"bufferView": 2, "componentType": 5123, "count": len(idx), "type": "SCALAR"}]}
+    js = json.dumps(doc).encode()
+    js += b" " * (-len(js) % 4)
+    body = struct.pack("<II", len(js), 0x4E4F534A) + js + struct.pack("<II", len(binary), 0x004E4942) + binary
+    return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
+
+
+def write_glb(folder, name="box"):
+    v, uv, f = box()
+    png = encode_png(texture())
+    path = Path(folder) / f"{name}.glb"
+    path.write_bytes(glb_bytes(v, uv, f, png))
+    return path
+
+
+BLENDER_SCRIPT = textwrap.dedent("""
+    import sys, bpy
+    obj_path, fbx_path, blend_path, marker = sys.argv[-4:]
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.wm.obj_import(filepath=obj_path, forward_axis="Y", up_axis="Z")
+    ob = [o for o in bpy.data.objects if o.type == "MESH"][0]
+    ob.data.transform(__import__("mathutils").Matrix.Scale(0.01, 4))  # cm -> m
+    bpy.ops.export_scene.fbx(filepath=fbx_path, use_selection=False, path_mode="COPY", embed_textures=True,
+                             axis_forward="-Z", axis_up="Y")
+    for img in bpy.data.images:
+        if img.source == "FILE":
+            img.pack()
+    text = bpy.data.texts.new("autorun.py")
+    text.write("open(%r, 'w').write('ran')\\n" % marker)
+    text.use_module = True   # registered: Blender would run it on load if scripts were allowed
+    bpy.ops.wm.save_as_mainfile(filepath=blend_path)
+""")
+
+
+def write_blender_files(folder, obj_path):
+    """(fbx path, blend path, marker path) made with the bpy module from the textured OBJ."""
+    folder = Path(folder)
+    fbx, blend, marker = folder / "crate.fbx", folder / "crate.blend", folder / MARKER
+    r = subprocess.run([sys.executable, "-c", BLENDER_SCRIPT, str(obj_path), str(fbx), str(blend), str(marker)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert not marker.exists()
+    return fbx, blend, marker
