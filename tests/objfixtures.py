@@ -53,13 +53,13 @@ def box(half=HALF):
     return np.array(verts), np.array(uvs), np.array(faces)
 
 
-def write_textured_obj(folder, name="can"):
-    """name.obj (cm) + name.mtl + name_label.png in ``folder``; returns the OBJ path."""
+def write_textured_obj(folder, name="can", unit=0.01):
+    """name.obj (in cm, or metres with unit=1) + name.mtl + name_label.png in ``folder``; returns the OBJ path."""
     folder = Path(folder)
     v, uv, f = box()
     write_png(folder / f"{name}_label.png", texture())
     (folder / f"{name}.mtl").write_text(f"newmtl label\nKd 1 1 1\nmap_Kd {name}_label.png\n")
-    lines = [f"mtllib {name}.mtl", "o can"] + [f"v {x * 100:.4f} {y * 100:.4f} {z * 100:.4f}" for x, y, z in v]
+    lines = [f"mtllib {name}.mtl", "o can"] + [f"v {x / unit:.4f} {y / unit:.4f} {z / unit:.4f}" for x, y, z in v]
     lines += [f"vt {a:.4f} {b:.4f}" for a, b in uv] + ["usemtl label"]
     lines += [f"f {a + 1}/{a + 1} {b + 1}/{b + 1} {c + 1}/{c + 1}" for a, b, c in f]
     path = folder / f"{name}.obj"

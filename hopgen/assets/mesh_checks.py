@@ -7,7 +7,7 @@ size one hand can hold after its `units`/`scale` (the limits of hopgen.core.gras
 
 Open meshes (scans with holes, cups modelled without a lid) are accepted when the generalised
 winding number still tells inside from outside: just behind and just in front of sample points of
-the surface it must say inside (> 0.5) and outside (< 0.5) for at least MIN_SOUND_SIDES of them;
+the surface it must say inside (> 0.5) and outside (< 0.5) for at least MIN_SOUND_SHARE of them;
 grasp synthesis then signs its distances with the winding number. Otherwise the file is refused
 with the share that failed (a single sheet, a surface with most of it missing).
 """
@@ -20,9 +20,9 @@ from hopgen.core.meshfiles import BLENDER_TYPES, PURE_TYPES, MeshFileError, load
 MESH_FILE_TYPES = PURE_TYPES + BLENDER_TYPES
 MIN_VERTICES = 4                              # a tetrahedron: the smallest closed mesh
 MIN_FACES = 4
-SIDE_SAMPLES = 128                            # surface points probed on an open mesh
-SIDE_OFFSET = 0.01                            # of the bounding-box diagonal
-MIN_SOUND_SIDES = 0.9
+GRID, GRID_PAD = 10, 0.25                     # probe grid of an open mesh: 10^3 points over its padded box
+DECISIVE = 0.25                               # |winding - 0.5| above this: clearly inside or outside
+MIN_SOUND_SHARE = 0.86                        # a box missing one side passes, a tube open at both ends not
 
 
 def boundary_edges(faces):
@@ -33,21 +33,18 @@ def boundary_edges(faces):
     return int(np.sum(counts == 1))
 
 
-def sound_sides(vertices, faces):
-    """Share of probed surface points where the winding number puts the point just behind the
-    surface inside and the point just in front of it outside (1.0 on a closed, outward mesh)."""
+def sound_sides(vertices, faces, n=GRID):
+    """Share of a grid over the mesh's box (padded by GRID_PAD of its size each side) where the
+    generalised winding number is decisive: below 0.5 - DECISIVE or above 0.5 + DECISIVE (1.0 on
+    a closed mesh; lower the more of the surface is missing)."""
     from hopgen.core.meshgeom import TriangleMesh
-    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
-    tri = v[f]
-    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    area = np.linalg.norm(n, axis=1)
-    keep = np.nonzero(area > 0)[0]
-    pick = keep[np.linspace(0, len(keep) - 1, min(SIDE_SAMPLES, len(keep))).astype(int)]  # spread, no RNG
-    c, nn = tri[pick].mean(1), n[pick] / area[pick, None]
-    eps = SIDE_OFFSET * float(np.linalg.norm(np.ptp(v, axis=0)))
-    w = TriangleMesh(v, f).winding_number(np.concatenate([c - eps * nn, c + eps * nn]))
-    inside, outside = w[:len(c)], w[len(c):]
-    return float(np.mean((inside > 0.5) & (outside < 0.5)))
+    v = np.asarray(vertices, np.float64)
+    lo, hi = v.min(0), v.max(0)
+    pad = GRID_PAD * (hi - lo)
+    axes = [np.linspace(a - p, b + p, n) for a, b, p in zip(lo, hi, pad)]
+    P = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    w = TriangleMesh(v, faces).winding_number(P)
+    return float(np.mean(np.abs(w - 0.5) > DECISIVE))
 
 
 MAGICS = {".blend": (b"BLENDER", b"\x1f\x8b", b"\x28\xb5\x2f\xfd"),   # plain, gzip, zstd
@@ -94,9 +91,9 @@ def check_mesh(name, path, scale, extracted=None):
     holes = boundary_edges(weld(vertices, faces)[1])  # UV seams split vertices; they are no holes
     if holes:
         share = sound_sides(vertices, faces)
-        if share < MIN_SOUND_SIDES:
+        if share < MIN_SOUND_SHARE:
             return (f"{path}: open mesh ({holes} boundary edges) whose inside cannot be told: the winding "
-                    f"number is sound at {share:.0%} of probed surface points (< {MIN_SOUND_SIDES:.0%}); "
+                    f"number is decisive at {share:.0%} of the points around it (< {MIN_SOUND_SHARE:.0%}); "
                     "close its holes or give the surface a thickness"), False
     return None, holes == 0
 
