@@ -173,7 +173,15 @@ def _assets_preview(args, manifest):
         raise CommandError(f"`hopgen assets preview` renders with the bpy module ({e}); "
                            "install it with: pip install bpy==5.0.1") from None
     out = args.out or ("out/grasps_preview.png" if opts.what == ("grasps",) else "out/assets_preview.png")
-    r = render_sheet(manifest, out, opts, threads=args.threads)
+    if any(o.needs_blender_geometry for o in manifest.objects):  # .fbx/.blend: their triangles, for this sheet
+        import tempfile
+        from hopgen.assets.manifest import load_manifest
+        from hopgen.blender.object_import import ensure_extracted
+        with tempfile.TemporaryDirectory(prefix="hopgen-meshes-") as cache:
+            ensure_extracted(manifest, cache)
+            r = render_sheet(load_manifest(args.manifest, mesh_cache=cache), out, opts, threads=args.threads)
+    else:
+        r = render_sheet(manifest, out, opts, threads=args.threads)
     for g in r["grasps"]:
         if "error" in g:
             print(f"grasp {g['object']} {g['type']} {g['subject']} {g['side']} seed {g['seed']}: FAILED {g['error']}")

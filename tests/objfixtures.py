@@ -124,12 +124,22 @@ BLENDER_SCRIPT = textwrap.dedent("""
 """)
 
 
-def write_blender_files(folder, obj_path):
-    """(fbx path, blend path, marker path) made with the bpy module from the textured OBJ."""
+def write_blender_files(folder, obj_path, blender_bin=None):
+    """(fbx path, blend path, marker path) made from the textured OBJ: the FBX by the bpy module
+    (5.0), the .blend by ``blender_bin`` when given (Debian's 3.4: a 5.0 .blend is a newer file
+    format that 3.4 cannot read, while 5.0 reads 3.4's), else by the bpy module too."""
     folder = Path(folder)
     fbx, blend, marker = folder / "crate.fbx", folder / "crate.blend", folder / MARKER
     r = subprocess.run([sys.executable, "-c", BLENDER_SCRIPT, str(obj_path), str(fbx), str(blend), str(marker)],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    if blender_bin:
+        script = folder / "make_blend.py"
+        script.write_text(BLENDER_SCRIPT)
+        r = subprocess.run([blender_bin, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(script), "--",
+                            str(obj_path), str(folder / "unused.fbx"), str(blend), str(marker)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        script.unlink()
+        (folder / "unused.fbx").unlink()
     assert not marker.exists()
     return fbx, blend, marker

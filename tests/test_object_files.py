@@ -167,7 +167,7 @@ def library(tmp_path_factory):
     d = tmp_path_factory.mktemp("objects")
     obj = fx.write_textured_obj(d)
     fx.write_glb(d)
-    _, _, marker = fx.write_blender_files(d, obj)
+    _, _, marker = fx.write_blender_files(d, obj, BLENDER_BIN)
     man = manifest(d, "{name: can, category: cubical, file: can.obj, units: cm}", "{name: box, category: cubical, file: box.glb}",
                    "{name: crate_fbx, category: cubical, file: crate.fbx}", "{name: crate_blend, category: cubical, file: crate.blend}")
     m = load_manifest(man)
@@ -248,3 +248,20 @@ def test_procedural_material_hides_the_texture(tmp_path):
     red = np.sum((px[:, 0] > 1.5 * px[:, 1]) & (px[:, 0] > 1.5 * px[:, 2]))
     blue = np.sum((px[:, 2] > 1.5 * px[:, 0]) & (px[:, 2] > 1.2 * px[:, 1]))
     assert len(px) > 20 and min(red, blue) < 5 and ds.annotation(sid)["object"]["material"] == "procedural"
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_asset_sheet_shows_the_files_own_materials(library, tmp_path):
+    """`hopgen assets preview` renders each object with its own texture (the FBX through its extracted
+    triangles): the sheet holds both texture colours."""
+    from hopgen.core.pngio import read_png
+    d, man, cfg, marker = library
+    sheet = manifest(tmp_path, f"{{name: crate_fbx, category: cubical, file: {d / 'crate.fbx'}}}")
+    out = tmp_path / "sheet.png"
+    hopgen("assets", "preview", "--manifest", str(sheet), "--what", "objects", "--size", "48", "--samples", "2",
+           "--no-denoise", "--out", str(out))
+    px = read_png(str(out))[..., :3].reshape(-1, 3).astype(float)
+    red = np.sum((px[:, 0] > 1.5 * px[:, 1]) & (px[:, 0] > 1.5 * px[:, 2]) & (px[:, 0] > 40))
+    blue = np.sum((px[:, 2] > 1.5 * px[:, 0]) & (px[:, 2] > 1.2 * px[:, 1]) & (px[:, 2] > 40))
+    assert red >= 20 and blue >= 20, (red, blue)

@@ -97,7 +97,7 @@ def object_row(entry, seed=0, attempts=GRASP_ATTEMPTS):
     grasp type found by one synthesis with ``attempts`` placements, "none in N attempts", "not
     tried" (attempts 0) or why the geometry is not available yet."""
     import numpy as np
-    from hopgen.episode.scene import load_object_geometry
+    from hopgen.assets.object_geometry import load_object_geometry
     row = {"name": entry.name, "category": entry.category, "textures": texture_status(entry)}
     if entry.needs_blender_geometry and entry.extracted is None:
         return dict(row, size_mm=None, triangles=None, grasp="geometry extracted by Blender at render")

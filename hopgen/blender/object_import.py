@@ -164,7 +164,7 @@ def ensure_extracted(manifest, cache_dir):
             continue
         try:
             extract_triangles(entry.file, cache_dir, sha)
-        except (RuntimeError, ObjectImportError) as e:
+        except (RuntimeError, OSError, ObjectImportError) as e:
             raise ObjectImportError(f"object {entry.name}: {entry.file}: Blender cannot import it "
                                     f"({str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__})") from None
         done += 1

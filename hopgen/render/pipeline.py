@@ -175,8 +175,9 @@ def extract_object_meshes(manifest, out, blender, manifest_path, config_path):
     env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = subprocess.run(worker_command(args, blender), capture_output=True, text=True, env=env)
     if r.returncode != 0:
-        lines = [ln for ln in (r.stderr + r.stdout).splitlines() if "Error" in ln] or (r.stderr or r.stdout).splitlines()
-        raise RenderError(f"extracting object meshes failed: {lines[-1].strip() if lines else r.returncode}")
+        said = [ln[len("HOPGEN_ERROR "):] for ln in r.stdout.splitlines() if ln.startswith("HOPGEN_ERROR ")]
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        raise RenderError(said[0] if said else f"extracting object meshes failed (exit {r.returncode}): {' | '.join(tail)}")
     load_manifest(manifest_path, mesh_cache=os.path.join(out, MESH_CACHE))  # ManifestError names the object
 
 

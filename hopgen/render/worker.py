@@ -54,9 +54,16 @@ def worker_main(argv):
     from hopgen.render.pipeline import prepare_output, todo_samples
     from hopgen.episode.plan import parse_shard, plan_episode, shard_episodes
     cfg = load_generation_config(args.config, args.overrides)
-    manifest = manifest_with_geometry(args.manifest, args.out)
-    if args.extract_meshes:
+    if args.extract_meshes:  # `hopgen render` asks before anything else: report a bad file in one line
+        from hopgen.assets.manifest import ManifestError
+        from hopgen.blender.object_import import ObjectImportError
+        try:
+            manifest_with_geometry(args.manifest, args.out)
+        except (ManifestError, ObjectImportError) as e:
+            print(f"HOPGEN_ERROR {e}".replace("\n", " "), flush=True)
+            return 2
         return 0
+    manifest = manifest_with_geometry(args.manifest, args.out)
     shard, (k, n) = parse_shard(args.shard), parse_shard(args.worker)
     # Only a lone process may remove '.tmp-hopgen-*' leftovers: with other workers or shards writing into
     # the same folder they can be writes in flight (a worker started by `hopgen render` finds the
