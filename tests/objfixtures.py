@@ -67,41 +67,69 @@ def write_textured_obj(folder, name="can", unit=0.01):
     return path
 
 
-def glb_bytes(vertices, uvs, faces, png):
-    """A GLB of one textured mesh (vertices Z-up metres, written Y-up as glTF wants)."""
+def write_vertex_colour_ply(folder, name="paint"):
+    """name.ply (ASCII, metres): the box with red vertices on one side of every face, blue on the other."""
+    v, uv, f = box()
+    colours = np.where(uv[:, :1] < 0.5, RED, BLUE)
+    lines = ["ply", "format ascii 1.0", f"element vertex {len(v)}", "property float x", "property float y",
+             "property float z", "property uchar red", "property uchar green", "property uchar blue",
+             f"element face {len(f)}", "property list uchar int vertex_indices", "end_header"]
+    lines += [f"{a:.5f} {b:.5f} {c:.5f} {r} {g} {bl}" for (a, b, c), (r, g, bl) in zip(v, colours)]
+    lines += [f"3 {a} {b} {c}" for a, b, c in f]
+    path = Path(folder) / f"{name}.ply"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def glb_bytes(vertices, uvs, faces, png, split=None):
+    """A GLB of one textured mesh (vertices Z-up metres, written Y-up as glTF wants). With ``split``
+    (a face count) the faces after it become a second mesh in a second node that is lifted by 1 cm
+    (its vertices lowered by as much), so the file has two parts and a node transform to apply."""
     pos = np.asarray(vertices, "<f4")[:, [0, 2, 1]] * np.array([1, 1, -1], "<f4")  # (x, z, -y)
     tex = np.asarray(uvs, "<f4") * np.array([1, -1], "<f4") + np.array([0, 1], "<f4")  # glTF: v down
     idx = np.asarray(faces, "<u2").reshape(-1)
+    parts = [(pos, tex, idx)]
+    if split:
+        used = np.unique(np.asarray(faces)[split:])
+        remap = np.full(len(pos), -1)
+        remap[used] = np.arange(len(used))
+        lowered = pos[used] - np.array([0, 0.01, 0], "<f4")
+        parts = [(pos, tex, np.asarray(faces, "<u2")[:split].reshape(-1)),
+                 (lowered, tex[used], remap[np.asarray(faces)[split:]].astype("<u2").reshape(-1))]
     chunks, views, offset = [], [], 0
-    for data in (pos.tobytes(), tex.tobytes(), idx.tobytes(), png):
+    blobs = [b for p, t, i in parts for b in (p.tobytes(), t.tobytes(), i.tobytes())] + [png]
+    for data in blobs:
         views.append({"buffer": 0, "byteOffset": offset, "byteLength": len(data)})
         pad = data + b"\0" * (-len(data) % 4)
         chunks.append(pad)
         offset += len(pad)
     binary = b"".join(chunks)
-    doc = {"asset": {"version": "2.0", "generator": "hopgen tests"}, "scene": 0, "scenes": [{"nodes": [0]}],
-           "nodes": [{"mesh": 0, "name": "box"}],
-           "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1}, "indices": 2, "material": 0}]}],
+    accessors = []
+    for k, (p, t, i) in enumerate(parts):
+        accessors += [{"bufferView": 3 * k, "componentType": 5126, "count": len(p), "type": "VEC3",
+                       "min": p.min(0).tolist(), "max": p.max(0).tolist()},
+                      {"bufferView": 3 * k + 1, "componentType": 5126, "count": len(t), "type": "VEC2"},
+                      {"bufferView": 3 * k + 2, "componentType": 5123, "count": len(i), "type": "SCALAR"}]
+    meshes = [{"primitives": [{"attributes": {"POSITION": 3 * k, "TEXCOORD_0": 3 * k + 1}, "indices": 3 * k + 2,
+                               "material": 0}]} for k in range(len(parts))]
+    nodes = [{"mesh": 0, "name": "box"}] + [{"mesh": 1, "name": "lid", "translation": [0, 0.01, 0]}] * (len(parts) - 1)
+    doc = {"asset": {"version": "2.0", "generator": "hopgen tests"}, "scene": 0,
+           "scenes": [{"nodes": list(range(len(nodes)))}], "nodes": nodes, "meshes": meshes,
            "materials": [{"name": "label", "pbrMetallicRoughness": {"baseColorTexture": {"index": 0},
                                                                   "metallicFactor": 0.0, "roughnessFactor": 0.6}}],
-           "textures": [{"source": 0}], "images": [{"bufferView": 3, "mimeType": "image/png"}],
-           "buffers": [{"byteLength": len(binary)}],
-           "bufferViews": views,
-           "accessors": [{"bufferView": 0, "componentType": 5126, "count": len(pos), "type": "VEC3",
-                          "min": pos.min(0).tolist(), "max": pos.max(0).tolist()},
-                         {"bufferView": 1, "componentType": 5126, "count": len(tex), "type": "VEC2"},
-                         {"bufferView": 2, "componentType": 5123, "count": len(idx), "type": "SCALAR"}]}
+           "textures": [{"source": 0}], "images": [{"bufferView": len(blobs) - 1, "mimeType": "image/png"}],
+           "buffers": [{"byteLength": len(binary)}], "bufferViews": views, "accessors": accessors}
     js = json.dumps(doc).encode()
     js += b" " * (-len(js) % 4)
     body = struct.pack("<II", len(js), 0x4E4F534A) + js + struct.pack("<II", len(binary), 0x004E4942) + binary
     return b"glTF" + struct.pack("<II", 2, 12 + len(body)) + body
 
 
-def write_glb(folder, name="box"):
+def write_glb(folder, name="box", split=None):
     v, uv, f = box()
     png = encode_png(texture())
     path = Path(folder) / f"{name}.glb"
-    path.write_bytes(glb_bytes(v, uv, f, png))
+    path.write_bytes(glb_bytes(v, uv, f, png, split=split))
     return path
 
 

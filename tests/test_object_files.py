@@ -123,6 +123,36 @@ def test_open_meshes_are_signed_by_winding_number_or_refused(tmp_path):
         load_manifest(manifest(tmp_path, "{name: tube, category: cubical, file: tube.obj}"))
 
 
+def test_extracted_fbx_triangles_are_checked_and_keep_the_digest(tmp_path):
+    """The consumer side of the mesh cache (Blender writes it in the render tests): before extraction
+    an .fbx is checked by its magic only; with the cache its triangles and reported images are
+    checked like any file, and the manifest digest is the same either way."""
+    from hopgen.assets.object_entries import sha256_file
+    from hopgen.assets.object_files import cache_paths
+    from hopgen.core.meshfiles import ply_bytes
+    fbx = tmp_path / "crate.fbx"
+    fbx.write_bytes(b"Kaydara FBX Binary  \0" + b"\0" * 64)
+    fx.write_png(tmp_path / "wood.png", fx.texture())
+    cache = tmp_path / "meshcache"
+    cache.mkdir()
+    ply, report = cache_paths(str(cache), sha256_file(fbx))
+    v, _, f = fx.box()
+    Path(ply).write_bytes(ply_bytes(v, f))
+    Path(report).write_text(json.dumps({"materials": 1, "images": [str(tmp_path / "wood.png")]}))
+    man = manifest(tmp_path, "{name: crate, category: cubical, file: crate.fbx}")
+    before, after = load_manifest(man), load_manifest(man, mesh_cache=str(cache))
+    assert before.objects[0].extracted is None and before.objects[0].closed is None
+    o = after.objects[0]
+    assert o.extracted == ply and o.closed is True and o.material == "file" and o.images == [str(tmp_path / "wood.png")]
+    assert before.digest == after.digest
+    os.remove(tmp_path / "wood.png")
+    with pytest.raises(ManifestError, match=r"\(crate\)\.file: .*texture 'wood.png' not found"):
+        load_manifest(man, mesh_cache=str(cache))
+    (tmp_path / "junk.fbx").write_bytes(b"PK\3\4 not an fbx")
+    with pytest.raises(ManifestError, match=r"\(junk\)\.file: .*not a FBX file"):
+        load_manifest(manifest(tmp_path, "{name: junk, category: cubical, file: junk.fbx}"))
+
+
 def test_folder_entry_and_assets_add_list(tmp_path):
     lib = tmp_path / "models"
     (lib / "cans").mkdir(parents=True)
@@ -151,36 +181,51 @@ def test_folder_entry_and_assets_add_list(tmp_path):
 
 # --------------------------------------------------------------------------------------- Blender
 
-TINY = """dataset: {name: objects_tiny, num_samples: 4, seed: SEED, width: 64, height: 64, frames_per_episode: 1,
+TINY = """dataset: {name: objects_tiny, num_samples: 6, seed: SEED, width: 64, height: 64, frames_per_episode: 1,
           views_per_frame: 1, test_fraction: 0.0, val_fraction: 0.0, holdout_objects_per_category: 0}
 background: {distractors: [0, 0]}
 render: {samples: 2, denoise: false, max_bounces: 2}
 """
-NAMES = ("can", "box", "crate_fbx", "crate_blend")
+TEXTURED = ("can", "box", "crate_fbx", "crate_blend", "paint_ply")   # each shows red and blue
+CONTROL = "can_plain"          # the OBJ with `material: procedural`: the two colours must not both show
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    """All four formats in one manifest, and a config whose 4 episodes show each object once."""
+    """Every format in one manifest (the GLB in two parts, one moved by its node), and a config
+    whose 6 episodes show each object once (found by pure planning)."""
     from hopgen.config import load_generation_config
     from hopgen.episode.plan import plan_episode
     d = tmp_path_factory.mktemp("objects")
     obj = fx.write_textured_obj(d)
-    fx.write_glb(d)
+    fx.write_glb(d, split=4)
+    fx.write_vertex_colour_ply(d)
     _, _, marker = fx.write_blender_files(d, obj, BLENDER_BIN)
-    man = manifest(d, "{name: can, category: cubical, file: can.obj, units: cm}", "{name: box, category: cubical, file: box.glb}",
-                   "{name: crate_fbx, category: cubical, file: crate.fbx}", "{name: crate_blend, category: cubical, file: crate.blend}")
+    man = manifest(d, "{name: can, category: cubical, file: can.obj, units: cm}",
+                   "{name: box, category: cubical, file: box.glb}", "{name: crate_fbx, category: cubical, file: crate.fbx}",
+                   "{name: crate_blend, category: cubical, file: crate.blend}", "{name: paint_ply, category: cubical, file: paint.ply}",
+                   "{name: can_plain, category: cubical, file: can.obj, units: cm, material: procedural}")
     m = load_manifest(man)
-    for seed in range(200):  # pure planning: find a seed whose 4 episodes use the 4 objects
-        cfg_path = d / "tiny.yaml"
+    cfg_path = d / "tiny.yaml"
+    for seed in range(2000):
         cfg_path.write_text(TINY.replace("SEED", str(seed)))
         cfg = load_generation_config(str(cfg_path))
-        if {plan_episode(cfg, m, e).object for e in range(4)} == set(NAMES):
+        if {plan_episode(cfg, m, e).object for e in range(6)} == {*TEXTURED, CONTROL}:
             break
+    else:
+        raise AssertionError("no seed plans every object once")
     return d, man, cfg_path, marker
 
 
-def check_render(out, marker):
+def colours(ds, sid):
+    """(red, blue, total) counts of the object's pixels (seg == object) in sample ``sid``."""
+    px = ds.image("rgb", sid)[ds.image("seg", sid) == 1].astype(float)  # (N, 3)
+    red = np.sum((px[:, 0] > 1.5 * px[:, 1]) & (px[:, 0] > 1.5 * px[:, 2]))
+    blue = np.sum((px[:, 2] > 1.5 * px[:, 0]) & (px[:, 2] > 1.2 * px[:, 1]))
+    return int(red), int(blue), len(px)
+
+
+def check_render(out, marker, blender):
     from hopgen.dataset.hopformat import HopDataset
     from hopgen.dataset.validate import validate_dataset
     assert validate_dataset(out) == []
@@ -188,66 +233,57 @@ def check_render(out, marker):
     seen = {}
     for sid in ds.ids:
         a = ds.annotation(sid)
-        px = ds.image("rgb", sid)[ds.image("seg", sid) == 1].astype(float)  # (N, 3) the object's pixels
-        red = np.sum((px[:, 0] > 1.5 * px[:, 1]) & (px[:, 0] > 1.5 * px[:, 2]))
-        blue = np.sum((px[:, 2] > 1.5 * px[:, 0]) & (px[:, 2] > 1.2 * px[:, 1]))
-        seen[a["object"]["name"]] = (a["object"]["material"], a["grasp"]["type"], int(red), int(blue), len(px))
-    assert set(seen) == set(NAMES), seen
+        assert a["render"]["blender_version"].startswith(blender)
+        seen[a["object"]["name"]] = (a["object"]["material"], a["grasp"]["type"], *colours(ds, sid))
+    assert set(seen) == {*TEXTURED, CONTROL}, seen
     for name, (material, grasp, red, blue, n) in seen.items():
-        assert material == "file" and grasp, (name, seen[name])
-        assert red >= 5 and blue >= 5, f"{name}: texture colours on the object: red {red}, blue {blue} of {n} px"
+        assert grasp, f"{name}: no grasp"
+        if name == CONTROL:
+            assert material == "procedural" and n > 20 and min(red, blue) < 5, (name, seen[name])
+        else:
+            assert material == "file" and red >= 5 and blue >= 5, \
+                f"{name}: texture colours on the object: red {red}, blue {blue} of {n} px"
     assert not marker.exists(), "the .blend's script ran"
-    assert sorted(os.listdir(out / "meshcache")) and all(n.endswith((".ply", ".json")) for n in os.listdir(out / "meshcache"))
+    cache = out / "meshcache"
+    reports = [json.loads((cache / n).read_text()) for n in sorted(os.listdir(cache)) if n.endswith(".json")]
+    assert sorted(r["file"] for r in reports) == ["crate.blend", "crate.fbx"]
+    assert all(r["blender"].startswith(blender) and r["triangles"] == 12 for r in reports)
 
 
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_every_format_renders_with_its_texture_bpy(library, tmp_path):
+    """`hopgen render` (bpy module): it extracts the FBX/.blend triangles before planning."""
     d, man, cfg, marker = library
     hopgen("render", "--config", str(cfg), "--manifest", str(man), "--out", str(tmp_path / "out"))
-    check_render(tmp_path / "out", marker)
+    check_render(tmp_path / "out", marker, "5.0")
 
 
 @pytest.mark.blender_binary
+@pytest.mark.bpy
 @pytest.mark.slow
-def test_every_format_renders_with_its_texture_blender_binary(library, tmp_path):
-    d, man, cfg, marker = library
-    hopgen("render", "--config", str(cfg), "--manifest", str(man), "--out", str(tmp_path / "out"), "--blender", BLENDER_BIN)
-    check_render(tmp_path / "out", marker)
-    for name in os.listdir(tmp_path / "out" / "meshcache"):
-        if name.endswith(".json"):
-            assert json.loads((tmp_path / "out" / "meshcache" / name).read_text())["blender"].startswith("3.4")
-
-
-@pytest.mark.blender_binary
-@pytest.mark.slow
-def test_farm_worker_extracts_meshes_itself(library, tmp_path):
-    """The farm entry (blender -P render_hop.py) on a fresh folder: no `hopgen render` ran before it."""
+def test_every_format_renders_with_its_texture_farm_entry(library, tmp_path):
+    """Debian's Blender 3.4 through the farm entry (blender -P render_hop.py) on a fresh folder: no
+    `hopgen render` ran before it, so the worker extracts the FBX/.blend triangles itself."""
     d, man, cfg, marker = library
     out = tmp_path / "farm"
     cmd = [BLENDER_BIN, "-b", "--factory-startup", "--python-exit-code", "1", "-P", str(REPO / "blender_scripts" / "render_hop.py"),
            "--", "--config", str(cfg), "--manifest", str(man), "--out", str(out), "--shard", "0/1"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    check_render(out, marker)
+    check_render(out, marker, "3.4")
 
 
 @pytest.mark.bpy
-@pytest.mark.slow
-def test_procedural_material_hides_the_texture(tmp_path):
-    """The control of the colour check: the same OBJ with `material: procedural` shows no two colours."""
-    obj = fx.write_textured_obj(tmp_path)
-    man = manifest(tmp_path, "{name: can, category: cubical, file: %s, units: cm, material: procedural}" % obj.name)
+def test_a_blend_that_blender_cannot_read_stops_the_render_first(tmp_path):
+    """A .blend that looks like one but does not load: `hopgen render` names it, writes nothing."""
+    (tmp_path / "bad.blend").write_bytes(b"BLENDER-v304" + b"\0" * 200)
+    man = manifest(tmp_path, "{name: bad, category: cubical, file: bad.blend}")
     cfg = tmp_path / "tiny.yaml"
-    cfg.write_text(TINY.replace("SEED", "0").replace("num_samples: 4", "num_samples: 1"))
-    hopgen("render", "--config", str(cfg), "--manifest", str(man), "--out", str(tmp_path / "out"))
-    from hopgen.dataset.hopformat import HopDataset
-    ds = HopDataset(tmp_path / "out")
-    sid = ds.ids[0]
-    px = ds.image("rgb", sid)[ds.image("seg", sid) == 1].astype(float)
-    red = np.sum((px[:, 0] > 1.5 * px[:, 1]) & (px[:, 0] > 1.5 * px[:, 2]))
-    blue = np.sum((px[:, 2] > 1.5 * px[:, 0]) & (px[:, 2] > 1.2 * px[:, 1]))
-    assert len(px) > 20 and min(red, blue) < 5 and ds.annotation(sid)["object"]["material"] == "procedural"
+    cfg.write_text(TINY.replace("SEED", "0"))
+    r = hopgen("render", "--config", str(cfg), "--manifest", str(man), "--out", str(tmp_path / "out"), check=False)
+    assert r.returncode != 0 and "object bad:" in r.stderr and "bad.blend" in r.stderr, r.stderr
+    assert not (tmp_path / "out" / "dataset.json").exists()
 
 
 @pytest.mark.bpy

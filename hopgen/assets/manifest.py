@@ -366,12 +366,12 @@ def load_manifest(path=None, data=None, mesh_cache=None):
         d.pop("files", None)
         for k in ("closed", "extracted"):  # known after extraction only: the digest must not change then
             d.pop(k, None)
-        if "images" in d:
-            d["images"] = [os.path.basename(f) for f in d["images"]]
+        if "images" in d:  # .fbx/.blend images are known after extraction only: left out
+            d["images"] = [] if x.needs_blender_geometry else [os.path.basename(f) for f in d["images"]]
         return d
     blob = {s: [portable(x) for x in result[s]] for s in result}
     digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode())
-    for f in sorted({o.file for o in result["objects"] if o.file} | {g for o in result["objects"] for g in o.images}):
+    for f in sorted({o.file for o in result["objects"] if o.file} | {g for o in result["objects"] if not o.needs_blender_geometry for g in o.images}):
         digest.update(sha256_file(f).encode())
     return Manifest(path=ctx.path, avatars=result["avatars"], objects=result["objects"],
                     backgrounds=result["backgrounds"], digest=digest.hexdigest()[:16])

@@ -170,7 +170,10 @@ def file_entry(ctx, i, name, cat, path, scale, lic, material, digest, mesh_cache
                       + "; fix the path or set `material: procedural`")
     if material == "file" and n_materials == 0:
         raise ctx.err("objects", i, name, "material", f"{path} has no materials of its own")
-    chosen = material or ("file" if n_materials is None else object_files.default_material(n_materials))
+    # .fbx/.blend default to their own materials whatever extraction finds, so the entry (and the
+    # manifest digest) is the same before and after extraction
+    blender_file = path.lower().endswith((".fbx", ".blend"))
+    chosen = material or ("file" if blender_file else object_files.default_material(n_materials))
     return ObjectEntry(name=name, category=cat, source="file", file=path, scale=scale, license=lic,
                        sha256=digest, material=chosen, images=images if chosen == "file" else [],
                        closed=closed, extracted=extracted)
