@@ -181,8 +181,8 @@ def test_folder_entry_and_assets_add_list(tmp_path):
 
 # --------------------------------------------------------------------------------------- Blender
 
-TINY = """dataset: {name: objects_tiny, num_samples: 6, seed: SEED, width: 64, height: 64, frames_per_episode: 1,
-          views_per_frame: 1, test_fraction: 0.0, val_fraction: 0.0, holdout_objects_per_category: 0}
+TINY = """dataset: {name: objects_tiny, num_samples: 12, seed: SEED, width: 64, height: 64, frames_per_episode: 1,
+          views_per_frame: 2, test_fraction: 0.0, val_fraction: 0.0, holdout_objects_per_category: 0}
 background: {distractors: [0, 0]}
 render: {samples: 2, denoise: false, max_bounces: 2}
 """
@@ -193,7 +193,8 @@ CONTROL = "can_plain"          # the OBJ with `material: procedural`: the two co
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
     """Every format in one manifest (the GLB in two parts, one moved by its node), and a config
-    whose 6 episodes show each object once (found by pure planning)."""
+    whose 6 episodes show each object once (found by pure planning), from two viewpoints each (the
+    hand may hide most of the object in one of them)."""
     from hopgen.config import load_generation_config
     from hopgen.episode.plan import plan_episode
     d = tmp_path_factory.mktemp("objects")
@@ -230,11 +231,13 @@ def check_render(out, marker, blender):
     from hopgen.dataset.validate import validate_dataset
     assert validate_dataset(out) == []
     ds = HopDataset(out)
-    seen = {}
+    seen = {}  # object -> (material, grasp type, red, blue, object pixels) over its samples
     for sid in ds.ids:
         a = ds.annotation(sid)
         assert a["render"]["blender_version"].startswith(blender)
-        seen[a["object"]["name"]] = (a["object"]["material"], a["grasp"]["type"], *colours(ds, sid))
+        old = seen.get(a["object"]["name"], (None, None, 0, 0, 0))
+        counts = [x + y for x, y in zip(old[2:], colours(ds, sid))]
+        seen[a["object"]["name"]] = (a["object"]["material"], a["grasp"]["type"], *counts)
     assert set(seen) == {*TEXTURED, CONTROL}, seen
     for name, (material, grasp, red, blue, n) in seen.items():
         assert grasp, f"{name}: no grasp"
@@ -242,7 +245,7 @@ def check_render(out, marker, blender):
             assert material == "procedural" and n > 20 and min(red, blue) < 5, (name, seen[name])
         else:
             assert material == "file" and red >= 5 and blue >= 5, \
-                f"{name}: texture colours on the object: red {red}, blue {blue} of {n} px"
+                f"{name}: texture colours on the object: red {red}, blue {blue} of {n} px (all: {seen})"
     assert not marker.exists(), "the .blend's script ran"
     cache = out / "meshcache"
     reports = [json.loads((cache / n).read_text()) for n in sorted(os.listdir(cache)) if n.endswith(".json")]
