@@ -65,26 +65,50 @@ def cmd_index(args):
     return 0
 
 
+def _emit(text):
+    """Print `text` on stdout; a reader that stops early (`hopgen stats --json | head`) is not an error."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's recipe: point stdout at devnull so the interpreter's final flush stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None  # as _fail does for a closed pipe: exit 1, no message
+
+
 def cmd_validate(args):
-    from hopgen.dataset.validate import validate_dataset
-    problems = validate_dataset(args.dataset, images=not args.no_images)
-    for p in problems[: args.max_problems]:
-        print(p)
-    if len(problems) > args.max_problems:
-        print(f"... and {len(problems) - args.max_problems} more")
+    from hopgen.core.progress import Progress
     from hopgen.dataset.hopformat import HopDataset
-    n = len(HopDataset(args.dataset).ids) if not any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else 0
+    from hopgen.dataset.validate import validate_dataset
+    try:
+        total = len(HopDataset(args.dataset).ids)
+    except (ValueError, OSError):
+        total = 0  # validate_dataset reports the broken dataset.json as a problem
+    bar = Progress(total, label="validate")
+    problems = validate_dataset(args.dataset, images=not args.no_images, progress=bar.update)
+    bar.close()
+    n = 0 if any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else total
+    if args.json:
+        _emit(json.dumps({"dataset": args.dataset, "valid": not problems, "samples": n,
+                          "problems": [{"sample": p.sample, "rule": p.rule, "message": p.message} for p in problems]},
+                         indent=1))
+        return 1 if problems else 0
+    lines = [str(p) for p in problems[: args.max_problems]]
+    if len(problems) > args.max_problems:
+        lines.append(f"... and {len(problems) - args.max_problems} more")
     if problems:
-        print(f"INVALID: {len(problems)} problems in {args.dataset}")
-        return 1
-    print(f"OK: {n} samples in {args.dataset} satisfy HOP v1")
-    return 0
+        lines.append(f"INVALID: {len(problems)} problems in {args.dataset}")
+    else:
+        lines.append(f"OK: {n} samples in {args.dataset} satisfy HOP v1")
+    _emit("\n".join(lines))
+    return 1 if problems else 0
 
 
 def cmd_stats(args):
     from hopgen.dataset.stats import dataset_stats, format_stats
     s = dataset_stats(args.dataset, images=not args.no_images)
-    print(json.dumps(s, indent=1) if args.json else format_stats(s))
+    _emit(json.dumps(s, indent=1) if args.json else format_stats(s))
     return 0
 
 
@@ -105,9 +129,16 @@ def cmd_preview(args):
 
 
 def cmd_export(args):
-    from hopgen.dataset.export import export_rhd
-    n = export_rhd(args.dataset, args.out, split=args.split)
-    print(f"exported {n} {args.split} samples to {args.out} in the {args.format} layout")
+    from hopgen.dataset.export import export_dataset, parse_size
+    r = export_dataset(args.dataset, args.out, args.format, split=args.split, size=parse_size(args.size),
+                       force=args.force, shard_size=args.shard_size)
+    size = "x".join(map(str, r["size"])) if r["size"] else "original size"
+    print(f"exported {r['samples']} {args.split} samples ({size}) to {args.out} in the {args.format} layout: "
+          + ", ".join(r["entries"]))
+    if r.get("skipped"):
+        print(f"left out {len(r['skipped'])} samples ({', '.join(r['skipped'][:10])}"
+              f"{', ...' if len(r['skipped']) > 10 else ''}): left hands without a visible pixel, which "
+              "hand3d's tie rule would read as the right hand")
     return 0
 
 
@@ -125,7 +156,7 @@ def cmd_assets(args):
         s = manifest.summary()
         rows = [object_row(o, seed=args.seed, attempts=args.grasp_attempts) for o in manifest.objects]
         if args.json:
-            print(json.dumps(dict(s, object_rows=rows), indent=1))
+            _emit(json.dumps(dict(s, object_rows=rows), indent=1))
         else:
             print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
             print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
@@ -215,6 +246,33 @@ def cmd_predict(args, rest):
     return _trainer("predict").main(rest)
 
 
+def cmd_farm(args):
+    from hopgen.config import load_generation_config
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.episode.plan import num_episodes
+    from hopgen.render import farm
+    # A bad config, override or manifest fails here, before anything is submitted.
+    cfg = load_generation_config(args.config, args.overrides)
+    load_manifest(args.manifest)
+    if args.shards > num_episodes(cfg):
+        raise CommandError(f"--shards {args.shards}: {args.config} has only {num_episodes(cfg)} episodes "
+                           "(a shard renders whole episodes)")
+    try:
+        indices = farm.parse_indices(args.indices, args.shards) if args.indices else None
+        render, check = farm.slurm_jobs(args.config, args.out, args.shards, indices=indices, blender=args.blender,
+                                        manifest=args.manifest, overrides=args.overrides,
+                                        sbatch_flags=args.sbatch_flags)
+        if not args.submit:
+            print("\n".join(farm.shell_lines(args.out, render, check)))
+            return 0
+        job, final = farm.submit(args.out, render, check)
+    except farm.FarmError as e:
+        raise CommandError(str(e)) from None
+    print(f"submitted render array {job} ({len(indices or range(args.shards))} of {args.shards} shards) and "
+          f"index+validate job {final} (runs after every task succeeded); logs in {os.path.join(args.out, 'logs')}")
+    return 0
+
+
 def cmd_bench(args):
     from hopgen.bench import run_benchmark
     return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
@@ -253,6 +311,7 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     v.add_argument("dataset")
     v.add_argument("--no-images", action="store_true", help="check annotations only")
     v.add_argument("--max-problems", type=int, default=50)
+    v.add_argument("--json", action="store_true", help="print {dataset, valid, samples, problems: [...]} as JSON")
     v.set_defaults(func=cmd_validate)
 
     s = _parser(sub, "stats", "counts and visibility/occlusion histograms", "hopgen stats out/demo --json")
@@ -268,11 +327,21 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     pv.add_argument("--tile", type=int, default=192)
     pv.set_defaults(func=cmd_preview)
 
-    ex = _parser(sub, "export", "export a split to another layout (rhd: the RHD / hand3d layout)", "hopgen export out/demo --format rhd --split test --out out/demo_rhd")
+    ex = _parser(sub, "export", "export one split to another layout: rhd (RHD / hand3d), coco (COCO keypoints), "
+                 "freihand (FreiHAND json lists), webdataset (tar shards)", """
+hopgen export out/demo --format rhd --split train --out out/demo_rhd        # out/demo_rhd/training/
+hopgen export out/demo --format rhd --split test --out out/demo_rhd         # out/demo_rhd/evaluation/
+hopgen export out/demo --format coco --split test --out out/demo_coco
+hopgen export out/demo --format freihand --split train --size 224 --out out/demo_fh
+hopgen export out/demo --format webdataset --split train --shard-size 500 --out out/demo_wds""")
     ex.add_argument("dataset")
-    ex.add_argument("--format", choices=["rhd"], default="rhd")
-    ex.add_argument("--split", default="train")
-    ex.add_argument("--out", required=True)
+    ex.add_argument("--format", choices=["rhd", "coco", "freihand", "webdataset"], default="rhd")
+    ex.add_argument("--split", default="train", choices=["train", "val", "test"])
+    ex.add_argument("--out", required=True, help="output folder; each split's files are added to it")
+    ex.add_argument("--size", default=None, metavar="N|WxH",
+                    help="resample images to this size, K and uv adjusted (default: 320 for rhd, unchanged otherwise)")
+    ex.add_argument("--force", action="store_true", help="replace this split's files from an earlier hopgen export")
+    ex.add_argument("--shard-size", type=int, default=1000, help="webdataset: samples per tar shard")
     ex.set_defaults(func=cmd_export)
 
     a = _parser(sub, "assets", "list the manifest's avatars/objects/backgrounds, or render a preview sheet", """
@@ -315,6 +384,24 @@ hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/q
              "hopgen predict photo.jpg --run runs/full --out predictions/")):
         t = _parser(sub, name, help_text + " (options: hopgen " + name + " --help)", ex_text)
         t.set_defaults(func=fn, passthrough=True)
+
+    f = _parser(sub, "farm", "render on a Slurm farm: print (or --submit) an array job of shards and a final "
+                "index+validate job (extra sbatch flags after --)", """
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 -- --cpus-per-task=8 --mem=8G --time=04:00:00
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 --submit -- --partition=render --cpus-per-task=8
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 --indices 5,17 --submit   # re-run failed tasks""")
+    f.add_argument("scheduler", choices=["slurm"])
+    f.add_argument("config", help="generation config (YAML or JSON)")
+    f.add_argument("out", help="output dataset folder (shared file system; resumes if it exists)")
+    f.add_argument("--shards", type=int, required=True, help="number of shards = array tasks")
+    f.add_argument("--indices", default=None, metavar="LIST",
+                   help="run only these array indices, e.g. 5,17 or 8-11 (re-running failed tasks)")
+    f.add_argument("--blender", default=None, help="Blender executable on the compute nodes (default: blender)")
+    f.add_argument("--manifest", default=None, help="asset manifest (default: the built-in assets)")
+    f.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (repeatable)")
+    f.add_argument("--submit", action="store_true", help="run sbatch instead of printing the lines")
+    f.set_defaults(func=cmd_farm, sbatch_flags=[])
 
     b = _parser(sub, "bench", "run a benchmark and write its JSON (grasp | render | train)", """
 hopgen bench grasp --out benchmarks/results/grasp.json
@@ -366,7 +453,13 @@ def main(argv=None):
             raise
         except BaseException as e:
             return _fail(cmd, e)
+    sbatch_flags = []
+    if argv and argv[0] == "farm" and "--" in argv:  # everything after -- goes to sbatch
+        k = argv.index("--")
+        argv, sbatch_flags = argv[:k], argv[k + 1:]
     args = parser.parse_args(argv)
+    if sbatch_flags:
+        args.sbatch_flags = sbatch_flags
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -73,8 +73,11 @@ def mask_box(mask):
     return np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=np.float64)
 
 
-def _loader(ds, cfg):
-    return DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
+def _loader(ds, cfg, label="eval"):
+    """Batches of `ds` in order, with a progress bar (hopgen.core.progress) when stderr is a terminal."""
+    from hopgen.core.progress import progress_iter
+    loader = DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
+    return progress_iter(loader, len(loader), label, unit="batches")
 
 
 @torch.no_grad()
@@ -83,7 +86,7 @@ def predict_boxes(model, cfg, roots, split, device):
     from trainer.data import make_dataset
     ds = make_dataset(cfg, roots, split, False, crop_mode="full")
     boxes, inter_union = [], np.zeros(2)
-    for batch in _loader(ds, cfg):
+    for batch in _loader(ds, cfg, "eval (boxes)"):
         pred = (model.segment(batch["image"].to(device)) > 0)[:, 0].cpu().numpy()
         gt = batch["mask"][:, 0].numpy() > 0.5
         inter_union += [np.logical_and(pred, gt).sum(), np.logical_or(pred, gt).sum()]
@@ -168,7 +171,7 @@ def write_pck_plots(results, out_dir):
 def build_parser():
     p = argparse.ArgumentParser(prog="hopgen eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", action="append", required=True, help="training run folder (repeat to compare runs)")
-    p.add_argument("--data", action="append", required=True, help="HOP or RHD folder (repeat for several)")
+    p.add_argument("--data", action="append", required=True, help="HOP, RHD or FreiHAND folder (repeat for several)")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--split", default="test", help="split to evaluate (default test)")
     p.add_argument("--crop", choices=["pipeline", "gt"], help="override eval.crop")

@@ -1,5 +1,7 @@
 """The asset manifest (assets_manifest.yaml): avatars, objects and backgrounds.
 
+(The objects section is parsed in assets.object_entries, mesh checks live in assets.mesh_checks.)
+
 Top-level sections `avatars`, `objects`, `backgrounds`. An absent section means the built-in set; a
 present one lists exactly what is used, and an entry `builtin: true` adds the built-in set.
 

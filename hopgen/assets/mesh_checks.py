@@ -6,10 +6,10 @@ finite vertices and in-range face indices, enough vertices and faces to enclose 
 size one hand can hold after its `units`/`scale` (the limits of hopgen.core.graspable).
 
 Open meshes (scans with holes, cups modelled without a lid) are accepted when the generalised
-winding number still tells inside from outside: just behind and just in front of sample points of
-the surface it must say inside (> 0.5) and outside (< 0.5) for at least MIN_SOUND_SHARE of them;
-grasp synthesis then signs its distances with the winding number. Otherwise the file is refused
-with the share that failed (a single sheet, a surface with most of it missing).
+winding number still tells inside from outside around them: on a grid over the mesh's padded box
+it must be decisive (near 0 or 1, not near 1/2) at MIN_SOUND_SHARE of the points; grasp synthesis
+then signs its distances with the winding number. Otherwise the file is refused with the share it
+reached (a tube open at both ends, a corner of three sides, a single sheet).
 """
 
 import numpy as np

@@ -60,11 +60,6 @@ class Grasp:
             return self.hand_to_object[:3, 3].copy()
         return np.mean([c["point"] for c in self.contacts], axis=0)
 
-    @property
-    def object_to_hand(self):
-        """(4, 4) inverse of hand_to_object."""
-        return np.linalg.inv(self.hand_to_object)
-
     def to_dict(self):
         """JSON-friendly dict (floats rounded to 1e-9 so equal grasps serialise equally)."""
         r = lambda a: (np.round(np.asarray(a, dtype=np.float64), 9) + 0.0).tolist()  # noqa: E731 (+0: no -0.0)

@@ -4,7 +4,6 @@ failure list; resumable (finished samples are skipped) and safe to kill at any m
 import os
 import subprocess
 import sys
-import time
 
 from hopgen import FORMAT, __version__
 from hopgen.config import config_digest
@@ -13,6 +12,7 @@ from hopgen.dataset.hopformat import (IMAGE_KINDS, HopFormatError, HopWriter, is
                                       sample_id)
 from hopgen.episode.plan import episode_samples, holdout_objects, shard_episodes
 from hopgen.core.skeleton import BONES, CATEGORIES, JOINT_NAMES
+from hopgen.core.progress import Progress
 from hopgen.core.structured import to_dict
 
 # The folder that holds the hopgen package (a checkout or site-packages): workers import hopgen from it.
@@ -34,7 +34,9 @@ def dataset_meta(cfg, manifest):
 
 
 # What hopgen itself puts in a dataset folder.
-HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "anno", "splits", "meshcache", *IMAGE_KINDS}
+# logs/: the Slurm tasks' logs (slurm_render.sh, `hopgen farm slurm`), made before the first task renders;
+# meshcache/: triangles extracted from .fbx/.blend objects (hopgen.assets.object_files).
+HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "logs", "meshcache", "anno", "splits", *IMAGE_KINDS}
 
 
 def check_output_folder(cfg, manifest, out, force=False):
@@ -90,32 +92,6 @@ def prepare_output(cfg, manifest, out, exclusive=True, force=False):
 
 def todo_samples(writer, spec):
     return {s.index for s in spec.samples if not writer.is_done(sample_id(s.index))}
-
-
-class Progress:
-    """A one-line progress bar with rate and ETA on stderr."""
-
-    def __init__(self, total, label="render"):
-        self.total, self.label, self.done, self.skipped, self.failed = total, label, 0, 0, 0
-        self.start = time.time()
-        self.last = 0.0
-
-    def update(self, kind):
-        setattr(self, kind, getattr(self, kind) + 1)
-        now = time.time()
-        if now - self.last > 0.5 or self.done + self.skipped + self.failed >= self.total:
-            self.last = now
-            n = self.done + self.skipped + self.failed
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - n) / rate if rate > 0 else float("nan")
-            width = 30
-            bar = "#" * int(width * n / max(self.total, 1))
-            sys.stderr.write(f"\r{self.label} [{bar:<{width}}] {n}/{self.total} "
-                             f"({self.skipped} skipped, {self.failed} failed) {rate:.2f} samples/s ETA {eta:.0f}s ")
-            sys.stderr.flush()
-
-    def close(self):
-        sys.stderr.write("\n")
 
 
 def _stop(procs):
@@ -211,7 +187,7 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
     for o in overrides:
         base += ["--set", o]
     log_path = os.path.join(out, "render.log")
-    progress = Progress(total)
+    progress = Progress(total, label="render", enabled=True)
     failures = []
     procs = []
     with open(log_path, "a") as log:
