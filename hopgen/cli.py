@@ -143,51 +143,23 @@ def cmd_export(args):
 
 
 def cmd_assets(args):
+    from hopgen.assets import library
     from hopgen.assets.manifest import load_manifest
     if args.action == "add":
-        return _assets_add(args)
+        new = library.add_folder(args.manifest, args.folder, args.category, units=args.units, license=args.license)
+        print(f"added {len(new)} objects to {args.manifest}: {', '.join(e['name'] for e in new)}")
+        return 0
     if args.folder is not None:
         raise CommandError(f"assets {args.action}: unexpected argument {args.folder!r} (only `assets add` takes a folder)")
     manifest = load_manifest(args.manifest)
     if args.action == "list":
-        from hopgen.assets.library import object_row
-        if args.grasp_attempts < 0:
-            raise CommandError(f"--grasp-attempts {args.grasp_attempts}: must be >= 0")
-        s = manifest.summary()
-        rows = [object_row(o, seed=args.seed, attempts=args.grasp_attempts) for o in manifest.objects]
+        rows = library.object_rows(manifest, seed=args.seed, attempts=args.grasp_attempts)
         if args.json:
-            _emit(json.dumps(dict(s, object_rows=rows), indent=1))
+            _emit(json.dumps(dict(manifest.summary(), object_rows=rows), indent=1))
         else:
-            print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
-            print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
-            from hopgen.hand.subjects import BUILTIN_SUBJECTS
-            print(f"objects ({len(s['objects'])}; grasp: one synthesis of {args.grasp_attempts} attempts, "
-                  f"subject {BUILTIN_SUBJECTS[0].id}, right hand, seed {args.seed}):")
-            for r in rows:
-                size = "x".join(f"{x:.0f}" for x in r["size_mm"]) + " mm" if r["size_mm"] else "size at render"
-                tris = f"{r['triangles']} triangles" if r["triangles"] is not None else "triangles at render"
-                print(f"  {r['name']} [{r['category']}]: {size}, {tris}, {r['textures']}; grasp: {r['grasp']}")
-            print(f"backgrounds: " + ", ".join(f"{b['name']} [{b['kind']}]" for b in s["backgrounds"]))
+            _emit("\n".join(library.list_lines(manifest, rows, seed=args.seed, attempts=args.grasp_attempts)))
         return 0
     return _assets_preview(args, manifest)
-
-
-def _assets_add(args):
-    """`assets add FOLDER --category C --manifest M`: every model of FOLDER into M, atomically."""
-    from hopgen.assets.library import LibraryError, add_folder
-    from hopgen.core.skeleton import CATEGORIES
-    if args.folder is None:
-        raise CommandError("assets add: give the FOLDER of models")
-    if not args.manifest:
-        raise CommandError("assets add: give the manifest to add to with --manifest (it is created when missing)")
-    if args.category not in CATEGORIES:
-        raise CommandError(f"assets add: --category {args.category!r} is not one of {', '.join(CATEGORIES)}")
-    try:
-        new = add_folder(args.manifest, args.folder, args.category, units=args.units, license=args.license)
-    except LibraryError as e:
-        raise CommandError(str(e)) from None
-    print(f"added {len(new)} objects to {args.manifest}: {', '.join(e['name'] for e in new)}")
-    return 0
 
 
 def _assets_preview(args, manifest):

@@ -47,6 +47,13 @@ def add_folder(manifest_path, folder, category, units=None, license=None):
     only an objects section: avatars and backgrounds stay the built-in sets); returns the entries.
     Raises LibraryError or the manifest's ManifestError (naming the entry) before writing."""
     import json
+    from hopgen.core.skeleton import CATEGORIES
+    if folder is None:
+        raise LibraryError("assets add: give the FOLDER of models")
+    if not manifest_path:
+        raise LibraryError("assets add: give the manifest to add to with --manifest (it is created when missing)")
+    if category not in CATEGORIES:
+        raise LibraryError(f"assets add: --category {category!r} is not one of {', '.join(CATEGORIES)}")
     from hopgen.assets.manifest import load_manifest
     from hopgen.core.atomic import atomic_write_text, temporary_name
     from hopgen.core.structured import load_structured_file
@@ -116,3 +123,26 @@ def object_row(entry, seed=0, attempts=GRASP_ATTEMPTS):
     except GraspFailedError:
         row["grasp"] = f"none in {attempts} attempts"
     return row
+
+
+def object_rows(manifest, seed=0, attempts=GRASP_ATTEMPTS):
+    """object_row of every manifest object."""
+    if attempts < 0:
+        raise LibraryError(f"--grasp-attempts {attempts}: must be >= 0")
+    return [object_row(o, seed=seed, attempts=attempts) for o in manifest.objects]
+
+
+def list_lines(manifest, rows, seed=0, attempts=GRASP_ATTEMPTS):
+    """The text of `hopgen assets list`: avatars, one line per object (object_rows), backgrounds."""
+    from hopgen.hand.subjects import BUILTIN_SUBJECTS
+    s = manifest.summary()
+    lines = [f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}",
+             f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]),
+             f"objects ({len(rows)}; grasp: one synthesis of {attempts} attempts, subject {BUILTIN_SUBJECTS[0].id}, "
+             f"right hand, seed {seed}):"]
+    for r in rows:
+        size = "x".join(f"{x:.0f}" for x in r["size_mm"]) + " mm" if r["size_mm"] else "size at render"
+        tris = f"{r['triangles']} triangles" if r["triangles"] is not None else "triangles at render"
+        lines.append(f"  {r['name']} [{r['category']}]: {size}, {tris}, {r['textures']}; grasp: {r['grasp']}")
+    lines.append("backgrounds: " + ", ".join(f"{b['name']} [{b['kind']}]" for b in s["backgrounds"]))
+    return lines
