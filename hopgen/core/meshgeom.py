@@ -296,9 +296,11 @@ class TriangleMesh:
             raise ValueError(f"signed_distance: unknown method {method!r} (pseudonormal|winding)")
         return np.where(inside, -dist, dist)
 
-    def winding_number(self, P, chunk=2048):
-        """Generalised winding number of P (N,): ~1 inside, ~0 outside, O(N F)."""
+    def winding_number(self, P, chunk=None):
+        """Generalised winding number of P (N,): ~1 inside, ~0 outside, O(N F). Points go in chunks
+        of ``chunk`` (default: about 2 million point-triangle pairs, ~50 MB per temporary)."""
         P = np.asarray(P, dtype=np.float64).reshape(-1, 3)
+        chunk = chunk or max(1, 2_000_000 // len(self.tri))
         out = np.zeros(len(P))
         for s in range(0, len(P), chunk):
             a = self.tri[None, :, 0] - P[s:s + chunk, None]  # (n, F, 3)
