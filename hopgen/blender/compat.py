@@ -354,3 +354,60 @@ def set_subsurface_methods(materials, method):
                     continue
                 used = set_subsurface_method(node, method) or used
     return used
+
+
+def _has_op(module, name):
+    return name in dir(module)
+
+
+def import_object_file(path):
+    """Import an object file with Blender's own importer, axes as hopgen's pure readers take them:
+    OBJ/STL/PLY as written (Z up: no axis change), glTF Y-up turned Z-up (the glTF importer's
+    rule), FBX by its own axis and unit settings, a .blend appended (never linked; its scripts do
+    not run: autoexec is switched off first). Returns the new objects.
+
+    Version differences: OBJ ``wm.obj_import`` (3.2+; 3.x also has the legacy
+    ``import_scene.obj``, gone in 4.0); PLY/STL ``wm.ply_import``/``wm.stl_import`` (3.6/4.1+)
+    replace ``import_mesh.ply``/``import_mesh.stl``; the axis enums of the old Python importers
+    are ``axis_forward``/``axis_up``."""
+    import os
+    before = set(bpy.data.objects)
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".obj":
+        if _has_op(bpy.ops.wm, "obj_import"):
+            bpy.ops.wm.obj_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_scene.obj(filepath=path, axis_forward="Y", axis_up="Z")
+    elif ext == ".ply":
+        if _has_op(bpy.ops.wm, "ply_import"):
+            bpy.ops.wm.ply_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_mesh.ply(filepath=path)
+    elif ext == ".stl":
+        if _has_op(bpy.ops.wm, "stl_import"):
+            bpy.ops.wm.stl_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_mesh.stl(filepath=path, axis_forward="Y", axis_up="Z")
+    elif ext in (".glb", ".gltf"):
+        with gltf_importer_numpy():
+            bpy.ops.import_scene.gltf(filepath=path)
+    elif ext == ".fbx":
+        bpy.ops.import_scene.fbx(filepath=path)
+    elif ext == ".blend":
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+        with bpy.data.libraries.load(path, link=False) as (src, dst):
+            dst.objects = list(src.objects)
+        for obj in dst.objects:
+            if obj is not None:
+                bpy.context.scene.collection.objects.link(obj)
+    else:
+        raise ValueError(f"{path}: Blender import of {ext!r} files is not set up")
+    return [o for o in bpy.data.objects if o not in before]
+
+
+def colour_attribute_names(mesh):
+    """Names of the mesh's colour attributes (``color_attributes`` 3.2+, ``vertex_colors`` before)."""
+    layers = getattr(mesh, "color_attributes", None)
+    if layers is None:
+        layers = mesh.vertex_colors
+    return [a.name for a in layers]

@@ -25,7 +25,25 @@ def parse_args(argv):
     p.add_argument("--parent-pid", type=int, default=None,
                    help="exit as soon as this process (the `hopgen render` that started us) is gone")
     p.add_argument("--force", action="store_true", help="write into a non-empty folder that is not a HOP dataset")
+    p.add_argument("--extract-meshes", action="store_true",
+                   help="only extract the triangles of .fbx/.blend objects into OUT/meshcache, then exit")
     return p.parse_args(argv)
+
+
+def manifest_with_geometry(manifest_path, out):
+    """The manifest with every .fbx/.blend object's triangles extracted (once, into
+    OUT/meshcache; hopgen.blender.object_import) and checked: a farm worker started without
+    `hopgen render` does the extraction itself, so no job depends on a pre-step."""
+    import os
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.assets.object_files import MESH_CACHE
+    manifest = load_manifest(manifest_path)
+    if not any(o.needs_blender_geometry for o in manifest.objects):
+        return manifest
+    from hopgen.blender.object_import import ensure_extracted
+    cache = os.path.join(out, MESH_CACHE)
+    ensure_extracted(manifest, cache)
+    return load_manifest(manifest_path, mesh_cache=cache)
 
 
 def worker_main(argv):
@@ -34,11 +52,19 @@ def worker_main(argv):
         from hopgen.render.lifeline import die_with_parent
         die_with_parent(args.parent_pid)
     from hopgen.config import load_generation_config
-    from hopgen.assets.manifest import load_manifest
     from hopgen.render.pipeline import prepare_output, todo_samples
     from hopgen.episode.plan import parse_shard, plan_episode, shard_episodes
     cfg = load_generation_config(args.config, args.overrides)
-    manifest = load_manifest(args.manifest)
+    if args.extract_meshes:  # `hopgen render` asks before anything else: report a bad file in one line
+        from hopgen.assets.manifest import ManifestError
+        from hopgen.blender.object_import import ObjectImportError
+        try:
+            manifest_with_geometry(args.manifest, args.out)
+        except (ManifestError, ObjectImportError) as e:
+            print(f"HOPGEN_ERROR {e}".replace("\n", " "), flush=True)
+            return 2
+        return 0
+    manifest = manifest_with_geometry(args.manifest, args.out)
     shard, (k, n) = parse_shard(args.shard), parse_shard(args.worker)
     # Only a lone process may remove '.tmp-hopgen-*' leftovers: with other workers or shards writing into
     # the same folder they can be writes in flight (a worker started by `hopgen render` finds the
