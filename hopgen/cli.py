@@ -167,6 +167,10 @@ def cmd_predict(args, rest):
     return _trainer("predict").main(rest)
 
 
+def cmd_tables(args, rest):
+    return _trainer("tables").main(rest)
+
+
 def cmd_bench(args):
     from hopgen.bench import run_benchmark
     return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
@@ -255,7 +259,9 @@ hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/q
             ("eval", cmd_eval, "evaluate a run: metrics.json, paper-style tables, PCK plots, overlays",
              "hopgen eval --run runs/ours --data out/demo --out runs/ours/report"),
             ("predict", cmd_predict, "predict 2D/3D hand pose and object category from RGB images",
-             "hopgen predict photo.jpg --run runs/full --out predictions/")):
+             "hopgen predict photo.jpg --run runs/full --out predictions/"),
+            ("tables", cmd_tables, "the paper's Tables I-IV over seeds (bootstrap intervals) from eval reports",
+             "hopgen tables --reports reports/table1 --data DATA --out benchmarks/results/paper_tables.json")):
         t = _parser(sub, name, help_text + " (options: hopgen " + name + " --help)", ex_text)
         t.set_defaults(func=fn, passthrough=True)
 
@@ -275,9 +281,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # train/eval/predict own their flags: everything after the command goes to the trainer.
-    if argv and argv[0] in ("train", "eval", "predict"):
+    if argv and argv[0] in ("train", "eval", "predict", "tables"):
         cmd = argv[0]
-        fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict}[cmd]
+        fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "tables": cmd_tables}[cmd]
         try:
             return fn(None, argv[1:]) or 0
         except CommandError as e:
