@@ -11,6 +11,10 @@ visibility, side, category; keypoints always in the NATIVE joint order of hopgen
     weight    (21,)  float32      1 for visible joints inside the crop, loss.occluded_weight for hidden ones
     uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
     side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
+    seg_image (3, C, C), seg_mask (1, C, C), seg_A (3, 3)   training only, when data.seg_crop > 0: HandSegNet's
+                                  own view (hand3d): a random square of seg_crop x the shorter image side anywhere
+                                  in the image, against the data.seg_target mask (visible: seg labels palm +
+                                  phalanges, the record's vis_mask; amodal: hand_mask)
 
 Crops: "gt" (hand3d: centred on the middle MCP, side 2 x the largest offset of the visible keypoints,
 clamped to [crop_min, crop_max]; jittered in training), "full" (the whole image, padded square),
@@ -339,7 +343,7 @@ class HandCrops(torch.utils.data.Dataset):
         target = rec["vis_mask"] if cfg.seg_target == "visible" else rec["mask"]
         mask = warp(np.asarray(target, np.float32), A, size) > 0.5
         return {"seg_image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
-                "seg_mask": mask[None].astype(np.float32)}
+                "seg_mask": mask[None].astype(np.float32), "seg_A": A.astype(np.float32)}
 
 
 def make_dataset(cfg, roots, split, train, **kwargs):
