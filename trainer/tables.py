@@ -17,8 +17,8 @@ std (ddof 1) over seeds of auc / epe_median / epe_mean (/ category_accuracy), an
 bootstrap 95% interval of the seed-mean AUC over test samples (B resamples of the sample ids shared by
 the seeds, the protocol recomputed per resample, numpy default_rng(seed))], "missing": [paper rows
 without a run]}. Next to it: report.md (the paper's numbers beside ours), pck_table_<T>.png (PCK
-curves, mean over seeds, like Fig. 6) and latent plots (Fig. 3) from 3D npz files that carry
-`latent` (N, D) arrays.
+curves, mean over seeds, like Fig. 6) and latent plots (Fig. 3) of the seed-0 runs: drawn from a
+`latent` (N, D) array in the npz, else copied from the report's latent plot (metrics' latent_plot).
 """
 
 import argparse
@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -200,8 +201,10 @@ def collect(report_dirs):
             if "category_gt" in npz and unit == "px":
                 row["per_category"] = per_category_auc(err, vis, npz["category_gt"], lo, hi)
             rows.append(row)
+            plot = os.path.join(rep, r["latent_plot"]) if r.get("latent_plot") else None
             arrays.append({"ids": np.asarray(npz["ids"]).astype(str), "err": err, "vis": vis,
-                           "latent": npz.get("latent"), "category_gt": npz.get("category_gt")})
+                           "latent": npz.get("latent"), "category_gt": npz.get("category_gt"),
+                           "latent_plot": plot if plot and os.path.isfile(plot) else None})
     return rows, arrays
 
 
@@ -329,7 +332,7 @@ def report_markdown(result, figures):
     lines += ["", "## Figures", ""]
     lines += [f"- `{name}`: {what}" for name, what in figures] or ["None."]
     if not any("latent" in name for name, _ in figures):
-        lines += ["- Latent plots (Fig. 3): none of the predictions npz files given carries a `latent` array."]
+        lines += ["- Latent plots (Fig. 3): no run given has a `latent` array in its npz or a latent plot in its report."]
     return "\n".join(lines) + "\n"
 
 
@@ -351,11 +354,17 @@ def write_figures(rows, arrays, out_dir):
                      os.path.join(out_dir, name), xlabel="error threshold (%s)" % ("px" if table == "I" else "mm"))
             figures.append((name, f"Table {table}: PCK curves, mean over seeds (like Fig. 6)"))
     for r, a in zip(rows, arrays):
-        if a.get("latent") is not None and a.get("category_gt") is not None and r["seed"] in (0, None):
-            name = f"latent_table_{r['table']}_{re.sub(r'[^A-Za-z0-9]+', '_', r['method']).strip('_')}.png"
+        if r["seed"] not in (0, None):
+            continue
+        name = f"latent_table_{r['table']}_{re.sub(r'[^A-Za-z0-9]+', '_', r['method']).strip('_')}.png"
+        what = f"{r['method']} (Table {r['table']}, seed {r['seed']}): latent means by object category, PCA (like Fig. 3)"
+        if a.get("latent") is not None and a.get("category_gt") is not None:
             plot_latent(a["latent"], a["category_gt"], np.zeros((0, a["latent"].shape[1])),
                         os.path.join(out_dir, name), f"{r['method']} (Table {r['table']}, seed {r['seed']})")
-            figures.append((name, f"{r['method']}: latent means by object category, PCA (like Fig. 3)"))
+            figures.append((name, what))
+        elif a.get("latent_plot"):  # the plot `hopgen eval` drew for the run (with its centres)
+            shutil.copyfile(a["latent_plot"], os.path.join(out_dir, name))
+            figures.append((name, what + f"; drawn by hopgen eval ({r['label']})"))
     return figures
 
 
