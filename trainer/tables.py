@@ -11,7 +11,8 @@ resolved config.yaml (seed, batch size) and log.jsonl (steps = last logged step;
 training loop's wall time, the sum over log records of steps x batch / images_per_s).
 
 OUT (JSON) gets {"scale", "dataset": {config, samples, train/val/test counts, image size}, "rows":
-[one per run: table, method, seed, auc, epe_median, epe_mean, (category_accuracy, majority_rate,
+[one per run: table, method (the paper's name; " (GT crop)" appended for 2D runs evaluated on GT
+crops, " [split]" for runs not evaluated on test), seed, auc, epe_median, epe_mean, (category_accuracy, majority_rate,
 cluster_purity), steps, minutes, run, report], "summary": [one per (table, method): seeds, mean and
 std (ddof 1) over seeds of auc / epe_median / epe_mean (/ category_accuracy), and auc_ci95: a
 bootstrap 95% interval of the seed-mean AUC over test samples (B resamples of the sample ids shared by
@@ -185,7 +186,12 @@ def collect(report_dirs):
             if seed is None:
                 hit = re.search(r"_s(\d+)$", label)
                 seed = int(hit.group(1)) if hit else None
-            row = {"table": r.get("table") or ("I" if unit == "px" else "III"), "method": paper_method(r["method"]),
+            method = paper_method(r["method"])
+            if unit == "px" and r.get("crop") == "gt":  # an ablation row: hand3d's GT keypoint crop, no segmentation
+                method += " (GT crop)"
+            if r.get("split", "test") != "test":
+                method += f" [{r['split']}]"
+            row = {"table": r.get("table") or ("I" if unit == "px" else "III"), "method": method,
                    "seed": seed, "auc": m["auc"], "epe_median": m["epe_median"], "epe_mean": m["epe_mean"],
                    "unit": unit, "lo": lo, "hi": hi, "samples": int(err.shape[0]),
                    "steps": meta["steps"], "minutes": meta["minutes"], "run": r.get("run_dir"), "report": rep,
