@@ -91,5 +91,8 @@ runs=()
 for m in hs_posenet ours_posenet ours_novar_posenet; do
   for s in $SEEDS; do [ -f "$RUNS/${m}_s$s/DONE" ] && runs+=(--run "$RUNS/${m}_s$s"); done
 done
-hopgen eval "${runs[@]}" --data "$DATA" --split test --out "$REPORTS"
-hopgen eval "${runs[@]}" --data "$DATA" --split test --crop gt --out "$REPORTS/gt_crop"
+hopgen eval "${runs[@]}" --data "$DATA" --split test --out "$REPORTS" > "$REPORTS/eval.log" 2>&1 &
+pid_p=$!
+hopgen eval "${runs[@]}" --data "$DATA" --split test --crop gt --out "$REPORTS/gt_crop" > "$REPORTS/eval_gt.log" 2>&1 &
+pid_g=$!
+wait $pid_p; wait $pid_g
