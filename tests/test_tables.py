@@ -84,6 +84,12 @@ def test_rows_summary_std_and_interval(tmp_path):
     assert ("I", "Ours-Hourglass") in missing and ("III", "PosePrior") in missing and ("I", "HS-PoseNet") not in missing
     again, _ = build_tables([rep], n_boot=300, seed=0)
     assert again["summary"] == result["summary"]  # seeded
+    m = json.load(open(os.path.join(rep, "metrics.json")))  # the same predictions evaluated on GT crops
+    for r in m.values():
+        r["crop"] = "gt"
+    json.dump(m, open(os.path.join(rep, "metrics.json"), "w"))
+    gt_rows, _ = build_tables([rep], n_boot=10)
+    assert {r["method"] for r in gt_rows["rows"]} == {"HS-PoseNet (GT crop)", "Ours-PoseNet (GT crop)"}
 
 
 def test_3d_rows_category_readout_and_cli(tmp_path):
