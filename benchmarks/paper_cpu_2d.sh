@@ -29,6 +29,7 @@ SEEDS=${SEEDS:-"0 1 2"}
 BETAS=${BETAS:-"0.01 0.1 1"}
 STEPS=${STEPS:-}            # empty: the configs' train.iterations (STEPS, BATCH: only for a dry run)
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
+export OMP_NUM_THREADS=1   # one torch thread for the evaluations too: 2 spinning threads on a shared 2-core machine crawl
 hopgen() { "$PY" -m hopgen.cli "$@"; }
 mkdir -p "$RUNS" "$REPORTS"
 
