@@ -234,7 +234,8 @@ class FreiHandSource:
         uv = (xyz @ K.T)[:, :2] / xyz[:, 2:3]
         inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
         vis = np.where(inside, VIS_VISIBLE, VIS_OUTSIDE).astype(np.int64)
-        return {"rgb": rgb, "mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right", "category": -1}
+        return {"rgb": rgb, "mask": mask, "vis_mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right",
+                "category": -1}  # FreiHAND's masks are visible masks
 
 
 def _is_freihand(root):
