@@ -434,19 +434,23 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
     return best[1]
 
 
+def body_subject(avatar, side):
+    """(rig, subject dict, proxy subjects.Subject) of a makehuman/rigged avatar's `side` hand."""
+    r, subject_dict = avatar_rig(avatar, side)
+    return r, subject_dict, proxy_subject(subject_dict, rg.hand_joints(r, r.rest, side), side)
+
+
 def build_body_episode(cfg, manifest, spec, avatar):
     """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
-    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.grasp import grasp_episode
     from hopgen.hand.subjects import subject_shape
+    from hopgen.physics.library import episode_grasp
     side = spec["side"]
-    r, subject_dict = avatar_rig(avatar, side)
-    rest_hand = rg.hand_joints(r, r.rest, side)
-    subject = proxy_subject(subject_dict, rest_hand, side)
+    r, subject_dict, subject = body_subject(avatar, side)
     shape = subject_shape(subject)
     geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
     type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
-                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    grasp = episode_grasp(cfg, spec, subject, geom, type_probs)
     states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), cfg.dataset.frames_per_episode,
                            phases=tuple(cfg.grasp.phases))
     needed = sorted({s["frame"] for s in spec["samples"]})

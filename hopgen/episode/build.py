@@ -72,10 +72,21 @@ def load_file_object(entry):
     return geom
 
 
+def episode_subject(manifest, spec):
+    """The hand subject of episode plan `spec`: a built-in subject, or a body avatar's proxy."""
+    avatar = manifest.avatar(spec["avatar"])
+    if avatar.kind == "procedural":
+        from hopgen.hand.subjects import get_subject
+        return get_subject(avatar.name)
+    from hopgen.episode.body import body_subject
+    return body_subject(avatar, spec["side"])[2]
+
+
 def build_episode(cfg, manifest, spec):
     """Synthesise the grasp and animate the episode of plan `spec`."""
-    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.grasp import grasp_episode
     from hopgen.hand.handmesh import build_hand_mesh, pose_vertices
+    from hopgen.physics.library import episode_grasp
     from hopgen.hand.subjects import get_subject, subject_shape
     avatar = manifest.avatar(spec["avatar"])
     if avatar.kind != "procedural":  # MakeHuman bodies and rigged files: hopgen.episode.body
@@ -87,8 +98,7 @@ def build_episode(cfg, manifest, spec):
     mesh = build_hand_mesh(subject, side)
     geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
     type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
-                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    grasp = episode_grasp(cfg, spec, subject, geom, type_probs)
     n_frames = cfg.dataset.frames_per_episode
     states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), n_frames,
                            phases=tuple(cfg.grasp.phases))
@@ -188,7 +198,8 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
         "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
-                  "fingers_in_contact": grasp_dict.get("fingers_in_contact")},
+                  "fingers_in_contact": grasp_dict.get("fingers_in_contact"),
+                  **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
                     "hand_length_mm": subject.hand_length_mm, "avatar": spec["avatar_kind"]},
         "scene": {"background": spec["background"]["kind"], "hdri": spec["hdri"], "lights": spec["lights"],

@@ -106,6 +106,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
         raise RenderError(f"--blender {blender}: no such executable")
     if config_path is None:
         raise RenderError("render needs a config file (--config)")
+    from hopgen.physics.library import check_physics_ready
+    check_physics_ready(cfg, blender_binary=bool(blender))  # require_physics that cannot be met: fail now
     # Fails before any work on a mismatching folder; cleans leftovers unless other shards may be running.
     prepare_output(cfg, manifest, out, exclusive=shard[1] == 1)
     total = sum(len(episode_samples(cfg, e)) for e in shard_episodes(cfg, shard))

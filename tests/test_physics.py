@@ -1,0 +1,85 @@
+"""Physics check of grasps (hopgen.physics): mass/friction model, epsilon, MuJoCo hold test, require_physics."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hopgen.config import load_generation_config
+from hopgen.core.meshgeom import box_mesh
+from hopgen.core.structured import ConfigError
+from hopgen.physics import PhysicsUnavailableError, epsilon, model
+from hopgen.physics.library import (GraspLibraryError, LIBRARY_FORMAT, check_physics_ready, grasp_from_dict,
+                                    library_key, load_library)
+
+
+@pytest.mark.parametrize("d", [1.0, 700.0, 2500.0])
+def test_unit_cube_at_density_d_has_mass_d(d):
+    v, f = box_mesh([1.0, 1.0, 1.0])
+    m, com, inertia = model.mass_properties(v + 3.0, f, d)
+    assert m == pytest.approx(d)
+    assert np.allclose(com, 3.0)
+    assert np.allclose(inertia, np.eye(3) * d / 6.0)
+
+
+def test_mass_of_inward_mesh_is_an_error():
+    v, f = box_mesh([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="no positive volume"):
+        model.mass_properties(v, f[:, ::-1])
+
+
+def test_friction_and_density_tables():
+    assert model.friction_for("rubber") == 1.0
+    assert model.friction_for("glass") == 0.55
+    assert model.friction_for("no_such_kind") == model.DEFAULT_FRICTION
+    assert model.density_for("can", "cylindrical") == model.CATEGORY_DENSITY["cylindrical"]
+    assert model.density_for("tennis_ball", "spherical") == 380.0
+    with pytest.raises(ValueError, match="category"):
+        model.density_for("thing", "floppy")
+
+
+def test_epsilon_positive_only_with_force_closure():
+    # Unit cube: one contact at the centre of every face pushing inward closes; one face does not.
+    n = np.concatenate([np.eye(3), -np.eye(3)])
+    pts = -0.5 * n
+    w = epsilon.contact_wrenches(pts, n, 0.5, np.zeros(3), 0.87)
+    assert epsilon.epsilon_quality(w) > 0.05
+    w1 = epsilon.contact_wrenches(pts[:1].repeat(3, 0) + [[0, 0.1, 0], [0, -0.1, 0], [0, 0, 0.1]],
+                                  n[:1].repeat(3, 0), 0.5, np.zeros(3), 0.87)
+    assert epsilon.epsilon_quality(w1) == 0.0
+
+
+def test_library_key_round_trip_and_errors(tmp_path):
+    assert library_key("can", 3, "f01", "left", 9) == "can|3|f01|left|9"
+    with pytest.raises(GraspLibraryError, match="no such file"):
+        load_library(str(tmp_path / "missing.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(GraspLibraryError, match="not a grasp library"):
+        load_library(str(bad))
+
+
+def test_require_physics_errors(tmp_path):
+    with pytest.raises(ConfigError, match="grasp.library"):
+        load_generation_config(data={"grasp": {"library": "x.json"}})
+    cfg = load_generation_config(data={"grasp": {"require_physics": True}})
+    # A Blender-binary farm worker has no MuJoCo: without a library the render must not start.
+    with pytest.raises(PhysicsUnavailableError, match="hopgen grasps build"):
+        check_physics_ready(cfg, blender_binary=True)
+    cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(tmp_path / "no.json")}})
+    with pytest.raises(GraspLibraryError, match="no such file"):
+        check_physics_ready(cfg)
+    lib = tmp_path / "lib.json"
+    lib.write_text(json.dumps({"format": LIBRARY_FORMAT, "grasps": {}}))
+    cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(lib)}})
+    check_physics_ready(cfg, blender_binary=True)  # a library is enough
+
+
+# ------------------------------------------------------------------ MuJoCo
+
+mujoco = pytest.importorskip("mujoco", reason="the physics extra (MuJoCo) is not installed")
+
+
+def _object(name, seed=0):
+    from hopgen.objects import build_object, sample_object_params
+    return build_object(sample_object_params(name, np.random.default_rng(seed)))
