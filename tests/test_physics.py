@@ -83,3 +83,44 @@ mujoco = pytest.importorskip("mujoco", reason="the physics extra (MuJoCo) is not
 def _object(name, seed=0):
     from hopgen.objects import build_object, sample_object_params
     return build_object(sample_object_params(name, np.random.default_rng(seed)))
+
+
+def test_contact_normals_point_into_the_object_and_pieces_hug_a_mug():
+    from hopgen.physics import decompose, sim
+    from hopgen.core import meshgeom
+    mug = _object("mug")
+    pieces = sim.object_pieces(mug)
+    assert len(pieces) > 4  # hollow body + handle: never one hull
+    sdf = meshgeom.object_distance_fn(mug, max_dist=0.02)
+    rng = np.random.default_rng(1)
+    for pts, mu in pieces:
+        assert mu == model.SKIN_FRICTION["ceramic"]
+        a, b = pts[rng.integers(0, len(pts), 200)], pts[rng.integers(0, len(pts), 200)]
+        assert np.all(sdf(0.5 * (a + b)) < 0.01)  # no hull bridges the handle hole (2-3 cm)
+
+
+def test_power_grasp_on_a_can_holds():
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    can = _object("can", 0)
+    g = synthesize_grasp("f01", "right", can, np.random.default_rng([0, 1]), physics=hold_test(can))
+    assert g.type in ("power_sphere", "large_diameter", "medium_wrap")
+    p = g.physics
+    assert p["holds"] and p["displacement_mm"] <= 10.0 and p["surface_displacement_mm"] <= 15.0
+    assert p["epsilon"] > 0 and p["contacts"] >= 3 and len(p["per_direction"]) == 6
+    assert g.max_penetration_mm <= 2.0  # the squeeze stays inside the synthesis bound
+    assert g.to_dict()["physics"] == p
+    assert grasp_from_dict(json.loads(json.dumps(g.to_dict()))).to_dict() == g.to_dict()
+
+
+def test_fingers_opened_away_from_a_ball_do_not_hold():
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.hand import kinematics as kin
+    from hopgen.physics import check_grasp
+    ball = _object("rubber_ball", 0)
+    g = synthesize_grasp("f01", "right", ball, np.random.default_rng(3), type_probs={"power_sphere": 1.0})
+    opened = kin.neutral_angles()  # every finger straight, away from the ball
+    g.angles = np.asarray(opened, dtype=np.float64)
+    r = check_grasp(g, ball)
+    assert not r.holds
+    assert r.failed_directions and r.displacement_mm > 10.0

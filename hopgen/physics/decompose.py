@@ -2,8 +2,8 @@
 
 MuJoCo collides a mesh geom as its convex hull, so a non-convex object (a mug's hollow body
 and its handle, a fork's tines) is split into pieces whose hulls stay close to the surface:
-the object's surface samples are bisected recursively (at the median along the piece's
-principal axis, the halves overlapping by OVERLAP so no gap opens between them) until the
+the object's surface samples are bisected recursively (at the middle of the piece's extent
+along its principal axis, the halves overlapping by OVERLAP so no gap opens between them) until the
 midpoints of random pairs of a piece's points all lie inside the object (signed distance below
 OUTSIDE_TOL), i.e. the piece's hull does not bridge empty space. The hand is split by its
 segmentation labels (one piece per phalanx) and the palm into a grid of patches.
@@ -13,9 +13,9 @@ import numpy as np
 
 OUTSIDE_TOL = 0.002  # m: a midpoint this far outside the surface means the hull bridges a gap
 OVERLAP = 0.0015  # m: neighbouring pieces share the points within this distance of the cut
-MAX_DEPTH = 7  # at most 2^7 pieces
-MIN_POINTS = 12
-PAIRS = 400
+MAX_DEPTH = 8  # at most 2^8 pieces
+MIN_POINTS = 6
+PAIRS = 2000
 
 
 def surface_samples(vertices, faces, face_values=None):
@@ -59,8 +59,11 @@ def convex_pieces(points, sdf, max_depth=MAX_DEPTH, seed=0):
         c = p - p.mean(0)
         axis = np.linalg.eigh(c.T @ c)[1][:, -1]
         s = c @ axis
-        m = float(np.median(s))
+        m = 0.5 * float(s.min() + s.max())  # the middle of the extent (a median cut leaves sparse regions lumped)
         lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
+        if min(len(lo), len(hi)) < MIN_POINTS:  # a few outlying points: cut at the median instead
+            m = float(np.median(s))
+            lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
         if len(lo) < MIN_POINTS or len(hi) < MIN_POINTS or len(lo) == len(idx) or len(hi) == len(idx):
             out.append(idx)
             continue
