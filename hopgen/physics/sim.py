@@ -56,6 +56,7 @@ PAD_DAMPING_RATIO = 1.0
 CONTACT_SOLREF = "0.004 1"  # stiff object-pad contact (time constant 4 ms): the pads are the compliance
 CONTACT_MARGIN = 0.001  # m: contacts within 1 mm are listed (for epsilon), only penetrating ones push
 TORSION = 0.004  # m: torsional friction = mu x a 4 mm contact patch radius
+FLAT_PIECE_M = 0.001
 HAND_FRICTION = 0.01  # the object's (priority) friction is used for every hand-object pair
 
 
@@ -98,9 +99,18 @@ def object_pieces(geom):
     sdf = meshgeom.object_distance_fn(geom, max_dist=0.01)
     pts, fr = decompose.surface_samples(geom.vertices, geom.faces, model.face_friction(geom))
     pieces = []
+    from hopgen.grasp.score import sdf_normals
     for idx in decompose.convex_pieces(pts, sdf):
         vals, counts = np.unique(np.round(fr[idx], 4), return_counts=True)
-        pieces.append((pts[idx], float(vals[np.argmax(counts)])))
+        p = pts[idx]
+        # Every piece gets a back layer FLAT_PIECE_M inside the surface: a flat piece (a lid, a
+        # face) has no hull otherwise, and the layer lies inside the object (the hull grows inward).
+        p = np.concatenate([p, p - FLAT_PIECE_M * sdf_normals(sdf, p)])
+        _, sv, vt = np.linalg.svd(p - p.mean(0))
+        if sv[-1] < FLAT_PIECE_M:  # still flat (a ring of rim points, normals in its plane): thicken
+            thin = vt[-1] if sdf((p.mean(0) + FLAT_PIECE_M * vt[-1])[None])[0] < 0 else -vt[-1]
+            p = np.concatenate([p, p + FLAT_PIECE_M * thin])
+        pieces.append((p, float(vals[np.argmax(counts)])))
     try:
         geom._hopgen_physics_pieces = pieces
     except (AttributeError, TypeError):
