@@ -153,7 +153,9 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
     machine_start = _machine()
     t_all = time.perf_counter()
     total = len(names) * len(seeds) * len(subj) * len(sides)
-    for oi, name in enumerate(names):
+    order = sorted(types)
+    for name in names:
+        oi = order.index(name)  # the index among all types: a subset run draws what the full run draws
         for seed in seeds:
             geom = build_object(sample_object_params(name, np.random.default_rng([seed, oi])))
             for si, s in enumerate(subj):
@@ -185,6 +187,17 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
                                          f"ETA {el / done * (total - done):.0f}s   ")
     if progress:
         sys.stderr.write("\n")
+    report = summarise(rows, {"subjects": [s.id for s in subj], "sides": list(sides), "objects": names,
+                              "seeds": list(seeds), "max_attempts": max_attempts, "physics": bool(physics)},
+                       physics, digest.hexdigest(), time.perf_counter() - t_all,
+                       {"start": machine_start, "end": _machine()})
+    if out_path:
+        atomic_write_json(out_path, report, indent=1)
+    return report
+
+
+def summarise(rows, config, physics, sha256, wall_time_s, machine):
+    """The report of benchmark rows (physics: add the hold-test figures and keep the rows)."""
     by_cat = defaultdict(list)
     for r in rows:
         by_cat[r["category"]].append(r)
@@ -193,8 +206,7 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
         by_obj[r["object"]].append(r)
     report = {
         "benchmark": "grasp",
-        "config": {"subjects": [s.id for s in subj], "sides": list(sides), "objects": names,
-                   "seeds": list(seeds), "max_attempts": max_attempts, "physics": bool(physics)},
+        "config": config,
         "overall": _summary(rows),
         "per_category": {c: _summary(v) for c, v in sorted(by_cat.items())},
         "per_object": {o: {"success_rate": _summary(v)["success_rate"],
@@ -204,14 +216,25 @@ def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_atte
                                        "physics_median_displacement_mm", "physics_median_epsilon")}}
                        for o, v in sorted(by_obj.items())},
         **({"per_grasp_type": {t: _physics_summary([r for r in rows if r.get("physics_type") == t])
-                               for t in sorted({r["physics_type"] for r in rows if r.get("physics_type")})}}
-           if physics else {}),
-        "wall_time_s": time.perf_counter() - t_all,
-        "grasps_sha256": digest.hexdigest(),
-        "machine": {"start": machine_start, "end": _machine()},
+                               for t in sorted({r["physics_type"] for r in rows if r.get("physics_type")})},
+            "cases": rows} if physics else {}),
+        "wall_time_s": wall_time_s,
+        "grasps_sha256": sha256,
+        "machine": machine,
     }
-    if out_path:
-        atomic_write_json(out_path, report, indent=1)
+    return report
+
+
+def merge(paths, out_path):
+    """One report from several physics runs over disjoint cases (their `cases` rows)."""
+    reps = [json.load(open(p)) for p in paths]
+    rows = [r for rep in reps for r in rep["cases"]]
+    cfg = dict(reps[0]["config"], objects=[o for rep in reps for o in rep["config"]["objects"]],
+               merged_from=[os.path.basename(p) for p in paths])
+    digest = hashlib.sha256("".join(rep["grasps_sha256"] for rep in reps).encode()).hexdigest()
+    report = summarise(rows, cfg, True, digest, max(rep["wall_time_s"] for rep in reps),
+                       [rep["machine"] for rep in reps])
+    atomic_write_json(out_path, report, indent=1)
     return report
 
 
@@ -226,7 +249,12 @@ def main(argv=None):
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--quick", action="store_true", help="4 objects x 2 subjects (smoke test)")
     ap.add_argument("--physics", action="store_true", help="add the MuJoCo hold test (needs the physics extra)")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", help="merge physics reports of disjoint runs into --out")
     a = ap.parse_args(argv)
+    if a.merge:
+        rep = merge(a.merge, a.out)
+        print(json.dumps({k: rep["overall"].get(k) for k in ("grasps", "physics_hold_rate")}))
+        return 0
     rep = run(a.out, a.subjects, tuple(a.sides), a.objects, tuple(a.seeds), a.max_attempts, not a.quiet, a.quick,
               a.physics)
     o = rep["overall"]

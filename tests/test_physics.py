@@ -99,6 +99,7 @@ def test_contact_normals_point_into_the_object_and_pieces_hug_a_mug():
         assert np.all(sdf(0.5 * (a + b)) < 0.01)  # no hull bridges the handle hole (2-3 cm)
 
 
+@pytest.mark.slow
 def test_power_grasp_on_a_can_holds():
     from hopgen.grasp import synthesize_grasp
     from hopgen.physics import hold_test
@@ -116,11 +117,11 @@ def test_power_grasp_on_a_can_holds():
 def test_fingers_opened_away_from_a_ball_do_not_hold():
     from hopgen.grasp import synthesize_grasp
     from hopgen.hand import kinematics as kin
-    from hopgen.physics import check_grasp
+    from hopgen.physics import sim
     ball = _object("rubber_ball", 0)
     g = synthesize_grasp("f01", "right", ball, np.random.default_rng(3), type_probs={"power_sphere": 1.0})
     opened = kin.neutral_angles()  # every finger straight, away from the ball
     g.angles = np.asarray(opened, dtype=np.float64)
-    r = check_grasp(g, ball)
+    r = sim.check_grasp(g, ball, stop_on_failure=True)
     assert not r.holds
-    assert r.failed_directions and r.displacement_mm > 10.0
+    assert r.failed_directions and max(r.displacement_mm, r.surface_displacement_mm) > 10.0
