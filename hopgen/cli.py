@@ -29,8 +29,10 @@ def _load_generation(args):
     from hopgen.config import load_generation_config
     from hopgen.assets.manifest import load_manifest
     from hopgen.episode.plan import parse_shard
+    from hopgen.config import check_config_against_manifest
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
+    check_config_against_manifest(cfg, manifest)
     return cfg, manifest, parse_shard(args.shard)
 
 
@@ -38,7 +40,8 @@ def cmd_render(args):
     from hopgen.render.pipeline import render_dataset
     cfg, manifest, shard = _load_generation(args)
     return render_dataset(cfg, manifest, args.out, shard=shard, workers=args.workers, blender=args.blender,
-                          config_path=args.config, overrides=args.overrides, manifest_path=args.manifest)
+                          config_path=args.config, overrides=args.overrides, manifest_path=args.manifest,
+                          force=args.force)
 
 
 def cmd_grasps(args):
@@ -76,40 +79,80 @@ def cmd_index(args):
     return 0
 
 
+def _emit(text):
+    """Print `text` on stdout; a reader that stops early (`hopgen stats --json | head`) is not an error."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python's recipe: point stdout at devnull so the interpreter's final flush stays quiet.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise SystemExit(1) from None  # as _fail does for a closed pipe: exit 1, no message
+
+
 def cmd_validate(args):
-    from hopgen.dataset.validate import validate_dataset
-    problems = validate_dataset(args.dataset, images=not args.no_images)
-    for p in problems[: args.max_problems]:
-        print(p)
-    if len(problems) > args.max_problems:
-        print(f"... and {len(problems) - args.max_problems} more")
+    from hopgen.core.progress import Progress
     from hopgen.dataset.hopformat import HopDataset
-    n = len(HopDataset(args.dataset).ids) if not any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else 0
+    from hopgen.dataset.validate import validate_dataset
+    try:
+        total = len(HopDataset(args.dataset).ids)
+    except (ValueError, OSError):
+        total = 0  # validate_dataset reports the broken dataset.json as a problem
+    bar = Progress(total, label="validate")
+    problems = validate_dataset(args.dataset, images=not args.no_images, progress=bar.update)
+    bar.close()
+    n = 0 if any(p.sample == "dataset" and p.rule == "dataset.json" for p in problems) else total
+    if args.json:
+        _emit(json.dumps({"dataset": args.dataset, "valid": not problems, "samples": n,
+                          "problems": [{"sample": p.sample, "rule": p.rule, "message": p.message} for p in problems]},
+                         indent=1))
+        return 1 if problems else 0
+    lines = [str(p) for p in problems[: args.max_problems]]
+    if len(problems) > args.max_problems:
+        lines.append(f"... and {len(problems) - args.max_problems} more")
     if problems:
-        print(f"INVALID: {len(problems)} problems in {args.dataset}")
-        return 1
-    print(f"OK: {n} samples in {args.dataset} satisfy HOP v1")
-    return 0
+        lines.append(f"INVALID: {len(problems)} problems in {args.dataset}")
+    else:
+        lines.append(f"OK: {n} samples in {args.dataset} satisfy HOP v1")
+    _emit("\n".join(lines))
+    return 1 if problems else 0
 
 
 def cmd_stats(args):
     from hopgen.dataset.stats import dataset_stats, format_stats
     s = dataset_stats(args.dataset, images=not args.no_images)
-    print(json.dumps(s, indent=1) if args.json else format_stats(s))
+    _emit(json.dumps(s, indent=1) if args.json else format_stats(s))
     return 0
+
+
+PREVIEW_TILE_RANGE = (16, 2048)
+PREVIEW_MAX_SAMPLES = 1024
 
 
 def cmd_preview(args):
     from hopgen.dataset.preview import contact_sheet
+    lo, hi = PREVIEW_TILE_RANGE
+    if not lo <= args.tile <= hi:
+        raise CommandError(f"--tile {args.tile}: must be in [{lo}, {hi}] pixels")
+    if not 1 <= args.num <= PREVIEW_MAX_SAMPLES:
+        raise CommandError(f"--num {args.num}: must be in [1, {PREVIEW_MAX_SAMPLES}]")
     ids = contact_sheet(args.dataset, args.out, max_samples=args.num, tile=args.tile)
     print(f"wrote {args.out} ({len(ids)} samples: image | skeleton | masks (hand red, object blue) | seg)")
     return 0
 
 
 def cmd_export(args):
-    from hopgen.dataset.export import export_rhd
-    n = export_rhd(args.dataset, args.out, split=args.split)
-    print(f"exported {n} {args.split} samples to {args.out} in the {args.format} layout")
+    from hopgen.dataset.export import export_dataset, parse_size
+    r = export_dataset(args.dataset, args.out, args.format, split=args.split, size=parse_size(args.size),
+                       force=args.force, shard_size=args.shard_size)
+    size = "x".join(map(str, r["size"])) if r["size"] else "original size"
+    print(f"exported {r['samples']} {args.split} samples ({size}) to {args.out} in the {args.format} layout: "
+          + ", ".join(r["entries"]))
+    if r.get("skipped"):
+        print(f"left out {len(r['skipped'])} samples ({', '.join(r['skipped'][:10])}"
+              f"{', ...' if len(r['skipped']) > 10 else ''}): left hands without a visible pixel, which "
+              "hand3d's tie rule would read as the right hand")
     return 0
 
 
@@ -119,7 +162,7 @@ def cmd_assets(args):
     if args.action == "list":
         s = manifest.summary()
         if args.json:
-            print(json.dumps(s, indent=1))
+            _emit(json.dumps(s, indent=1))
         else:
             print(f"manifest: {s['path'] or '(built-in)'}  digest {s['digest']}")
             print(f"avatars ({len(s['avatars'])}): " + ", ".join(f"{a['name']} [{a['kind']}, {a['sex']}]" for a in s["avatars"]))
@@ -202,6 +245,8 @@ hopgen render --config configs/hop_tiny.yaml --out out/tiny --blender /usr/bin/b
     r.add_argument("--out", required=True, help="output dataset folder (resumes if it exists)")
     r.add_argument("--workers", type=int, default=1, help="Blender worker processes (threads are split among them)")
     r.add_argument("--blender", default=None, help="render with this Blender executable instead of the bpy module")
+    r.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder that is not a HOP dataset (its files are left alone)")
     r.set_defaults(func=cmd_render)
 
     pl = _parser(sub, "plan", "print or write the sample plan (episodes and per-sample choices) without rendering", """
@@ -226,6 +271,7 @@ hopgen grasps build --config configs/hop_demo.yaml --out grasps.json""")
     v.add_argument("dataset")
     v.add_argument("--no-images", action="store_true", help="check annotations only")
     v.add_argument("--max-problems", type=int, default=50)
+    v.add_argument("--json", action="store_true", help="print {dataset, valid, samples, problems: [...]} as JSON")
     v.set_defaults(func=cmd_validate)
 
     s = _parser(sub, "stats", "counts and visibility/occlusion histograms", "hopgen stats out/demo --json")
@@ -241,11 +287,21 @@ hopgen grasps build --config configs/hop_demo.yaml --out grasps.json""")
     pv.add_argument("--tile", type=int, default=192)
     pv.set_defaults(func=cmd_preview)
 
-    ex = _parser(sub, "export", "export a split to another layout (rhd: the RHD / hand3d layout)", "hopgen export out/demo --format rhd --split test --out out/demo_rhd")
+    ex = _parser(sub, "export", "export one split to another layout: rhd (RHD / hand3d), coco (COCO keypoints), "
+                 "freihand (FreiHAND json lists), webdataset (tar shards)", """
+hopgen export out/demo --format rhd --split train --out out/demo_rhd        # out/demo_rhd/training/
+hopgen export out/demo --format rhd --split test --out out/demo_rhd         # out/demo_rhd/evaluation/
+hopgen export out/demo --format coco --split test --out out/demo_coco
+hopgen export out/demo --format freihand --split train --size 224 --out out/demo_fh
+hopgen export out/demo --format webdataset --split train --shard-size 500 --out out/demo_wds""")
     ex.add_argument("dataset")
-    ex.add_argument("--format", choices=["rhd"], default="rhd")
-    ex.add_argument("--split", default="train")
-    ex.add_argument("--out", required=True)
+    ex.add_argument("--format", choices=["rhd", "coco", "freihand", "webdataset"], default="rhd")
+    ex.add_argument("--split", default="train", choices=["train", "val", "test"])
+    ex.add_argument("--out", required=True, help="output folder; each split's files are added to it")
+    ex.add_argument("--size", default=None, metavar="N|WxH",
+                    help="resample images to this size, K and uv adjusted (default: 320 for rhd, unchanged otherwise)")
+    ex.add_argument("--force", action="store_true", help="replace this split's files from an earlier hopgen export")
+    ex.add_argument("--shard-size", type=int, default=1000, help="webdataset: samples per tar shard")
     ex.set_defaults(func=cmd_export)
 
     a = _parser(sub, "assets", "list the manifest's avatars/objects/backgrounds, or render a preview sheet", """
@@ -296,7 +352,32 @@ hopgen bench train --out benchmarks/results/train.json""")
     return p
 
 
+def _fail(command, e):
+    """One line on stderr for a failed command; exit code 1 (130 for Ctrl-C). HOPGEN_TRACEBACK=1
+    re-raises instead, for debugging."""
+    if os.environ.get("HOPGEN_TRACEBACK") == "1":
+        raise e
+    if isinstance(e, BrokenPipeError):  # e.g. `hopgen plan | head`: the reader left, nothing to say
+        return 1
+    if isinstance(e, KeyboardInterrupt):
+        print(f"hopgen {command}: interrupted", file=sys.stderr)
+        return 130
+    if isinstance(e, MemoryError):
+        msg = "out of memory (use smaller sizes or fewer samples)"
+    elif isinstance(e, (CommandError, ValueError, OSError)) or type(e).__name__ in _USER_ERRORS:
+        msg = str(e) or type(e).__name__  # config/manifest/format/data errors name their file and field
+    else:  # not expected: still one line, with the kind of error
+        msg = f"{type(e).__name__}: {e} (unexpected; HOPGEN_TRACEBACK=1 shows where)"
+    print(f"hopgen {command}: error: {' '.join(msg.split())}", file=sys.stderr)
+    return 1
+
+
+# RuntimeError subclasses that are user errors with their own messages.
+_USER_ERRORS = {"RenderError", "MakeHumanError", "SheetError"}
+
+
 def main(argv=None):
+    """Run one `hopgen` command; every failure is a one-line message and a non-zero exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # train/eval/predict own their flags: everything after the command goes to the trainer.
@@ -305,21 +386,20 @@ def main(argv=None):
         fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict}[cmd]
         try:
             return fn(None, argv[1:]) or 0
-        except CommandError as e:
-            print(f"hopgen {cmd}: error: {e}", file=sys.stderr)
-            return 1
+        except SystemExit:
+            raise
+        except BaseException as e:
+            return _fail(cmd, e)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
         return args.func(args) or 0
-    except CommandError as e:
-        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
-        return 1
-    except (ValueError, OSError) as e:  # config/manifest/format errors name their file and field
-        print(f"hopgen {args.command}: error: {e}", file=sys.stderr)
-        return 1
+    except SystemExit:
+        raise
+    except BaseException as e:
+        return _fail(args.command, e)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ name the key. `config_digest` hashes the resolved config (recorded in every anno
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -16,6 +17,8 @@ Range = Tuple[float, float]
 
 
 def _check_range(name, r, lo=None, hi=None):
+    if not all(math.isfinite(x) for x in r):
+        raise ConfigError(f"{name}: range [{r[0]}, {r[1]}] is not finite")
     if r[0] > r[1]:
         raise ConfigError(f"{name}: range [{r[0]}, {r[1]}] has lo > hi")
     if lo is not None and r[0] < lo:
@@ -24,14 +27,34 @@ def _check_range(name, r, lo=None, hi=None):
         raise ConfigError(f"{name}: {r[1]} above the maximum {hi}")
 
 
+PROB_SUM_TOL = 1e-6
+MAX_SAMPLES = 10 ** 8 - 1      # sample ids have 8 digits
+MAX_IMAGE_SIZE = 8192
+
+
 def _check_probs(name, probs, allowed):
+    """Choice probabilities: known keys, each in [0, 1], summing to 1 (no silent renormalising)."""
+    if not probs:
+        raise ConfigError(f"{name}: needs at least one choice (allowed: {', '.join(allowed)})")
     for k, v in probs.items():
         if k not in allowed:
             raise ConfigError(f"{name}: unknown choice {k!r} (allowed: {', '.join(allowed)})")
-        if v < 0:
-            raise ConfigError(f"{name}.{k}: probability {v} is negative")
-    if probs and sum(probs.values()) <= 0:
-        raise ConfigError(f"{name}: probabilities sum to zero")
+        if not 0 <= v <= 1:
+            raise ConfigError(f"{name}.{k}: probability {v} is not in [0, 1]")
+    total = sum(probs.values())
+    if abs(total - 1) > PROB_SUM_TOL:
+        raise ConfigError(f"{name}: probabilities sum to {total:g}, not 1")
+
+
+def _check_probability(name, p):
+    if not 0 <= p <= 1:
+        raise ConfigError(f"{name}: {p} is not a probability in [0, 1]")
+
+
+def _check_finite_range(name, r, lo=None, hi=None):
+    if not all(math.isfinite(x) for x in r):
+        raise ConfigError(f"{name}: range [{r[0]}, {r[1]}] is not finite")
+    _check_range(name, r, lo, hi)
 
 
 @dataclass
@@ -49,14 +72,21 @@ class DatasetConfig:
     depth: bool = False
 
     def validate(self):
-        if self.num_samples < 1:
-            raise ConfigError("dataset.num_samples must be >= 1")
-        if self.width < 16 or self.height < 16:
-            raise ConfigError("dataset.width/height must be >= 16")
-        if self.frames_per_episode < 1 or self.views_per_frame < 1:
-            raise ConfigError("dataset.frames_per_episode and views_per_frame must be >= 1")
-        if not (0 <= self.test_fraction < 1 and 0 <= self.val_fraction < 1):
-            raise ConfigError("dataset.test_fraction/val_fraction must be in [0, 1)")
+        if not 1 <= self.num_samples <= MAX_SAMPLES:
+            raise ConfigError(f"dataset.num_samples: {self.num_samples} is not in [1, {MAX_SAMPLES}] "
+                              "(sample ids have 8 digits)")
+        for key in ("width", "height"):
+            if not 16 <= getattr(self, key) <= MAX_IMAGE_SIZE:
+                raise ConfigError(f"dataset.{key}: {getattr(self, key)} is not in [16, {MAX_IMAGE_SIZE}] pixels")
+        if not 1 <= self.frames_per_episode <= 1000 or not 1 <= self.views_per_frame <= 1000:
+            raise ConfigError("dataset.frames_per_episode and views_per_frame must be in [1, 1000]")
+        if not (0 <= self.test_fraction < 1 and 0 <= self.val_fraction < 1
+                and self.test_fraction + self.val_fraction < 1):
+            raise ConfigError("dataset.test_fraction/val_fraction must be in [0, 1) and sum to less than 1")
+        if self.holdout_objects_per_category < 0:
+            raise ConfigError(f"dataset.holdout_objects_per_category: {self.holdout_objects_per_category} is negative")
+        if self.seed < 0:
+            raise ConfigError(f"dataset.seed: {self.seed} is negative (numpy seeds are >= 0)")
 
 
 @dataclass
@@ -76,8 +106,12 @@ class CameraConfig:
         _check_range("camera.elevation_deg", self.elevation_deg, -90.0, 90.0)
         _check_range("camera.roll_deg", self.roll_deg, -180.0, 180.0)
         _check_range("camera.focal_mm", self.focal_mm, 5.0, 500.0)
+        if not 1.0 <= self.sensor_width_mm <= 100.0:
+            raise ConfigError(f"camera.sensor_width_mm: {self.sensor_width_mm} is not in [1, 100] mm")
         if not 0 <= self.margin < 0.4:
-            raise ConfigError("camera.margin must be in [0, 0.4)")
+            raise ConfigError(f"camera.margin: {self.margin} is not in [0, 0.4)")
+        if not 0 <= self.crop_jitter <= 0.5:
+            raise ConfigError(f"camera.crop_jitter: {self.crop_jitter} is not in [0, 0.5] (a fraction of the image)")
 
 
 @dataclass
@@ -89,9 +123,11 @@ class LightingConfig:
     hdri_strength: Range = (0.3, 1.3)
 
     def validate(self):
-        if self.point_lamps < 0:
-            raise ConfigError("lighting.point_lamps must be >= 0")
+        if not 0 <= self.point_lamps <= 16:
+            raise ConfigError(f"lighting.point_lamps: {self.point_lamps} is not in [0, 16]")
         _check_range("lighting.lamp_power_w", self.lamp_power_w, 0.0)
+        _check_range("lighting.lamp_distance_m", self.lamp_distance_m, 0.05, 100.0)
+        _check_probability("lighting.hdri_probability", self.hdri_probability)
         _check_range("lighting.hdri_strength", self.hdri_strength, 0.0)
 
 
@@ -102,6 +138,7 @@ class BackgroundConfig:
 
     def validate(self):
         _check_probs("background.kinds", self.kinds, ("hdri", "backdrop", "photo"))
+        _check_range("background.distractors", self.distractors, 0, 16)
 
 
 @dataclass
@@ -110,6 +147,12 @@ class AvatarConfig:
     left_probability: float = 0.5
     sleeve_probability: float = 0.6
     body: bool = True                                    # skin interference from the body where the avatar has one
+
+    def validate(self):
+        _check_probability("avatar.left_probability", self.left_probability)
+        _check_probability("avatar.sleeve_probability", self.sleeve_probability)
+        if len(set(self.subjects)) != len(self.subjects):
+            raise ConfigError(f"avatar.subjects: {self.subjects} names a subject twice")
 
 
 @dataclass
@@ -127,6 +170,22 @@ class GraspConfig:
             raise ConfigError("grasp.library is set but grasp.require_physics is false (the library only "
                               "serves held grasps)")
 
+    def validate(self):
+        from hopgen.grasp.taxonomy import GRASP_TYPES
+        from hopgen.grasp.episode import PHASES
+        from hopgen.core.skeleton import CATEGORIES
+        bad = [p for p in self.phases if p not in PHASES]
+        if bad or not self.phases:
+            raise ConfigError(f"grasp.phases: {bad or self.phases} "
+                              f"{'are not phases' if bad else 'is empty'} (phases: {', '.join(PHASES)})")
+        for cat, probs in self.type_probabilities.items():
+            if cat not in CATEGORIES:
+                raise ConfigError(f"grasp.type_probabilities: unknown category {cat!r} "
+                                  f"(categories: {', '.join(CATEGORIES)})")
+            _check_probs(f"grasp.type_probabilities.{cat}", probs, GRASP_TYPES)
+        if not 1 <= self.max_attempts <= 10000:
+            raise ConfigError(f"grasp.max_attempts: {self.max_attempts} is not in [1, 10000]")
+
 
 @dataclass
 class RenderConfig:
@@ -142,8 +201,14 @@ class RenderConfig:
     subsurface: str = "burley"
 
     def validate(self):
-        if self.samples < 1:
-            raise ConfigError("render.samples must be >= 1")
+        if not 1 <= self.samples <= 1 << 16:
+            raise ConfigError(f"render.samples: {self.samples} is not in [1, 65536]")
+        if not 0 <= self.adaptive_threshold < 1:
+            raise ConfigError(f"render.adaptive_threshold: {self.adaptive_threshold} is not in [0, 1)")
+        if not 0 <= self.max_bounces <= 1024:
+            raise ConfigError(f"render.max_bounces: {self.max_bounces} is not in [0, 1024]")
+        if not 0 <= self.threads <= 1024:
+            raise ConfigError(f"render.threads: {self.threads} is not in [0, 1024] (0: all cores)")
         if self.subsurface not in ("burley", "random_walk"):
             raise ConfigError(f"render.subsurface must be burley or random_walk, got {self.subsurface!r}")
         if self.device not in ("CPU", "GPU"):
@@ -164,7 +229,23 @@ class GenerationConfig:
 
 
 def load_generation_config(path=None, overrides=(), data=None):
+    """Load and check a generation config; an empty file is an error (it would render all defaults)."""
+    if path is not None:
+        from hopgen.core.structured import load_structured_file
+        raw = load_structured_file(path)
+        if not raw:
+            raise ConfigError(f"{path}: the config file is empty (write at least one section, e.g. dataset:)")
+        return load_config(GenerationConfig, None, overrides, raw, where=path)
     return load_config(GenerationConfig, path, overrides, data)
+
+
+def check_config_against_manifest(cfg, manifest):
+    """Config choices that name manifest entries (avatar.subjects) must exist in the manifest."""
+    names = {a.name for a in manifest.avatars}
+    missing = [s for s in cfg.avatar.subjects if s not in names]
+    if missing:
+        raise ConfigError(f"avatar.subjects: {', '.join(missing)} not in the manifest "
+                          f"{manifest.path or '(built-in)'} (avatars: {', '.join(sorted(names))})")
 
 
 def config_digest(cfg):

@@ -170,3 +170,26 @@ def render_with_blender_binary(blender, tmp_path, manifest_path, size=48):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     assert validate_dataset(out) == []
     return out
+
+
+def add_toy_depth(root):
+    """Give every sample of toy HOP folder `root` a depth/ID.png (uint16 mm: a tilted plane at the
+    hand's distance, 0 = no surface in the top-left corner); returns {id: depth array}."""
+    import json
+    import os
+
+    from hopgen.core.atomic import atomic_write_bytes
+    from hopgen.core.pngio import encode_png
+    out = {}
+    for name in sorted(os.listdir(os.path.join(root, "anno"))):
+        sid = name[:-5]
+        with open(os.path.join(root, "anno", name)) as f:
+            anno = json.load(f)
+        h, w = anno["camera"]["height"], anno["camera"]["width"]
+        z_mm = 1000.0 * float(np.mean(np.asarray(anno["hand"]["xyz"])[:, 2]))
+        yy, xx = np.mgrid[0:h, 0:w]
+        depth = np.round(z_mm + 3.0 * xx + 1.5 * yy).astype(np.uint16)
+        depth[: h // 8, : w // 8] = 0
+        atomic_write_bytes(os.path.join(root, "depth", f"{sid}.png"), encode_png(depth))
+        out[sid] = depth
+    return out

@@ -28,7 +28,7 @@ def test_dataset_commands(tmp_path, capsys):
     assert main(["preview", str(root), "--out", str(tmp_path / "p.png"), "--num", "3", "--tile", "64"]) == 0
     assert (tmp_path / "p.png").stat().st_size > 1000
     assert main(["export", str(root), "--split", "train", "--out", str(tmp_path / "rhd")]) == 0
-    assert (tmp_path / "rhd" / "anno_train.pickle").exists()
+    assert (tmp_path / "rhd" / "training" / "anno_training.pickle").exists()
 
 
 def test_validate_fails_with_exit_1(tmp_path, capsys):

@@ -5,7 +5,7 @@ import pytest
 
 from hopgen.assets.manifest import ManifestError, load_manifest
 
-OBJ = "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"
+OBJ = "v 0 0 0\nv 6 0 0\nv 0 6 0\nv 0 0 6\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n"  # a 6 cm tetrahedron (in cm)
 
 
 def write(tmp_path, text, files=("objs/cup.obj", "objs/hand.glb")):
@@ -63,7 +63,7 @@ def test_bad_object_entries(tmp_path, entry, match):
 
 def test_checksum_ok_and_unknown_section(tmp_path):
     digest = hashlib.sha256(OBJ.encode()).hexdigest()
-    m = write(tmp_path, BASE % f"  - {{name: cup, category: cylindrical, file: objs/cup.obj, sha256: '{digest}'}}")
+    m = write(tmp_path, BASE % f"  - {{name: cup, category: cylindrical, file: objs/cup.obj, units: cm, sha256: '{digest}'}}")
     assert load_manifest(m).object("cup").sha256 == digest
     m.write_text(m.read_text().replace("b_pinky_tip", "b_x").replace("pinky_tip: ", "pinky_top: "))
     with pytest.raises(ManifestError, match=r"avatars\[0\] \(hand\)\.bone_map\.pinky_top: unknown joint"):

@@ -120,17 +120,17 @@ def test_resume_after_kill(bpy_dataset, tmp_path):
         np.testing.assert_array_equal(a.image("seg", sid), b.image("seg", sid))
 
 
-@pytest.mark.bpy
-def test_failures_are_reported_with_ids(tmp_path):
-    """An object that cannot be grasped fails its samples by id and seed; the exit code is non-zero."""
+def test_ungraspable_object_is_refused_before_rendering(tmp_path):
+    """An object no hand can hold (5 m) fails when the manifest loads, naming the entry, before
+    --out exists (per-sample failure reporting: tests/test_bad_inputs.py)."""
     (tmp_path / "huge.obj").write_text("v 0 0 0\nv 5 0 0\nv 0 5 0\nv 0 0 5\nf 1 3 2\nf 1 2 4\nf 1 4 3\nf 2 3 4\n")
     (tmp_path / "m.yaml").write_text(
         "objects:\n  - {name: huge, category: cubical, file: huge.obj, units: m}\n")
     r = hopgen("render", "--config", TINY, "--manifest", str(tmp_path / "m.yaml"), "--out", str(tmp_path / "o"),
                "--set", "dataset.num_samples=2", check=False)
     assert r.returncode == 1
-    assert "sample 00000000 seed [1,0]" in r.stderr and "huge" in r.stderr
-    assert not list((tmp_path / "o" / "anno").glob("*.json"))
+    assert "objects[0] (huge).file" in r.stderr and "too large" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.bpy

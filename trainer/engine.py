@@ -178,18 +178,36 @@ def unwrap(model):
     return getattr(model, "module", model)       # DDP
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be loaded or does not fit its run (names the file)."""
+
+
 def load_checkpoint(path, map_location="cpu"):
-    return torch.load(path, map_location=map_location, weights_only=True)
+    """torch.load(weights_only=True) of a hopgen checkpoint; CheckpointError naming the file."""
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such checkpoint") from None
+    except Exception as e:  # truncated, not a checkpoint, or holding non-tensor objects
+        raise CheckpointError(f"{path}: cannot load checkpoint ({' '.join(str(e).split())[:200]})") from None
+    if not isinstance(ck, dict) or "model" not in ck:
+        raise CheckpointError(f"{path}: not a hopgen checkpoint (no 'model' entry)")
+    return ck
 
 
 def load_model(run_dir, device="cpu", checkpoint="last.pt"):
     """(cfg, stage, model in eval mode) of a training run folder."""
-    ckpt = load_checkpoint(os.path.join(run_dir, "ckpt", checkpoint), map_location=device)
+    path = os.path.join(run_dir, "ckpt", checkpoint)
+    ckpt = load_checkpoint(path, map_location=device)
     # config_from_dict imports the stage plug-in first, so its sections are known
     cfg = config_from_dict(ckpt["config"]) if "config" in ckpt else load_config(os.path.join(run_dir, "config.yaml"))
     stage = get_stage(cfg.stage)
     model = stage.build_model(cfg)
-    model.load_state_dict(ckpt["model"])
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (RuntimeError, TypeError, KeyError) as e:
+        raise CheckpointError(f"{path}: weights do not fit the {cfg.stage} model of its config "
+                              f"({' '.join(str(e).split())[:200]})") from None
     return cfg, stage, model.to(device).eval()
 
 

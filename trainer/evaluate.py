@@ -73,8 +73,11 @@ def mask_box(mask):
     return np.array([xs.min(), ys.min(), xs.max(), ys.max()], dtype=np.float64)
 
 
-def _loader(ds, cfg):
-    return DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
+def _loader(ds, cfg, label="eval"):
+    """Batches of `ds` in order, with a progress bar (hopgen.core.progress) when stderr is a terminal."""
+    from hopgen.core.progress import progress_iter
+    loader = DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
+    return progress_iter(loader, len(loader), label, unit="batches")
 
 
 @torch.no_grad()
@@ -83,7 +86,7 @@ def predict_boxes(model, cfg, roots, split, device):
     from trainer.data import make_dataset
     ds = make_dataset(cfg, roots, split, False, crop_mode="full")
     boxes, inter_union = [], np.zeros(2)
-    for batch in _loader(ds, cfg):
+    for batch in _loader(ds, cfg, "eval (boxes)"):
         pred = (model.segment(batch["image"].to(device)) > 0)[:, 0].cpu().numpy()
         gt = batch["mask"][:, 0].numpy() > 0.5
         inter_union += [np.logical_and(pred, gt).sum(), np.logical_or(pred, gt).sum()]
@@ -168,7 +171,7 @@ def write_pck_plots(results, out_dir):
 def build_parser():
     p = argparse.ArgumentParser(prog="hopgen eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", action="append", required=True, help="training run folder (repeat to compare runs)")
-    p.add_argument("--data", action="append", required=True, help="HOP or RHD folder (repeat for several)")
+    p.add_argument("--data", action="append", required=True, help="HOP, RHD or FreiHAND folder (repeat for several)")
     p.add_argument("--out", required=True, help="report folder")
     p.add_argument("--split", default="test", help="split to evaluate (default test)")
     p.add_argument("--crop", choices=["pipeline", "gt"], help="override eval.crop")
@@ -183,13 +186,15 @@ def main(argv=None):
     from trainer.engine import load_model, pick_device
 
     args = build_parser().parse_args(argv)
-    os.makedirs(args.out, exist_ok=True)
-    results = {}
-    for run in args.run:
-        if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint)):
-            print(f"hopgen eval: {run}: no checkpoint ckpt/{args.checkpoint}", file=sys.stderr)
-            return 2
-        device = pick_device(args.device or "auto")
+    from trainer.train import check_data
+    problem = check_data(args.data, args.split) or next((f"{run}: no checkpoint ckpt/{args.checkpoint}" for run in args.run
+                                            if not os.path.isfile(os.path.join(run, "ckpt", args.checkpoint))), None)
+    if problem:  # before anything is written under --out
+        print(f"hopgen eval: {problem}", file=sys.stderr)
+        return 2
+    device = pick_device(args.device or "auto")
+    loaded = []
+    for run in args.run:  # every checkpoint loads before anything is written under --out
         cfg, stage, model = load_model(run, device, args.checkpoint)
         if args.crop:
             cfg.eval.crop = args.crop
@@ -198,6 +203,10 @@ def main(argv=None):
         if stage.evaluate is None:
             print(f"hopgen eval: stage {cfg.stage!r} has no evaluate function", file=sys.stderr)
             return 2
+        loaded.append((run, cfg, stage, model))
+    os.makedirs(args.out, exist_ok=True)
+    results = {}
+    for run, cfg, stage, model in loaded:
         label = os.path.basename(os.path.normpath(run))
         r = stage.evaluate(run_dir=run, cfg=cfg, model=model, roots=args.data, split=args.split,
                            out_dir=args.out, device=device)

@@ -281,6 +281,9 @@ def main(argv=None):
     try:
         K = parse_K(args.K) if args.K else None
         pipe = load_pipeline(args.run, args.run2d, args.device, args.checkpoint)
+        missing = [p for p in args.images if not os.path.isfile(p)]
+        if missing:
+            raise PredictError(f"{missing[0]}: no such image")
         os.makedirs(args.out, exist_ok=True)
         for path in args.images:
             rgb = load_rgb(path)

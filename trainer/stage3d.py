@@ -399,7 +399,8 @@ def predict_dataset(model, cfg, roots, split, device):
     ds = make_dataset_3d(cfg, roots, split, False, **kw)
     loader = DataLoader(ds, batch_size=cfg.data.batch_size, shuffle=False, num_workers=cfg.data.workers)
     acc = {k: [] for k in ("rel", "xyz", "scale", "vis", "category", "side", "mu", "probs", "cluster", "uv_pred", "uv")}
-    for batch in loader:
+    from hopgen.core.progress import progress_iter
+    for batch in progress_iter(loader, len(loader), "eval 3d", unit="batches"):
         b = {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in batch.items()}
         side = hand_side_onehot(b["side"]).to(device)
         out = model(side, heatmaps=None if model.net2d is not None else b["heatmaps"],

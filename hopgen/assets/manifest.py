@@ -7,7 +7,7 @@ present one lists exactly what is used, and an entry `builtin: true` adds the bu
       - builtin: true
       - name: my_mug            # unique
         category: cylindrical   # cylindrical | slender | cubical | spherical
-        file: objects/mug.obj   # relative to the manifest (.obj .stl .ply .glb .fbx .blend)
+        file: objects/mug.obj   # relative to the manifest (.obj .stl .ply; checked: parses, closed, hand-sized)
         units: cm               # m | cm | mm   (or `scale: 0.01`)
         license: CC-BY-4.0
         sha256: 3f2a...         # optional
@@ -48,7 +48,7 @@ from typing import Any, Dict, List, Optional
 from hopgen.core.skeleton import CATEGORIES, JOINT_NAMES
 from hopgen.core.structured import ConfigError, load_structured_file
 
-OBJECT_FILE_TYPES = (".obj", ".stl", ".ply", ".glb", ".gltf", ".fbx", ".blend")
+OBJECT_FILE_TYPES = (".obj", ".stl", ".ply")   # what grasp synthesis reads (hopgen.assets.mesh_checks)
 RIGGED_FILE_TYPES = (".blend", ".fbx", ".glb", ".gltf")
 PHOTO_TYPES = (".png", ".jpg", ".jpeg", ".exr", ".hdr", ".tif", ".tiff", ".webp")
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "dm": 0.1, "in": 0.0254}
@@ -164,7 +164,9 @@ class _Ctx:
             full = os.path.normpath(expanded)
         else:
             full = os.path.normpath(os.path.join(self.base, expanded))
-            if os.path.commonpath([full, self.base]) != self.base:
+            # realpath: a symlink inside the manifest folder that points outside it leaves it too
+            real, base = os.path.realpath(full), os.path.realpath(self.base)
+            if os.path.commonpath([full, self.base]) != self.base or os.path.commonpath([real, base]) != base:
                 raise self.err(section, index, name, fieldname,
                                f"path {value!r} leaves the manifest folder {self.base}")
         ok = os.path.isfile(full) if must == "file" else os.path.isdir(full)
@@ -236,8 +238,8 @@ def _parse_object(ctx, i, e):
                            scale=scale, license=lic)
     path = ctx.resolve("objects", i, name, "file", e["file"])
     if not path.lower().endswith(OBJECT_FILE_TYPES):
-        raise ctx.err("objects", i, name, "file", f"unsupported type {os.path.splitext(path)[1]!r} "
-                      f"(supported: {' '.join(OBJECT_FILE_TYPES)})")
+        raise ctx.err("objects", i, name, "file", f"{path}: unsupported type {os.path.splitext(path)[1]!r} "
+                      f"(grasp synthesis reads {' '.join(OBJECT_FILE_TYPES)}; convert the mesh)")
     digest = e.get("sha256")
     if digest is not None:
         if not (isinstance(digest, str) and len(digest) == 64):
@@ -245,6 +247,10 @@ def _parse_object(ctx, i, e):
         actual = sha256_file(path)
         if actual != digest.lower():
             raise ctx.err("objects", i, name, "sha256", f"checksum mismatch for {path}: file has {actual}")
+    from hopgen.assets.mesh_checks import mesh_problem
+    problem = mesh_problem(name, path, scale)
+    if problem:
+        raise ctx.err("objects", i, name, "file", problem)
     return ObjectEntry(name=name, category=cat, source="file", file=path, scale=scale, license=lic,
                        sha256=digest)
 
@@ -372,7 +378,14 @@ def _parse_background(ctx, i, e):
     files = []
     if "folder" in e:
         folder = ctx.resolve("backgrounds", i, name, "folder", e["folder"], must="folder")
-        files += sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_TYPES))
+        listed = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.lower().endswith(PHOTO_TYPES))
+        base = os.path.realpath(ctx.base)
+        if os.path.commonpath([os.path.realpath(folder), base]) == base:  # a folder inside: its photos stay inside
+            for f in listed:
+                if os.path.commonpath([os.path.realpath(f), base]) != base:
+                    raise ctx.err("backgrounds", i, name, "folder",
+                                  f"{f} is a link that leaves the manifest folder {ctx.base}")
+        files += listed
     for k, f in enumerate(e.get("files", []) or []):
         files.append(ctx.resolve("backgrounds", i, name, f"files[{k}]", f))
     if not files:

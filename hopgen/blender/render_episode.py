@@ -45,7 +45,8 @@ class EpisodeRenderer:
 
     def __init__(self, cfg, manifest, writer, threads=0):
         self.cfg, self.manifest, self.writer, self.threads = cfg, manifest, writer, threads
-        self.tmp_rgb = os.path.join(writer.root, f".tmp-rgb-{os.getpid()}.png")
+        from hopgen.core.atomic import TMP_PREFIX  # hopgen's own temporary names: cleaned on resume
+        self.tmp_rgb = os.path.join(writer.root, f"{TMP_PREFIX}{os.getpid()}-rgb.png")
         from hopgen.config import config_digest
         self.config_digest = config_digest(cfg)
 

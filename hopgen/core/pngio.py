@@ -4,6 +4,7 @@ Writes 8-bit gray/RGB/RGBA and 16-bit gray. Reads every non-interlaced PNG of th
 (all five row filters), which covers what hopgen writes and what common tools write.
 """
 
+import os
 import struct
 import zlib
 
@@ -118,6 +119,75 @@ def decode_png(data):
     else:
         arr = pixels.reshape(h, w, c)
     return arr[:, :, 0] if c == 1 else arr
+
+
+def check_png(data, width=None, height=None, channels=None):
+    """Check that PNG bytes are complete and intact without unfiltering them: every chunk present
+    with a matching CRC, an IEND, IDAT that inflates to exactly the size the header promises, and
+    (when given) the expected width, height and channel count. Returns (width, height, channels);
+    raises PNGError saying what is wrong (a truncated file, e.g. from a full disk, fails here)."""
+    if data[:8] != _SIGNATURE:
+        raise PNGError("not a PNG file (bad signature)")
+    pos, idat, header, ended = 8, [], None, False
+    while pos < len(data):
+        if pos + 12 > len(data):
+            raise PNGError("truncated PNG chunk")
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        tag = data[pos + 4:pos + 8]
+        payload = data[pos + 8:pos + 8 + length]
+        crc = data[pos + 8 + length:pos + 12 + length]
+        if len(payload) != length or len(crc) != 4:
+            raise PNGError("truncated PNG chunk")
+        if struct.unpack(">I", crc)[0] != zlib.crc32(tag + payload) & 0xFFFFFFFF:
+            raise PNGError(f"CRC mismatch in a {tag.decode('latin-1')} chunk")
+        if tag == b"IHDR":
+            header = struct.unpack(">IIBBBBB", payload)
+        elif tag == b"IDAT":
+            idat.append(payload)
+        elif tag == b"IEND":
+            ended = True
+            break
+        pos += 12 + length
+    if header is None or not idat:
+        raise PNGError("PNG lacks IHDR or IDAT")
+    if not ended:
+        raise PNGError("truncated PNG (no IEND chunk)")
+    w, h, depth, ctype, _comp, _filt, interlace = header
+    if ctype not in _CHANNELS or depth not in (8, 16) or interlace:
+        raise PNGError(f"unsupported PNG (colour type {ctype}, depth {depth}, interlace {interlace})")
+    c = _CHANNELS[ctype]
+    try:
+        raw = zlib.decompressobj()
+        n = len(raw.decompress(b"".join(idat)))
+        if not raw.eof:
+            raise PNGError("truncated PNG data (deflate stream does not end)")
+    except zlib.error as e:
+        raise PNGError(f"corrupt PNG data: {e}") from None
+    if n != h * (w * c * depth // 8 + 1):
+        raise PNGError("PNG data length does not match its header")
+    if (width is not None and w != width) or (height is not None and h != height):
+        raise PNGError(f"PNG is {w}x{h}, expected {width}x{height}")
+    if channels is not None and c != channels:
+        raise PNGError(f"PNG has {c} channels, expected {channels}")
+    return w, h, c
+
+
+def png_looks_complete(path):
+    """Cheap check of a PNG file: the signature, the header and an IEND chunk at its end (a
+    truncated file fails). Returns (width, height) or None."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+            f.seek(0, os.SEEK_END)
+            if f.tell() < 45:
+                return None
+            f.seek(-12, os.SEEK_END)
+            tail = f.read(12)
+    except OSError:
+        return None
+    if head[:8] != _SIGNATURE or head[12:16] != b"IHDR" or tail != _chunk(b"IEND", b""):
+        return None
+    return struct.unpack(">II", head[16:24])
 
 
 def read_png(path):

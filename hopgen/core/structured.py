@@ -184,11 +184,13 @@ def apply_overrides(data, overrides):
     return data
 
 
-def load_config(cls, path=None, overrides=(), data=None):
-    """Load dataclass `cls` from a file (or `data`) plus overrides. Errors name the file and key."""
+def load_config(cls, path=None, overrides=(), data=None, where=None):
+    """Load dataclass `cls` from a file (or `data`) plus overrides. Errors name the file and key
+    (`where`: the file name to use when `data` was read from a file already)."""
     raw = load_structured_file(path) if path is not None else (data or {})
     raw = apply_overrides(raw, overrides)
+    where = path if path is not None else where
     try:
         return from_dict(cls, raw)
     except ConfigError as e:
-        raise ConfigError(f"{path}: {e}" if path else str(e)) from None
+        raise ConfigError(f"{where}: {e}" if where else str(e)) from None

@@ -8,6 +8,7 @@ its annotation exists. `HopDataset` reads a dataset (Pillow is used for decoding
 the pure-numpy codec otherwise).
 """
 
+import contextlib
 import json
 import os
 
@@ -15,9 +16,11 @@ import numpy as np
 
 from hopgen import FORMAT
 from hopgen.core.atomic import atomic_write_bytes, atomic_write_json, cleanup_temporaries
-from hopgen.core.pngio import encode_png, read_png
+from hopgen.core.pngio import PNGError, check_png, encode_png, png_looks_complete, read_png
 
 IMAGE_KINDS = ("rgb", "hand_mask", "object_mask", "seg", "depth")
+REQUIRED_IMAGES = ("rgb", "hand_mask", "object_mask", "seg")
+DATASET_SUBFOLDERS = ("", "anno", "splits") + IMAGE_KINDS  # where hopgen writes (and cleans its temporaries)
 SPLITS = ("train", "val", "test")
 ID_DIGITS = 8
 
@@ -45,19 +48,35 @@ def sample_path(root, kind, sid):
     return os.path.join(root, kind, f"{_check_id(sid)}.{ext}")
 
 
-class HopWriter:
-    """Writes samples into a HOP v1 folder; removes leftovers of killed runs on open."""
+def is_sample_name(name):
+    """True for an annotation file name 'NNNNNNNN.json' (other files in anno/ are not samples)."""
+    return name.endswith(".json") and len(name) == ID_DIGITS + 5 and name[:-5].isdigit()
 
-    def __init__(self, root):
+
+class HopWriter:
+    """Writes samples into a HOP v1 folder; removes hopgen's own leftovers of killed runs on open
+    (only in the dataset's own subfolders: see DATASET_SUBFOLDERS)."""
+
+    def __init__(self, root, cleanup=True):
         self.root = os.fspath(root)
         os.makedirs(os.path.join(self.root, "anno"), exist_ok=True)
-        cleanup_temporaries(self.root)
+        if cleanup:
+            cleanup_temporaries(self.root, DATASET_SUBFOLDERS)
 
     def is_done(self, sid):
-        return os.path.exists(sample_path(self.root, "anno", sid))
+        """A sample exists when its annotation exists and each of its images is a complete PNG
+        (signature, header and IEND: a file truncated by a full disk is not done) of one size."""
+        if not os.path.exists(sample_path(self.root, "anno", sid)):
+            return False
+        sizes = {png_looks_complete(sample_path(self.root, kind, sid)) for kind in REQUIRED_IMAGES}
+        return len(sizes) == 1 and None not in sizes
 
     def write_dataset_json(self, meta):
-        atomic_write_json(os.path.join(self.root, "dataset.json"), dict(meta, format=FORMAT), indent=2)
+        self.write_dataset_json_into(self.root, meta)
+
+    @staticmethod
+    def write_dataset_json_into(root, meta):
+        atomic_write_json(os.path.join(root, "dataset.json"), dict(meta, format=FORMAT), indent=2)
 
     def write_sample(self, sid, anno, rgb, hand_mask, object_mask, seg, depth=None):
         """Write one sample. rgb (H,W,3) uint8, or the path of a finished RGB PNG on the same file
@@ -70,6 +89,13 @@ class HopWriter:
         if depth is not None:
             images["depth"] = np.asarray(depth, np.uint16)
         if isinstance(rgb, (str, os.PathLike)):
+            # Blender's image writer reports no error when the disk fills up: check what it wrote.
+            try:
+                with open(rgb, "rb") as f:
+                    check_png(f.read(), w, h, 3)
+            except (OSError, PNGError) as e:
+                raise HopFormatError(f"sample {sid}: the rendered RGB image {rgb} is incomplete or wrong ({e}); "
+                                     "is the disk full?") from None
             os.makedirs(os.path.join(self.root, "rgb"), exist_ok=True)
             os.replace(rgb, sample_path(self.root, "rgb", sid))
         else:
@@ -92,34 +118,79 @@ def _decode(path):
         return np.asarray(im)
 
 
+def read_json_file(path, what="a JSON file"):
+    """Parse a JSON file; HopFormatError naming the file when it is missing or does not parse."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise HopFormatError(f"{path}: missing") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise HopFormatError(f"{path}: unreadable as {what} ({e})") from None
+
+
 class HopDataset:
-    """Read access to a HOP v1 folder."""
+    """Read access to a HOP v1 folder. Every read error is a HopFormatError naming the file."""
 
     def __init__(self, root):
         self.root = os.fspath(root)
         meta_path = os.path.join(self.root, "dataset.json")
         if not os.path.isfile(meta_path):
             raise HopFormatError(f"{self.root}: not a HOP dataset (dataset.json missing)")
-        with open(meta_path) as f:
-            self.meta = json.load(f)
+        self.meta = read_json_file(meta_path, "dataset.json")
+        if not isinstance(self.meta, dict):
+            raise HopFormatError(f"{meta_path}: expected a JSON object, got {type(self.meta).__name__}")
         if self.meta.get("format") != FORMAT:
             raise HopFormatError(f"{meta_path}: format is {self.meta.get('format')!r}, expected {FORMAT!r}")
+        size = self.meta.get("image_size")
+        self.image_size = tuple(size) if (isinstance(size, list) and len(size) == 2
+                                          and all(isinstance(x, int) for x in size)) else None
         anno_dir = os.path.join(self.root, "anno")
         names = os.listdir(anno_dir) if os.path.isdir(anno_dir) else []
-        self.ids = sorted(n[:-5] for n in names if n.endswith(".json") and n[:-5].isdigit())
+        self.ids = sorted(n[:-5] for n in names if is_sample_name(n))
+        self.stray = sorted(n for n in names if not is_sample_name(n))  # e.g. anno/42.json: not a sample
 
     def __len__(self):
         return len(self.ids)
 
     def annotation(self, sid):
-        with open(sample_path(self.root, "anno", sid)) as f:
-            return json.load(f)
+        """The annotation of `sid` (a dict); HopFormatError naming the file otherwise."""
+        path = sample_path(self.root, "anno", sid)
+        anno = read_json_file(path, "an annotation")
+        if not isinstance(anno, dict):
+            raise HopFormatError(f"{path}: expected a JSON object, got {json.dumps(anno)[:40]}")
+        return anno
 
-    def image(self, kind, sid):
-        """rgb -> (H,W,3) uint8; hand_mask/object_mask -> (H,W) bool; seg -> (H,W) uint8; depth -> (H,W) uint16."""
+    @contextlib.contextmanager
+    def reading(self, sid):
+        """Turn a missing or malformed field met while using sample `sid` into a HopFormatError that
+        names the sample's annotation file."""
+        try:
+            yield
+        except HopFormatError:
+            raise
+        except KeyError as e:
+            raise HopFormatError(f"{sample_path(self.root, 'anno', sid)}: missing field {e.args[0]!r}") from None
+        except (TypeError, ValueError, IndexError, AttributeError) as e:
+            raise HopFormatError(f"{sample_path(self.root, 'anno', sid)}: bad field ({e})") from None
+
+    def image(self, kind, sid, check_size=True):
+        """rgb -> (H,W,3) uint8; hand_mask/object_mask -> (H,W) bool; seg -> (H,W) uint8; depth -> (H,W) uint16.
+
+        HopFormatError naming the file when it is missing, does not decode, or (check_size) is
+        not the dataset's image_size."""
         if kind not in IMAGE_KINDS:
             raise ValueError(f"unknown image kind {kind!r}; expected one of {IMAGE_KINDS}")
-        arr = _decode(sample_path(self.root, kind, sid))
+        path = sample_path(self.root, kind, sid)
+        try:
+            arr = _decode(path)
+        except FileNotFoundError:
+            raise HopFormatError(f"{path}: missing") from None
+        except Exception as e:  # Pillow and pngio raise many kinds for a corrupt file
+            raise HopFormatError(f"{path}: does not decode ({e})") from None
+        if check_size and self.image_size and arr.shape[:2] != (self.image_size[1], self.image_size[0]):
+            raise HopFormatError(f"{path}: image is {arr.shape[1]}x{arr.shape[0]}, dataset.json says "
+                                 f"{self.image_size[0]}x{self.image_size[1]}")
         if kind in ("hand_mask", "object_mask"):
             return arr > 127
         return arr
@@ -137,3 +208,32 @@ class HopDataset:
         present = set(self.ids)
         with open(path) as f:
             return [line.strip() for line in f if line.strip() in present]
+
+    def split_problems(self):
+        """(file, message) for each problem of splits/*.txt: lines that are not sample ids or name no
+        sample, duplicates, and ids listed in more than one split."""
+        out, owner = [], {}
+        present = set(self.ids)
+        for name in SPLITS:
+            path = os.path.join(self.root, "splits", f"{name}.txt")
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    lines = f.read().splitlines()
+            except (OSError, UnicodeDecodeError) as e:
+                out.append((path, f"unreadable ({e})"))
+                continue
+            for n, line in enumerate(lines, 1):
+                sid = line.strip()
+                if not sid:
+                    continue
+                if not (len(sid) == ID_DIGITS and sid.isdigit()):
+                    out.append((path, f"line {n}: {sid[:40]!r} is not a sample id"))
+                elif sid not in present:
+                    out.append((path, f"line {n}: sample {sid} does not exist"))
+                elif sid in owner:
+                    out.append((path, f"line {n}: sample {sid} is also listed in {owner[sid]}.txt"))
+                else:
+                    owner[sid] = name
+        return out

@@ -10,6 +10,7 @@ import json
 import os
 
 from hopgen.core.atomic import atomic_write_text
+from hopgen.core.progress import progress_iter
 from hopgen.dataset.hopformat import HopDataset, SPLITS
 
 
@@ -24,10 +25,14 @@ def index_record(sid, anno):
             "episode": anno.get("episode"), "visible_joints": sum(v == 0 for v in anno["hand"]["visibility"])}
 
 
-def build_index(root, val_fraction=None):
-    """Write index.jsonl and the splits; returns {split: count}."""
+def build_index(root, val_fraction=None, progress=None):
+    """Write index.jsonl and the splits; returns {split: count}. progress: show a bar (None: when
+    stderr is a terminal)."""
     ds = HopDataset(root)
-    records = [index_record(sid, ds.annotation(sid)) for sid in ds.ids]
+    records = []
+    for sid in progress_iter(ds.ids, len(ds.ids), "index", unit="samples", enabled=progress):
+        with ds.reading(sid):  # a missing/malformed field names the sample's file, before anything is written
+            records.append(index_record(sid, ds.annotation(sid)))
     held = ds.meta.get("holdout_objects")
     if held is None:
         by_cat = {}

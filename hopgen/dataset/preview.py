@@ -36,7 +36,10 @@ def contact_sheet(root, out_path, ids=None, max_samples=16, tile=192, columns=2)
     ids = list(ids or ds.ids)[:max_samples]
     if not ids:
         raise ValueError(f"{root}: no samples to preview")
-    rows = [sample_row(ds, sid, tile) for sid in ids]
+    rows = []
+    for sid in ids:
+        with ds.reading(sid):  # a missing/malformed field names the sample's file
+            rows.append(sample_row(ds, sid, tile))
     pad = 4
     blank = np.full_like(rows[0], 255)
     while len(rows) % columns:

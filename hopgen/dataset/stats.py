@@ -15,21 +15,22 @@ def dataset_stats(root, images=True):
     per_joint_visible = np.zeros(len(JOINT_NAMES))
     hand_visible_fraction, object_visible_fraction = [], []
     for sid in ds.ids:
-        a = ds.annotation(sid)
-        counts["category"][a["object"]["category"]] += 1
-        counts["object"][a["object"]["name"]] += 1
-        counts["grasp"][a["grasp"]["type"]] += 1
-        counts["subject"][a["subject"]["id"]] += 1
-        counts["side"][a["hand"]["side"]] += 1
-        counts["phase"][a["grasp"]["phase"]] += 1
-        vis = np.asarray(a["hand"]["visibility"])
-        vis_codes.update(int(v) for v in vis)
-        per_joint_visible += vis == 0
-        object_visible_fraction.append(float(a["object"]["visible_fraction"]))
-        if images:
-            amodal = ds.image("hand_mask", sid).sum()
-            seen = np.isin(ds.image("seg", sid), HAND_LABELS).sum()
-            hand_visible_fraction.append(float(seen / amodal) if amodal else 0.0)
+        with ds.reading(sid):  # a missing/malformed field names the sample's file
+            a = ds.annotation(sid)
+            counts["category"][a["object"]["category"]] += 1
+            counts["object"][a["object"]["name"]] += 1
+            counts["grasp"][a["grasp"]["type"]] += 1
+            counts["subject"][a["subject"]["id"]] += 1
+            counts["side"][a["hand"]["side"]] += 1
+            counts["phase"][a["grasp"]["phase"]] += 1
+            vis = np.asarray(a["hand"]["visibility"])
+            vis_codes.update(int(v) for v in vis)
+            per_joint_visible += vis == 0
+            object_visible_fraction.append(float(a["object"]["visible_fraction"]))
+            if images:
+                amodal = ds.image("hand_mask", sid).sum()
+                seen = np.isin(ds.image("seg", sid), HAND_LABELS).sum()
+                hand_visible_fraction.append(float(seen / amodal) if amodal else 0.0)
     n = max(len(ds.ids), 1)
     bins = np.linspace(0, 1, 11)
 

@@ -42,6 +42,8 @@ def _arr(value, shape, name):
 def check_annotation(sid, anno):
     """Problems of the annotation alone (no images). Returns (problems, parsed or None)."""
     out = []
+    if not isinstance(anno, dict):
+        return [Problem(sid, "fields", f"anno/{sid}.json is {type(anno).__name__}, not a JSON object")], None
     try:
         if anno.get("id") != sid:
             out.append(Problem(sid, "id", f"annotation id {anno.get('id')!r} != file name"))
@@ -78,8 +80,8 @@ def check_annotation(sid, anno):
         if not isinstance(vf, (int, float)) or not 0 <= vf <= 1:
             out.append(Problem(sid, "object", f"object.visible_fraction {vf!r} not in [0, 1]"))
         return out, {"K": K, "w": w, "h": h, "uv": uv, "vis": vis, "xyz": xyz}
-    except (KeyError, TypeError, ValueError) as e:
-        out.append(Problem(sid, "fields", f"bad or missing field: {e}"))
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        out.append(Problem(sid, "fields", f"anno/{sid}.json: bad or missing field: {e}"))
         return out, None
 
 
@@ -93,7 +95,7 @@ def check_images(ds, sid, parsed):
             continue
         try:
             from hopgen.core.pngio import read_png
-            imgs[kind] = read_png(path) if kind != "rgb" else ds.image("rgb", sid)
+            imgs[kind] = read_png(path) if kind != "rgb" else ds.image("rgb", sid, check_size=False)
         except Exception as e:  # any decoder error is a corrupt file
             out.append(Problem(sid, "decode", f"{kind}/{sid}.png does not decode: {e}"))
     if out or parsed is None:
@@ -101,21 +103,21 @@ def check_images(ds, sid, parsed):
     h, w = parsed["h"], parsed["w"]
     rgb = imgs["rgb"]
     if rgb.shape != (h, w, 3) or rgb.dtype != np.uint8:
-        out.append(Problem(sid, "rgb", f"rgb is {rgb.shape} {rgb.dtype}, expected ({h}, {w}, 3) uint8"))
+        out.append(Problem(sid, "rgb", f"rgb/{sid}.png is {rgb.shape} {rgb.dtype}, expected ({h}, {w}, 3) uint8"))
     for kind in ("hand_mask", "object_mask"):
         m = imgs[kind]
         if m.shape != (h, w):
-            out.append(Problem(sid, kind, f"{kind} is {m.shape}, expected ({h}, {w})"))
+            out.append(Problem(sid, kind, f"{kind}/{sid}.png is {m.shape}, expected ({h}, {w})"))
         elif not np.all((m == 0) | (m == 255)):
-            out.append(Problem(sid, kind, f"{kind} has values other than 0/255"))
+            out.append(Problem(sid, kind, f"{kind}/{sid}.png has values other than 0/255"))
     seg = imgs["seg"]
     if seg.shape != (h, w) or seg.dtype != np.uint8:
-        out.append(Problem(sid, "seg", f"seg is {seg.shape} {seg.dtype}, expected ({h}, {w}) uint8"))
+        out.append(Problem(sid, "seg", f"seg/{sid}.png is {seg.shape} {seg.dtype}, expected ({h}, {w}) uint8"))
         return out
     if seg.max() >= NUM_SEG_LABELS:
-        out.append(Problem(sid, "seg", f"seg has label {seg.max()} >= {NUM_SEG_LABELS}"))
+        out.append(Problem(sid, "seg", f"seg/{sid}.png has label {seg.max()} >= {NUM_SEG_LABELS}"))
     if "depth" in imgs and (imgs["depth"].shape != (h, w) or imgs["depth"].dtype != np.uint16):
-        out.append(Problem(sid, "depth", "depth must be (H,W) uint16 millimetres"))
+        out.append(Problem(sid, "depth", f"depth/{sid}.png must be (H,W) uint16 millimetres"))
     if out:
         return out
     hand_vis = np.isin(seg, HAND_LABELS)
@@ -134,6 +136,25 @@ def check_images(ds, sid, parsed):
     return out
 
 
+def dataset_level_problems(ds):
+    """Counts against dataset.json, files in anno/ that are not samples, and the split files."""
+    out = []
+    n = ds.meta.get("num_samples")
+    if isinstance(n, int):
+        beyond = [sid for sid in ds.ids if int(sid) >= n]
+        if beyond:
+            out.append(Problem("dataset", "samples", f"{len(beyond)} samples (first {beyond[0]}) lie beyond "
+                                                     f"dataset.json's num_samples {n}"))
+        elif len(ds.ids) < n:
+            out.append(Problem("dataset", "samples", f"{len(ds.ids)} of the {n} samples dataset.json promises "
+                                                     "exist (an unfinished or partly failed render)"))
+    for name in ds.stray:
+        out.append(Problem("dataset", "files", f"anno/{name} is not a sample annotation (expected NNNNNNNN.json)"))
+    for path, msg in ds.split_problems():
+        out.append(Problem("dataset", "splits", f"{os.path.relpath(path, ds.root)}: {msg}"))
+    return out
+
+
 def validate_dataset(root, ids=None, images=True, progress=None):
     """All problems found in dataset `root` (empty list: valid)."""
     problems = []
@@ -146,14 +167,21 @@ def validate_dataset(root, ids=None, images=True, progress=None):
             problems.append(Problem("dataset", "dataset.json", f"missing key {key!r}"))
     if not ds.ids:
         problems.append(Problem("dataset", "samples", "no samples (anno/ is empty)"))
+    problems += dataset_level_problems(ds)
+    digest = ds.meta.get("config_digest")
     for sid in ids or ds.ids:
         try:
             anno = ds.annotation(sid)
-        except (OSError, json.JSONDecodeError) as e:
-            problems.append(Problem(sid, "decode", f"anno/{sid}.json unreadable: {e}"))
+        except HopFormatError as e:
+            problems.append(Problem(sid, "decode", str(e)))
             continue
         found, parsed = check_annotation(sid, anno)
         problems += found
+        if parsed is not None and digest is not None:
+            mine = (anno.get("render") or {}).get("config_digest") if isinstance(anno.get("render"), dict) else None
+            if mine != digest:
+                problems.append(Problem(sid, "config", f"anno/{sid}.json was made with config {mine}, "
+                                                       f"dataset.json says {digest} (datasets mixed?)"))
         if images:
             problems += check_images(ds, sid, parsed)
         if progress:

@@ -1,17 +1,18 @@
 """`hopgen render`: plan, then render episodes in Blender worker processes, with progress and a
 failure list; resumable (finished samples are skipped) and safe to kill at any moment."""
 
-import json
 import os
 import subprocess
 import sys
-import time
 
 from hopgen import FORMAT, __version__
 from hopgen.config import config_digest
-from hopgen.dataset.hopformat import HopWriter, sample_id
+from hopgen.core.atomic import TMP_PREFIX
+from hopgen.dataset.hopformat import (IMAGE_KINDS, HopFormatError, HopWriter, is_sample_name, read_json_file,
+                                      sample_id)
 from hopgen.episode.plan import episode_samples, holdout_objects, shard_episodes
 from hopgen.core.skeleton import BONES, CATEGORIES, JOINT_NAMES
+from hopgen.core.progress import Progress
 from hopgen.core.structured import to_dict
 
 # The folder that holds the hopgen package (a checkout or site-packages): workers import hopgen from it.
@@ -32,62 +33,100 @@ def dataset_meta(cfg, manifest):
             "num_samples": cfg.dataset.num_samples, "holdout_objects": holdout_objects(cfg, manifest)}
 
 
-class SharedHopWriter(HopWriter):
-    """A HopWriter for one of several processes writing into one folder (workers, farm shards): it
-    leaves '.tmp-*' files alone, since they may be another process's writes in flight."""
-
-    def __init__(self, root):  # HopWriter.__init__ minus cleanup_temporaries
-        self.root = os.fspath(root)
-        os.makedirs(os.path.join(self.root, "anno"), exist_ok=True)
+# What hopgen itself puts in a dataset folder.
+HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "anno", "splits", *IMAGE_KINDS}
 
 
-def prepare_output(cfg, manifest, out, exclusive=True):
-    """Open `out` for writing; refuses a folder holding a dataset of another config or manifest.
-
-    exclusive: this process is the only writer, so leftovers of killed runs ('.tmp-*') are removed;
-    otherwise (several workers or shards at once) they are left alone."""
+def check_output_folder(cfg, manifest, out, force=False):
+    """Refuse, before anything is written, an output folder this render must not write into:
+    a file; a dataset of another config or manifest; annotations without a dataset.json (their
+    config cannot be told, so they would be adopted blindly); or a non-empty folder that is not a
+    HOP dataset (unless `force`: hopgen then writes beside the files there and touches none of them).
+    Returns "new" or "resume"."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise RenderError(f"--out {out}: exists and is not a folder")
+    if not os.path.isdir(out):
+        return "new"
     meta_path = os.path.join(out, "dataset.json")
-    meta = dataset_meta(cfg, manifest)
     if os.path.exists(meta_path):
-        with open(meta_path) as f:
-            old = json.load(f)
+        try:
+            old = read_json_file(meta_path, "dataset.json")
+        except HopFormatError as e:
+            raise RenderError(f"{e}; use a new --out") from None
+        if not isinstance(old, dict) or "config_digest" not in old:
+            raise RenderError(f"{meta_path}: not a hopgen dataset.json (no config_digest); use a new --out")
+        meta = dataset_meta(cfg, manifest)
         for key in ("config_digest", "manifest_digest"):
             if old.get(key) != meta[key]:
                 raise RenderError(f"{out} holds a dataset made with another {key.split('_')[0]} "
                                   f"({old.get(key)} != {meta[key]}); use a new --out or the same settings to resume")
-    writer = HopWriter(out) if exclusive else SharedHopWriter(out)
-    writer.write_dataset_json(meta)
-    return writer
+        return "resume"
+    anno = os.path.join(out, "anno")
+    if os.path.isdir(anno) and any(is_sample_name(n) for n in os.listdir(anno)):
+        raise RenderError(f"{out}: holds annotations (anno/) but no dataset.json, so the config that made "
+                          "them is unknown and they cannot be resumed; use a new --out")
+    # Only hopgen's own names (e.g. a shard that has just started, or a run killed before its
+    # dataset.json): nothing of anyone else's to protect.
+    foreign = [n for n in os.listdir(out) if n not in HOPGEN_NAMES and not n.startswith(TMP_PREFIX)]
+    if foreign and not force:
+        raise RenderError(f"--out {out}: a non-empty folder that is not a HOP dataset (holds {foreign[0]!r}); use a new or empty "
+                          "folder (or --force to write beside its files)")
+    return "new"
+
+
+def prepare_output(cfg, manifest, out, exclusive=True, force=False):
+    """Open `out` for writing after `check_output_folder`; writes dataset.json.
+
+    exclusive: this process is the only writer, so hopgen's leftovers of killed runs
+    ('.tmp-hopgen-*' in the dataset's own folders) are removed; otherwise (several workers or
+    shards at once) they may be writes in flight and are left alone."""
+    check_output_folder(cfg, manifest, out, force=force)
+    meta = dataset_meta(cfg, manifest)
+    os.makedirs(out, exist_ok=True)
+    # dataset.json first: a shard starting at the same moment then finds a dataset, never a bare folder
+    HopWriter.write_dataset_json_into(out, meta)
+    return HopWriter(out, cleanup=exclusive)
 
 
 def todo_samples(writer, spec):
     return {s["index"] for s in spec["samples"] if not writer.is_done(sample_id(s["index"]))}
 
 
-class Progress:
-    """A one-line progress bar with rate and ETA on stderr."""
+def _stop(procs):
+    """Kill the workers that still run (the parent is leaving: no writer may outlive it)."""
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
 
-    def __init__(self, total, label="render"):
-        self.total, self.label, self.done, self.skipped, self.failed = total, label, 0, 0, 0
-        self.start = time.time()
-        self.last = 0.0
 
-    def update(self, kind):
-        setattr(self, kind, getattr(self, kind) + 1)
-        now = time.time()
-        if now - self.last > 0.5 or self.done + self.skipped + self.failed >= self.total:
-            self.last = now
-            n = self.done + self.skipped + self.failed
-            rate = self.done / max(now - self.start, 1e-9)
-            eta = (self.total - n) / rate if rate > 0 else float("nan")
-            width = 30
-            bar = "#" * int(width * n / max(self.total, 1))
-            sys.stderr.write(f"\r{self.label} [{bar:<{width}}] {n}/{self.total} "
-                             f"({self.skipped} skipped, {self.failed} failed) {rate:.2f} samples/s ETA {eta:.0f}s ")
-            sys.stderr.flush()
-
-    def close(self):
-        sys.stderr.write("\n")
+def _follow(procs, progress, failures, log):
+    """Read the workers' HOPGEN_* lines until every worker closed its stdout."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    for p in procs:
+        sel.register(p.stdout, selectors.EVENT_READ, p)
+    open_streams = len(procs)
+    while open_streams:
+        for key, _ in sel.select():
+            line = key.fileobj.readline()
+            if not line:
+                sel.unregister(key.fileobj)
+                open_streams -= 1
+                continue
+            if line.startswith("HOPGEN_DONE"):
+                progress.update("done")
+            elif line.startswith("HOPGEN_SKIP"):
+                progress.update("skipped")
+            elif line.startswith("HOPGEN_FAIL"):
+                progress.update("failed")
+                failures.append(line.split(" ", 3)[1:])
+            else:
+                log.write(line)
 
 
 def worker_command(args, blender):
@@ -97,60 +136,48 @@ def worker_command(args, blender):
 
 
 def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, config_path=None,
-                   overrides=(), manifest_path=None):
-    """Render one shard into `out` with `workers` Blender processes. Returns the exit code."""
+                   overrides=(), manifest_path=None, force=False):
+    """Render one shard into `out` with `workers` Blender processes. Returns the exit code.
+
+    Everything is checked before the first byte is written (the config and manifest by their
+    loaders, the arguments and the output folder here); workers are killed when this returns or
+    raises, and die by themselves when this process is killed (hopgen.render.lifeline)."""
     if workers < 1:
-        raise RenderError("--workers must be >= 1")
-    if blender and not os.path.isfile(blender) and not any(
-            os.path.isfile(os.path.join(p, blender)) for p in os.environ.get("PATH", "").split(os.pathsep)):
-        raise RenderError(f"--blender {blender}: no such executable")
+        raise RenderError(f"--workers {workers}: must be >= 1")
+    if blender:
+        import shutil
+        if not (os.path.isfile(blender) and os.access(blender, os.X_OK)) and shutil.which(blender) is None:
+            raise RenderError(f"--blender {blender}: no such executable")
     if config_path is None:
         raise RenderError("render needs a config file (--config)")
     from hopgen.physics.library import check_physics_ready
     check_physics_ready(cfg, blender_binary=bool(blender))  # require_physics that cannot be met: fail now
     # Fails before any work on a mismatching folder; cleans leftovers unless other shards may be running.
-    prepare_output(cfg, manifest, out, exclusive=shard[1] == 1)
+    prepare_output(cfg, manifest, out, exclusive=shard[1] == 1, force=force)
     total = sum(len(episode_samples(cfg, e)) for e in shard_episodes(cfg, shard))
     # Threads split among the workers (render.threads in the config overrides the split).
     cores = os.cpu_count() or 1
     threads = cfg.render.threads or max(1, cores // workers)
     base = ["--config", os.path.abspath(config_path), "--out", os.path.abspath(out), "--shard", f"{shard[0]}/{shard[1]}",
-            "--threads", str(threads)]
+            "--threads", str(threads), "--parent-pid", str(os.getpid())]
     if manifest_path:
         base += ["--manifest", os.path.abspath(manifest_path)]
     for o in overrides:
         base += ["--set", o]
     log_path = os.path.join(out, "render.log")
-    progress = Progress(total)
+    progress = Progress(total, label="render", enabled=True)
     failures = []
     procs = []
     with open(log_path, "a") as log:
-        for k in range(workers):
-            cmd = worker_command(base + ["--worker", f"{k}/{workers}"], blender)
-            env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-            procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env))
-        import selectors
-        sel = selectors.DefaultSelector()
-        for p in procs:
-            sel.register(p.stdout, selectors.EVENT_READ, p)
-        open_streams = len(procs)
-        while open_streams:
-            for key, _ in sel.select():
-                line = key.fileobj.readline()
-                if not line:
-                    sel.unregister(key.fileobj)
-                    open_streams -= 1
-                    continue
-                if line.startswith("HOPGEN_DONE"):
-                    progress.update("done")
-                elif line.startswith("HOPGEN_SKIP"):
-                    progress.update("skipped")
-                elif line.startswith("HOPGEN_FAIL"):
-                    progress.update("failed")
-                    failures.append(line.split(" ", 3)[1:])
-                else:
-                    log.write(line)
-        codes = [p.wait() for p in procs]
+        try:
+            for k in range(workers):
+                cmd = worker_command(base + ["--worker", f"{k}/{workers}"], blender)
+                env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+                procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env))
+            _follow(procs, progress, failures, log)
+            codes = [p.wait() for p in procs]
+        finally:  # also on Ctrl-C / SIGTERM: no worker outlives this process
+            _stop(procs)
     progress.close()
     if failures:
         print(f"{len(failures)} samples failed (details in {log_path}):", file=sys.stderr)
@@ -158,6 +185,7 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
             print(f"  sample {sample_id(int(index))} seed [{seed}]: {msg.strip()}", file=sys.stderr)
         return 1
     if any(codes):
-        raise RenderError(f"a render worker exited with {codes}; see {log_path}")
+        raise RenderError(f"a render worker exited with code {max(codes, key=abs)} (all: {codes}); "
+                          f"see {log_path}")
     print(f"rendered {progress.done} samples ({progress.skipped} already there) into {out}")
     return 0

@@ -21,11 +21,17 @@ def parse_args(argv):
     p.add_argument("--threads", type=int, default=0, help="Cycles threads (0: render.threads of the config, "
                    "0 there too: all cores)")
     p.add_argument("--set", dest="overrides", action="append", default=[])
+    p.add_argument("--parent-pid", type=int, default=None,
+                   help="exit as soon as this process (the `hopgen render` that started us) is gone")
+    p.add_argument("--force", action="store_true", help="write into a non-empty folder that is not a HOP dataset")
     return p.parse_args(argv)
 
 
 def worker_main(argv):
     args = parse_args(argv)
+    if args.parent_pid is not None:
+        from hopgen.render.lifeline import die_with_parent
+        die_with_parent(args.parent_pid)
     from hopgen.config import load_generation_config
     from hopgen.assets.manifest import load_manifest
     from hopgen.render.pipeline import prepare_output, todo_samples
@@ -33,10 +39,11 @@ def worker_main(argv):
     cfg = load_generation_config(args.config, args.overrides)
     manifest = load_manifest(args.manifest)
     shard, (k, n) = parse_shard(args.shard), parse_shard(args.worker)
-    # Only a lone process may remove '.tmp-*' leftovers: with other workers or shards writing into
+    # Only a lone process may remove '.tmp-hopgen-*' leftovers: with other workers or shards writing into
     # the same folder they can be writes in flight (a worker started by `hopgen render` finds the
     # folder already cleaned by its parent).
-    writer = prepare_output(cfg, manifest, args.out, exclusive=shard[1] == 1 and n == 1)
+    writer = prepare_output(cfg, manifest, args.out, exclusive=shard[1] == 1 and n == 1,
+                            force=args.force or args.parent_pid is not None)  # the parent checked the folder
     episodes = shard_episodes(cfg, shard)[k::n]
     from hopgen.blender.render_episode import EpisodeRenderer
     threads = args.threads or cfg.render.threads
