@@ -169,8 +169,6 @@ class GraspConfig:
         if self.library and not self.require_physics:
             raise ConfigError("grasp.library is set but grasp.require_physics is false (the library only "
                               "serves held grasps)")
-
-    def validate(self):
         from hopgen.grasp.taxonomy import GRASP_TYPES
         from hopgen.grasp.episode import PHASES
         from hopgen.core.skeleton import CATEGORIES
