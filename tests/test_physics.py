@@ -129,7 +129,7 @@ def test_fingers_opened_away_from_a_ball_do_not_hold():
 
 def test_episode_grasp_reads_held_grasps_from_the_library(tmp_path):
     from hopgen.grasp import synthesize_grasp
-    from hopgen.physics.library import episode_grasp, spec_key
+    from hopgen.physics.library import planned_grasp, spec_key
     ball = _object("tennis_ball", 0)
     g = synthesize_grasp("f01", "right", ball, np.random.default_rng(5))
     g.physics = {"holds": True, "displacement_mm": 1.0}
@@ -138,7 +138,7 @@ def test_episode_grasp_reads_held_grasps_from_the_library(tmp_path):
     lib = tmp_path / "lib.json"
     lib.write_text(json.dumps({"format": LIBRARY_FORMAT, "grasps": {spec_key(spec): g.to_dict()}}))
     cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(lib)}})
-    got = episode_grasp(cfg, spec, "f01", ball)
+    got = planned_grasp(cfg, spec, "f01", ball)
     assert got.to_dict() == g.to_dict() and got.physics["holds"]
     with pytest.raises(GraspLibraryError, match="no grasp for episode 3"):
-        episode_grasp(cfg, dict(spec, episode=3, grasp_seed=6), "f01", ball)
+        planned_grasp(cfg, dict(spec, episode=3, grasp_seed=6), "f01", ball)

@@ -30,9 +30,13 @@ def library_key(object_name, object_seed, avatar, side, grasp_seed):
     return f"{object_name}|{int(object_seed)}|{avatar}|{side}|{int(grasp_seed)}"
 
 
+def _field(spec, name):
+    return spec[name] if isinstance(spec, dict) else getattr(spec, name)
+
+
 def spec_key(spec):
-    """library_key of an episode plan dict (hopgen.episode.plan.plan_episode)."""
-    return library_key(spec["object"], spec["object_seed"], spec["avatar"], spec["side"], spec["grasp_seed"])
+    """library_key of an episode plan (EpisodeSpec, or its dict form)."""
+    return library_key(*(_field(spec, k) for k in ("object", "object_seed", "avatar", "side", "grasp_seed")))
 
 
 def grasp_from_dict(d):
@@ -90,25 +94,36 @@ def check_physics_ready(cfg, blender_binary=False):
             "and set grasp.library: LIB.json") from None
 
 
-def episode_grasp(cfg, spec, subject, geom, type_probs=None):
+def planned_grasp(cfg, spec, subject, geom, type_probs=None):
     """The grasp of episode plan `spec`: synthesised as usual, or (grasp.require_physics) read from
     the library / synthesised with the hold test in the loop."""
     from hopgen.grasp import synthesize_grasp
-    rng = np.random.default_rng(spec["grasp_seed"])
+    side, seed = _field(spec, "side"), _field(spec, "grasp_seed")
+    rng = np.random.default_rng(seed)
     if not cfg.grasp.require_physics:
-        return synthesize_grasp(subject, spec["side"], geom, rng, type_probs=type_probs,
-                                max_attempts=cfg.grasp.max_attempts)
+        return synthesize_grasp(subject, side, geom, rng, type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
     if cfg.grasp.library:
         lib = load_library(cfg.grasp.library)
         key = spec_key(spec)
         if key not in lib:
-            raise GraspLibraryError(f"grasp.library: {cfg.grasp.library}: no grasp for episode {spec['episode']} "
-                                    f"({key}); rebuild it with `hopgen grasps build` for this config")
+            raise GraspLibraryError(f"grasp.library: {cfg.grasp.library}: no grasp for episode "
+                                    f"{_field(spec, 'episode')} ({key}); rebuild it with `hopgen grasps build` "
+                                    "for this config")
         return grasp_from_dict(lib[key])
     check_physics_ready(cfg)
     from hopgen import physics
-    return synthesize_grasp(subject, spec["side"], geom, rng, type_probs=type_probs,
-                            max_attempts=cfg.grasp.max_attempts, physics=physics.hold_test(geom))
+    return synthesize_grasp(subject, side, geom, rng, type_probs=type_probs, max_attempts=cfg.grasp.max_attempts,
+                            physics=physics.hold_test(geom))
+
+
+def episode_subject(manifest, spec):
+    """The hand subject of episode plan `spec`: a built-in subject, or a body avatar's proxy."""
+    avatar = manifest.avatar(spec.avatar)
+    if avatar.kind == "procedural":
+        from hopgen.hand.subjects import get_subject
+        return get_subject(avatar.name)
+    from hopgen.episode.body import body_subject
+    return body_subject(avatar, spec.side)[2]
 
 
 def build_library(cfg, manifest, out, progress=None):
@@ -118,27 +133,22 @@ def build_library(cfg, manifest, out, progress=None):
     from hopgen import physics
     from hopgen.config import config_digest
     from hopgen.core.atomic import atomic_write_json
-    from hopgen.episode.build import episode_subject, load_object_geometry
+    from hopgen.episode.scene import load_object_geometry
     from hopgen.episode.plan import num_episodes, plan_episode
-    from hopgen.grasp import GraspFailedError, synthesize_grasp
+    from hopgen.grasp import GraspFailedError
     physics.simulator()
     grasps, failed = {}, []
     n = num_episodes(cfg)
     for e in range(n):
         spec = plan_episode(cfg, manifest, e)
         key = spec_key(spec)
-        if key in grasps:
-            continue
-        geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
-        subject = episode_subject(manifest, spec)
-        type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
-        try:
-            g = synthesize_grasp(subject, spec["side"], geom, np.random.default_rng(spec["grasp_seed"]),
-                                 type_probs=type_probs, max_attempts=cfg.grasp.max_attempts,
-                                 physics=physics.hold_test(geom))
-            grasps[key] = g.to_dict()
-        except GraspFailedError as err:
-            failed.append({"episode": e, "key": key, "error": str(err)})
+        if key not in grasps:
+            geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
+            type_probs = cfg.grasp.type_probabilities.get(spec.category) if cfg.grasp.type_probabilities else None
+            try:
+                grasps[key] = planned_grasp(cfg, spec, episode_subject(manifest, spec), geom, type_probs).to_dict()
+            except GraspFailedError as err:
+                failed.append({"episode": e, "key": key, "error": str(err)})
         if progress:
             progress(e + 1, n)
     atomic_write_json(out, {"format": LIBRARY_FORMAT, "config_digest": config_digest(cfg), "grasps": grasps},
