@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 
 from hopgen.config import load_generation_config
-from hopgen.core.meshgeom import box_mesh
 from hopgen.core.structured import ConfigError
 from hopgen.physics import PhysicsUnavailableError, epsilon, model
 from hopgen.physics.library import (GraspLibraryError, LIBRARY_FORMAT, check_physics_ready, grasp_from_dict,
                                     library_key, load_library)
+
+
+def box_mesh(size):
+    """Closed outward box centred at the origin: (vertices (8, 3), faces (12, 3))."""
+    v = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]) * size
+    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    return v, f
 
 
 @pytest.mark.parametrize("d", [1.0, 700.0, 2500.0])
