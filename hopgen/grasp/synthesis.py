@@ -178,8 +178,8 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     subject: subjects.Subject or a built-in id; side 'left'|'right'; object_geom: anything
     with vertices, faces, category, name and optional sdf (objects.ObjectGeometry); rng:
     numpy Generator; type_probs: {category: {type: prob}} overrides or {type: prob}.
-    physics: optional hold test, callable (Grasp, HandModel) -> result with .holds and
-    .to_dict() (hopgen.physics.sim.check_grasp): then every geometrically acceptable grasp is
+    physics: optional hold test (hopgen.physics.hold_test(geom): callable (Grasp, HandModel) ->
+    result with .holds and .to_dict(), with .mass_kg and .epsilon(points, normals)): then every geometrically acceptable grasp is
     squeezed (see _squeeze) and tested, and a failure feeds back (a deeper squeeze, then fewer
     draws of the failing grasp type; heavy objects start with power grasps); the accepted
     grasp records the test in Grasp.physics.
@@ -199,7 +199,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame.extents, type_probs)
-    feedback = _PhysicsFeedback(object_geom, probs) if physics is not None else None
+    feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
     s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
@@ -239,24 +239,19 @@ FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much l
 class _PhysicsFeedback:
     """Type probabilities adapted to the object's mass and to the hold tests seen so far."""
 
-    def __init__(self, geom, probs):
-        from hopgen.physics import model as phys_model
-        self.mass_kg, self.com = phys_model.object_mass_properties(geom)[:2]
-        self.friction = float(np.median(phys_model.face_friction(geom)))
-        self.scale = float(np.max(np.linalg.norm(np.asarray(geom.vertices) - self.com, axis=1)))
+    def __init__(self, physics, probs):
+        self.physics = physics
         self.probs = dict(probs)
-        if self.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
+        if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
             self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
                           for k, p in self.probs.items()}
 
     def epsilon(self, grasp, sdf):
-        """Ferrari-Canny epsilon (hopgen.physics.epsilon) of a grasp's contacts (object frame)."""
-        from hopgen.physics import epsilon as eps
+        """Ferrari-Canny epsilon of a grasp's contacts (object frame), from the hold test's object model."""
         if len(grasp.contacts) < 2:
             return 0.0
         pts = np.array([c["point"] for c in grasp.contacts])
-        normals = -score.sdf_normals(sdf, pts)
-        return eps.epsilon_quality(eps.contact_wrenches(pts, normals, self.friction, self.com, self.scale))
+        return self.physics.epsilon(pts, -score.sdf_normals(sdf, pts))
 
     def failed(self, gtype):
         self.probs[gtype] *= FAILED_TYPE_WEIGHT

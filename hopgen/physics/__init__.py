@@ -37,6 +37,29 @@ def check_grasp(grasp, geom, hand=None):
     return simulator().check_grasp(grasp, geom, hand)
 
 
+class HoldTest:
+    """The hold test of one object as synthesize_grasp(physics=...) takes it: called with
+    (grasp, hand) it runs the simulator; mass_kg and epsilon(points, normals) (pure) let the
+    synthesis adapt to the object's mass and skip grasps without force closure."""
+
+    def __init__(self, geom, stop_on_failure=True):
+        import numpy as np
+        from hopgen.physics import model
+        self.geom, self.stop_on_failure = geom, stop_on_failure
+        self.mass_kg, self.com = model.object_mass_properties(geom)[:2]
+        self.friction = float(np.median(model.face_friction(geom)))
+        self.scale = float(np.max(np.linalg.norm(np.asarray(geom.vertices) - self.com, axis=1)))
+
+    def epsilon(self, points, normals):
+        """Ferrari-Canny epsilon of contacts at points (C, 3) pushing along inward normals (C, 3)."""
+        from hopgen.physics import epsilon as eps
+        return eps.epsilon_quality(eps.contact_wrenches(points, normals, self.friction, self.com, self.scale))
+
+    def __call__(self, grasp, hand=None):
+        return simulator().check_grasp(grasp, self.geom, hand, stop_on_failure=self.stop_on_failure)
+
+
 def hold_test(geom, stop_on_failure=True):
-    """The hold test of `geom` as synthesize_grasp(physics=...) takes it (see sim.hold_test)."""
-    return simulator().hold_test(geom, stop_on_failure)
+    """The HoldTest of `geom` for synthesize_grasp(physics=...); the simulator loads on first call."""
+    simulator()  # a missing MuJoCo is reported here, before any synthesis work
+    return HoldTest(geom, stop_on_failure)

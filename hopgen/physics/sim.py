@@ -296,11 +296,6 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
                          per_dir, time.perf_counter() - t0)
 
 
-def hold_test(geom, stop_on_failure=True):
-    """A callable (grasp, hand) -> PhysicsResult for synthesize_grasp(physics=...) on `geom`."""
-    return lambda grasp, hand=None: check_grasp(grasp, geom, hand, stop_on_failure=stop_on_failure)
-
-
 def _quat_matrix(q):
     w, x, y, z = q
     return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
