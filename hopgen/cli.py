@@ -47,6 +47,20 @@ def cmd_render(args):
                           force=args.force)
 
 
+def cmd_grasps(args):
+    from hopgen.render.grasp_library import build_library
+    cfg, manifest, _ = _load_generation(args)
+    if not cfg.grasp.require_physics:
+        import dataclasses
+        cfg = dataclasses.replace(cfg, grasp=dataclasses.replace(cfg.grasp, require_physics=True, library=""))
+    rep = build_library(cfg, manifest, args.out,
+                        progress=lambda i, n: sys.stderr.write(f"\r{i}/{n} episodes   "))
+    sys.stderr.write("\n")
+    print(f"wrote {rep['grasps']} held grasps to {args.out}" + (f"; {len(rep['failed'])} episodes without a "
+          f"held grasp: {[f['episode'] for f in rep['failed']]}" if rep["failed"] else ""))
+    return 1 if rep["failed"] else 0
+
+
 def cmd_plan(args):
     from hopgen.episode.plan import num_episodes, plan
     cfg, manifest, shard = _load_generation(args)
@@ -254,7 +268,8 @@ def cmd_farm(args):
 
 def cmd_bench(args):
     from hopgen.bench import run_benchmark
-    return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
+    extra = list(args.extra) + (["physics=true"] if getattr(args, "physics", False) else [])
+    return run_benchmark(args.what, args.out, quick=args.quick, extra=extra)
 
 
 def build_parser():
@@ -281,6 +296,14 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     _add_generation_args(pl)
     pl.add_argument("--out", default=None, help="write JSON here instead of stdout")
     pl.set_defaults(func=cmd_plan)
+
+    gl = _parser(sub, "grasps", "grasps build: the hold-tested grasp of every planned episode, as a library a "
+                 "render reads (grasp.require_physics + grasp.library; needs the physics extra)", """
+hopgen grasps build --config configs/hop_demo.yaml --out grasps.json""")
+    gl.add_argument("action", choices=["build"])
+    _add_generation_args(gl)
+    gl.add_argument("--out", required=True, help="library JSON (written atomically)")
+    gl.set_defaults(func=cmd_grasps)
 
     ix = _parser(sub, "index", "write index.jsonl and train/val/test splits (unseen test objects)", "hopgen index out/demo")
     ix.add_argument("dataset")
@@ -391,6 +414,8 @@ hopgen bench train --out benchmarks/results/train.json""")
     b.add_argument("what", choices=["grasp", "render", "train"])
     b.add_argument("--out", default=None)
     b.add_argument("--quick", action="store_true", help="a small version (seconds to minutes)")
+    b.add_argument("--physics", action="store_true",
+                   help="grasp: add the MuJoCo hold test (needs the physics extra; same as physics=true)")
     b.add_argument("extra", nargs="*", help="extra KEY=VALUE options for the benchmark")
     b.set_defaults(func=cmd_bench)
     return p
