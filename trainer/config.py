@@ -51,6 +51,8 @@ class DataCfg:
     train_split: str = "train"
     val_split: str = "val"
     max_samples: int = 0            # 0 = all; else the first N ids of a split (CPU runs, tests)
+    pack: str = "auto"              # HOP folders: auto (use / write DATASET/pack, trainer.pack) | require | off
+    prefetch: int = 4               # batches each DataLoader worker keeps ready (workers > 0)
 
 
 @dataclass

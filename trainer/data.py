@@ -26,6 +26,7 @@ a sample's crop does not depend on worker count or order (exact resume).
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ import torch
 from hopgen.dataset.hopformat import HopDataset
 from hopgen.core.skeleton import (CATEGORIES, HAND_LABELS, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE,
                                   VIS_VISIBLE)
-from trainer.heatmaps import render_heatmaps
+from trainer.augment import crop_heatmaps, crop_images
 
 MIDDLE_MCP = 9  # native index of the crop centre
 
@@ -243,12 +244,35 @@ def _is_freihand(root):
                for s in ("training", "evaluation"))
 
 
-def open_source(root):
+def open_source(root, pack="off"):
     """HopSource for a folder with dataset.json, RhdSource for an RHD layout, FreiHandSource for a
-    FreiHAND layout (<set>_xyz.json + <set>_K.json)."""
+    FreiHAND layout (<set>_xyz.json + <set>_K.json).
+
+    pack (HOP only): "off" reads the PNGs; "auto" reads the folder's current pack (trainer.pack),
+    writing it on first use when the folder is writable (else, or when the samples differ in size,
+    the PNGs with a one-line note); "require" fails without a current pack.
+    """
     root = os.fspath(root)
     if os.path.isfile(os.path.join(root, "dataset.json")):
-        return HopSource(root)
+        if pack == "off":
+            return HopSource(root)
+        from trainer import pack as packing
+        if pack not in ("auto", "require"):
+            raise DataError(f"config key 'data.pack': {pack!r}; expected auto, require or off")
+        path = packing.find_pack(root)
+        if path is None and pack == "auto":
+            if not os.access(root, os.W_OK):
+                print(f"note: {root} is read-only, so it is not packed (run `hopgen pack` where it is "
+                      "writable); decoding PNGs", file=sys.stderr)
+                return HopSource(root)
+            try:
+                path = packing.write_pack(root)
+            except ValueError as e:
+                print(f"note: not packing {root}: {e}; decoding PNGs", file=sys.stderr)
+                return HopSource(root)
+        if path is None:
+            raise DataError(f"{root}: data.pack is 'require' but there is no current pack; run `hopgen pack {root}`")
+        return packing.PackedSource(root, path)
     if glob.glob(os.path.join(root, "anno_*.pickle")) or glob.glob(os.path.join(root, "*", "anno_*.pickle")):
         return RhdSource(root)
     if _is_freihand(root):
@@ -321,9 +345,16 @@ def flip_record(rec):
     uv = rec["uv"].copy()
     uv[:, 0] = (w - 1) - uv[:, 0]
     xyz = rec["xyz"] * np.array([-1.0, 1.0, 1.0])
-    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1], vis_mask=rec["vis_mask"][:, ::-1],
+    if "vis_mask" in rec:
+        rec = dict(rec, vis_mask=rec["vis_mask"][:, ::-1])
+    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1],
                 uv=uv, xyz=xyz, K=K,
                 side="left" if rec["side"] == "right" else "right")
+
+
+def mirror_affine(width):
+    """3x3 map u -> (width - 1) - u (the horizontal flip of flip_record, on pixel coordinates)."""
+    return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
 def colour_jitter(img, rng, amount):
@@ -351,6 +382,7 @@ class HandCrops(torch.utils.data.Dataset):
         self.crop_mode, self.boxes, self.box_scale = crop_mode, boxes, box_scale
         self.occluded_weight = occluded_weight
         self.epoch = 0
+        self.defer_image_ops = False  # True: return raw uint8 fields for augment.finish_batch (GPU training)
         self.items = []  # (source, id)
         for src, split in sources:
             ids = src.ids(split)
@@ -378,15 +410,24 @@ class HandCrops(torch.utils.data.Dataset):
 
     def record(self, index):
         src, sid = self.items[index]
-        return src.record(sid)
+        rec = src.record(sid)
+        if "vis_mask" not in rec and self.train and self.cfg.seg_crop > 0 and self.cfg.seg_target == "visible":
+            # a packed HOP source (trainer.pack) holds rgb and the amodal mask only: read the seg labels
+            if not hasattr(src, "_seg_reader"):
+                src._seg_reader = HopDataset(src.root)
+            rec = dict(rec, vis_mask=np.isin(src._seg_reader.image("seg", sid), HAND_LABELS))
+        return rec
 
-    def __getitem__(self, index):
+    def __getitem__(self, key):
+        index = self._epoch_key(key)
         cfg, size = self.cfg, self.cfg.crop
         rec = self.record(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         aug = self.train and cfg.augment
-        if aug and rng.random() < cfg.flip_prob:
-            rec = flip_record(rec)
+        stored_w = rec["rgb"].shape[1]
+        flipped = bool(aug and rng.random() < cfg.flip_prob)
+        if flipped:
+            rec = flip_record(rec)  # keypoints and camera; the pixels are mirrored by the warp below
         h, w = rec["rgb"].shape[:2]
         full = self.crop_mode == "full" or (self.train and rng.random() < cfg.full_view_prob)
         if full:
@@ -404,21 +445,14 @@ class HandCrops(torch.utils.data.Dataset):
         if aug:
             angle = float(np.deg2rad(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)))
         A = crop_affine(centre, side, size, angle)
-        img = warp(rec["rgb"], A, size)
-        if aug and cfg.color_jitter > 0:
-            img = colour_jitter(img, rng, cfg.color_jitter)
-        mask = warp(rec["mask"].astype(np.float32), A, size) > 0.5
+        jitter = bool(aug and cfg.color_jitter > 0)
+        colour = rng.uniform(1 - cfg.color_jitter, 1 + cfg.color_jitter, size=3) if jitter else np.ones(3)
+        raw_A = A @ mirror_affine(stored_w) if flipped else A  # stored (unflipped) pixels -> crop px
         uv_crop = apply_affine(A, rec["uv"])
-        sigma = cfg.sigma * size / 256.0
         inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
         weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
         weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
-        heatmaps = render_heatmaps(uv_crop[None], (weight > 0)[None], size // cfg.heatmap_stride, sigma, crop_size=size)[0]
-        extra = self._seg_view(rec, rng) if self.train and cfg.seg_crop > 0 else {}
-        return {**extra,
-            "image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
-            "mask": mask[None].astype(np.float32),
-            "heatmaps": heatmaps,
+        out = {
             "weight": weight.astype(np.float32),
             "uv": rec["uv"].astype(np.float32), "uv_crop": uv_crop.astype(np.float32),
             "xyz": rec["xyz"].astype(np.float32), "K": rec["K"].astype(np.float32),
@@ -426,6 +460,28 @@ class HandCrops(torch.utils.data.Dataset):
             "side": np.int64(rec["side"] == "right"), "category": np.int64(rec["category"]),
             "A": A.astype(np.float32), "index": np.int64(index),
         }
+        if self.train and cfg.seg_crop > 0:  # HandSegNet's own view (hs_posenet, hand3d)
+            out.update(self._seg_view(rec, rng))
+        stored_rgb, stored_mask = rec["rgb"], rec["mask"]
+        if flipped:  # back to the stored orientation (views: no copy)
+            stored_rgb, stored_mask = stored_rgb[:, ::-1], stored_mask[:, ::-1]
+        # Own copies: the memory map is read-only, and a batch must not alias it.
+        raw = {"raw_rgb": np.array(stored_rgb, dtype=np.uint8, order="C"),
+               "raw_mask": np.array(stored_mask, dtype=np.uint8, order="C"),
+               "raw_A": raw_A.astype(np.float32), "colour": colour.astype(np.float32), "jitter": np.array(jitter)}
+        if self.defer_image_ops:  # augment.finish_batch renders image, mask and heatmaps on the device
+            return dict(out, **raw)
+        t = {k: torch.from_numpy(v)[None] for k, v in raw.items()}
+        img, mask = crop_images(t["raw_rgb"], t["raw_mask"], t["raw_A"], size, t["colour"], t["jitter"])
+        heat = crop_heatmaps(torch.from_numpy(out["uv_crop"])[None], torch.from_numpy(out["weight"])[None], cfg)
+        return dict(out, image=img[0].numpy(), mask=mask[0].numpy(), heatmaps=heat[0].numpy())
+
+    def _epoch_key(self, key):
+        """An index, or (epoch, index) from an EpochKeyed sampler (persistent workers learn the epoch so)."""
+        if isinstance(key, (tuple, list)):
+            epoch, key = key
+            self.epoch = int(epoch)
+        return int(key)
 
 
     def _seg_view(self, rec, rng):
@@ -451,7 +507,7 @@ def make_dataset(cfg, roots, split, train, **kwargs):
     """HandCrops over the folders `roots` (HOP or RHD) for `split`, from a full Config."""
     if isinstance(roots, (str, os.PathLike)):
         roots = [roots]
-    return HandCrops([(open_source(r), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
+    return HandCrops([(open_source(r, cfg.data.pack), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
                      occluded_weight=cfg.loss.occluded_weight, **kwargs)
 
 
