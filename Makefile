@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH)"
-	$(PY) -m pip install -q -e ".[render,train,dev]"
+	$(PY) -m pip install -q -e ".[render,train,dev,physics]"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -47,6 +47,20 @@ def cmd_render(args):
                           force=args.force)
 
 
+def cmd_grasps(args):
+    from hopgen.render.grasp_library import build_library
+    cfg, manifest, _ = _load_generation(args)
+    if not cfg.grasp.require_physics:
+        import dataclasses
+        cfg = dataclasses.replace(cfg, grasp=dataclasses.replace(cfg.grasp, require_physics=True, library=""))
+    rep = build_library(cfg, manifest, args.out,
+                        progress=lambda i, n: sys.stderr.write(f"\r{i}/{n} episodes   "))
+    sys.stderr.write("\n")
+    print(f"wrote {rep['grasps']} held grasps to {args.out}" + (f"; {len(rep['failed'])} episodes without a "
+          f"held grasp: {[f['episode'] for f in rep['failed']]}" if rep["failed"] else ""))
+    return 1 if rep["failed"] else 0
+
+
 def cmd_plan(args):
     from hopgen.episode.plan import num_episodes, plan
     cfg, manifest, shard = _load_generation(args)
@@ -221,6 +235,10 @@ def cmd_predict(args, rest):
     return _trainer("predict").main(rest)
 
 
+def cmd_tables(args, rest):
+    return _trainer("tables").main(rest)
+
+
 def cmd_pack(args, rest):
     return _trainer("pack").main(rest)
 
@@ -254,7 +272,8 @@ def cmd_farm(args):
 
 def cmd_bench(args):
     from hopgen.bench import run_benchmark
-    return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
+    extra = list(args.extra) + (["physics=true"] if getattr(args, "physics", False) else [])
+    return run_benchmark(args.what, args.out, quick=args.quick, extra=extra)
 
 
 def build_parser():
@@ -281,6 +300,14 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     _add_generation_args(pl)
     pl.add_argument("--out", default=None, help="write JSON here instead of stdout")
     pl.set_defaults(func=cmd_plan)
+
+    gl = _parser(sub, "grasps", "grasps build: the hold-tested grasp of every planned episode, as a library a "
+                 "render reads (grasp.require_physics + grasp.library; needs the physics extra)", """
+hopgen grasps build --config configs/hop_demo.yaml --out grasps.json""")
+    gl.add_argument("action", choices=["build"])
+    _add_generation_args(gl)
+    gl.add_argument("--out", required=True, help="library JSON (written atomically)")
+    gl.set_defaults(func=cmd_grasps)
 
     ix = _parser(sub, "index", "write index.jsonl and train/val/test splits (unseen test objects)", "hopgen index out/demo")
     ix.add_argument("dataset")
@@ -361,6 +388,8 @@ hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/q
              "hopgen eval --run runs/ours --data out/demo --out runs/ours/report"),
             ("predict", cmd_predict, "predict 2D/3D hand pose and object category from RGB images",
              "hopgen predict photo.jpg --run runs/full --out predictions/"),
+            ("tables", cmd_tables, "the paper's Tables I-IV over seeds (bootstrap intervals) from eval reports",
+             "hopgen tables --reports reports/table1 --data DATA --out benchmarks/results/paper_tables.json"),
             ("pack", cmd_pack, "decode a HOP folder once into DATASET/pack (uint8 memory maps the trainer reads)",
              "hopgen pack /data/hop")):
         t = _parser(sub, name, help_text + " (options: hopgen " + name + " --help)", ex_text)
@@ -391,6 +420,8 @@ hopgen bench train --out benchmarks/results/train.json""")
     b.add_argument("what", choices=["grasp", "render", "train"])
     b.add_argument("--out", default=None)
     b.add_argument("--quick", action="store_true", help="a small version (seconds to minutes)")
+    b.add_argument("--physics", action="store_true",
+                   help="grasp: add the MuJoCo hold test (needs the physics extra; same as physics=true)")
     b.add_argument("extra", nargs="*", help="extra KEY=VALUE options for the benchmark")
     b.set_defaults(func=cmd_bench)
     return p
@@ -425,9 +456,9 @@ def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # train/eval/predict own their flags: everything after the command goes to the trainer.
-    if argv and argv[0] in ("train", "eval", "predict", "pack"):
+    if argv and argv[0] in ("train", "eval", "predict", "tables", "pack"):
         cmd = argv[0]
-        fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "pack": cmd_pack}[cmd]
+        fn = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "tables": cmd_tables, "pack": cmd_pack}[cmd]
         try:
             return fn(None, argv[1:]) or 0
         except SystemExit:

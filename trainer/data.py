@@ -11,6 +11,10 @@ visibility, side, category; keypoints always in the NATIVE joint order of hopgen
     weight    (21,)  float32      1 for visible joints inside the crop, loss.occluded_weight for hidden ones
     uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
     side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
+    seg_image (3, C, C), seg_mask (1, C, C), seg_A (3, 3)   training only, when data.seg_crop > 0: HandSegNet's
+                                  own view (hand3d): a random square of seg_crop x the shorter image side anywhere
+                                  in the image, against the data.seg_target mask (visible: seg labels palm +
+                                  phalanges, the record's vis_mask; amodal: hand_mask)
 
 `LiftKeypoints` (the 3D stage from GT heatmaps, Table III) gives the same dict without image and mask,
 the heatmaps drawn from the (noisy, jittered) GT uv; `make_dataset_3d` picks it or HandCrops.
@@ -236,7 +240,8 @@ class FreiHandSource:
         uv = (xyz @ K.T)[:, :2] / xyz[:, 2:3]
         inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
         vis = np.where(inside, VIS_VISIBLE, VIS_OUTSIDE).astype(np.int64)
-        return {"rgb": rgb, "mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right", "category": -1}
+        return {"rgb": rgb, "mask": mask, "vis_mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right",
+                "category": -1}  # FreiHAND's masks are visible masks
 
 
 def _is_freihand(root):
@@ -345,8 +350,10 @@ def flip_record(rec):
     uv = rec["uv"].copy()
     uv[:, 0] = (w - 1) - uv[:, 0]
     xyz = rec["xyz"] * np.array([-1.0, 1.0, 1.0])
-    masks = {k: rec[k][:, ::-1] for k in ("mask", "vis_mask") if k in rec}  # not every source has a visible mask
-    return dict(rec, rgb=rec["rgb"][:, ::-1], **masks, uv=uv, xyz=xyz, K=K,
+    if "vis_mask" in rec:
+        rec = dict(rec, vis_mask=rec["vis_mask"][:, ::-1])
+    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1],
+                uv=uv, xyz=xyz, K=K,
                 side="left" if rec["side"] == "right" else "right")
 
 
@@ -408,7 +415,13 @@ class HandCrops(torch.utils.data.Dataset):
 
     def record(self, index):
         src, sid = self.items[index]
-        return src.record(sid)
+        rec = src.record(sid)
+        if "vis_mask" not in rec and self.train and self.cfg.seg_crop > 0 and self.cfg.seg_target == "visible":
+            # a packed HOP source (trainer.pack) holds rgb and the amodal mask only: read the seg labels
+            if not hasattr(src, "_seg_reader"):
+                src._seg_reader = HopDataset(src.root)
+            rec = dict(rec, vis_mask=np.isin(src._seg_reader.image("seg", sid), HAND_LABELS))
+        return rec
 
     def __getitem__(self, key):
         index = self._epoch_key(key)
@@ -444,8 +457,7 @@ class HandCrops(torch.utils.data.Dataset):
         inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
         weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
         weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
-        extra = self._seg_view(rec, rng) if self.train and cfg.seg_crop > 0 else {}  # HandSegNet's own view
-        out = {**extra,
+        out = {
             "weight": weight.astype(np.float32),
             "uv": rec["uv"].astype(np.float32), "uv_crop": uv_crop.astype(np.float32),
             "xyz": rec["xyz"].astype(np.float32), "K": rec["K"].astype(np.float32),
@@ -453,6 +465,8 @@ class HandCrops(torch.utils.data.Dataset):
             "side": np.int64(rec["side"] == "right"), "category": np.int64(rec["category"]),
             "A": A.astype(np.float32), "index": np.int64(index),
         }
+        if self.train and cfg.seg_crop > 0:  # HandSegNet's own view (hs_posenet, hand3d)
+            out.update(self._seg_view(rec, rng))
         stored_rgb, stored_mask = rec["rgb"], rec["mask"]
         if flipped:  # back to the stored orientation (views: no copy)
             stored_rgb, stored_mask = stored_rgb[:, ::-1], stored_mask[:, ::-1]
@@ -494,7 +508,7 @@ class HandCrops(torch.utils.data.Dataset):
         target = rec["vis_mask"] if cfg.seg_target == "visible" else rec["mask"]
         mask = warp(np.asarray(target, np.float32), A, size) > 0.5
         return {"seg_image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
-                "seg_mask": mask[None].astype(np.float32)}
+                "seg_mask": mask[None].astype(np.float32), "seg_A": A.astype(np.float32)}
 
 
 def make_dataset(cfg, roots, split, train, **kwargs):

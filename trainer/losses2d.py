@@ -8,8 +8,8 @@ Scaling (the balance of the ELBO terms, stated so it can be checked):
 Every term is a per-dimension mean, so `loss.kl` is the normalised beta of a beta-VAE (Higgins et al.
 2017: beta_norm = beta * latent / pixels); beta_norm = 1 weighs one nat of KL per latent dimension as
 much as one nat of BCE per mask pixel. (The previous scaling, KL summed over the latent / crop^2, is
-beta_norm = latent / crop^2 = 1/512 at 256 px with z 256: the posterior collapsed to a point and "ours"
-was nearly "ours w/o variational".) beta ramps linearly from 0 to loss.kl over the first
+beta_norm = latent / crop^2 = 1/256 at 256 px with z 256, the plain per-pixel ELBO of the mask alone:
+the KL barely constrained q(z_h|X), so "ours" was close to "ours w/o variational"; issue 13.) beta ramps linearly from 0 to loss.kl over the first
 loss.kl_warmup training steps (the step count is the model's `kl_step` buffer, so resume is exact).
 eq. 4's KL_j is the same term again in our 2D stage (p_j decodes from the same z_h through p_h), so it
 is not counted twice. The CPU configs' beta was chosen on the val split (benchmarks/paper_cpu_2d.sh).

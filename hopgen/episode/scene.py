@@ -61,10 +61,10 @@ def episode_grasp(cfg, spec, subject, side, geom):
     """(grasp, per-frame states) of an episode: the grasp synthesised for ``subject``'s kinematic hand
     from ``default_rng(grasp_seed)`` and animated over the episode's frames from
     ``default_rng([grasp_seed, GRASP_ANIMATION_STREAM])``. Both episode builders use this one set-up."""
-    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.grasp import grasp_episode
+    from hopgen.physics.library import planned_grasp  # grasp.require_physics: library or hold test
     type_probs = cfg.grasp.type_probabilities.get(spec.category) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec.grasp_seed),
-                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    grasp = planned_grasp(cfg, spec, subject, geom, type_probs)
     states = grasp_episode(grasp, np.random.default_rng([spec.grasp_seed, GRASP_ANIMATION_STREAM]),
                            cfg.dataset.frames_per_episode, phases=tuple(cfg.grasp.phases))
     return grasp, states
@@ -146,7 +146,8 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
         "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
-                  "fingers_in_contact": grasp_dict.get("fingers_in_contact")},
+                  "fingers_in_contact": grasp_dict.get("fingers_in_contact"),
+                  **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
                     "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
         "scene": {"background": spec.background.kind, "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],

@@ -176,6 +176,8 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
     if config_path is None:
         raise RenderError("render needs a config file (--config)")
     check_output_folder(cfg, manifest, out, force=force)  # before anything is written, the cache too
+    from hopgen.physics.library import check_physics_ready
+    check_physics_ready(cfg, blender_binary=bool(blender))  # require_physics that cannot be met: fail now
     extract_object_meshes(manifest, out, blender, manifest_path, config_path)
     # Fails before any work on a mismatching folder; cleans leftovers unless other shards may be running.
     prepare_output(cfg, manifest, out, exclusive=shard[1] == 1, force=force)
