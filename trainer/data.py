@@ -1,5 +1,8 @@
 """Hand-centred crops from HOP (and RHD, FreiHAND) for training and evaluation.
 
+(Length, ~600 lines: the four record sources, HandCrops and LiftKeypoints share the crop helpers here;
+moving the sources (HopSource, RhdSource, FreiHandSource) into their own module is the obvious split.)
+
 A *source* reads one dataset folder into records (full image, amodal hand mask, uv, xyz, K,
 visibility, side, category; keypoints always in the NATIVE joint order of hopgen.core.skeleton).
 `HandCrops` turns records into network inputs:
