@@ -15,7 +15,6 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.bpy
 def test_gpu_check_smoke(tmp_path):
-    pytest.importorskip("bpy")
     env = dict(os.environ, GPU_CHECK_SMOKE="1", GPU_CHECK_OUT=str(tmp_path / "gpu"), HOPGEN_PYTHON=sys.executable)
     r = subprocess.run(["bash", str(REPO / "scripts" / "gpu_check.sh")], cwd=tmp_path, env=env,
                        capture_output=True, text=True, timeout=2400)
