@@ -7,6 +7,7 @@
 #   benchmarks/paper_cpu_3d.sh val        # the seed-0 runs on the VAL split
 #   benchmarks/paper_cpu_3d.sh ablation   # ablations on VAL (latent size, KL weight, metric weight, steps)
 #   benchmarks/paper_cpu_3d.sh table4     # Table IV from the 2D runs in $RUNS/table1 (see the 2D script)
+#       STEPS=600 T4=table4b SEEDS=0 benchmarks/paper_cpu_3d.sh table4   # the 600-step re-run (runs/reports table4b)
 #
 # Data: the 2,000-sample 128x128 render of configs/hop_cpu.yaml in $DATA (train 1628 / val 72 / test 300).
 # Runs: one thread each (train.threads=1), two side by side; measured runs at normal priority.
@@ -86,7 +87,11 @@ ablation)
 table4)
   # Table IV: each row starts from the matching 2D run of the 2D script (RUNS/table1/<2D run>_sSEED, finished
   # when it holds DONE) and trains {q_h, p_h, p_j, q_j, p_p} jointly; the crop settings come from that run.
-  F=$RUNS/table4
+  # STEPS (default: the configs' 100) sets the joint steps, the lr drop at 80 % of them; T4 names the folders.
+  T4=${T4:-table4} F=$RUNS/${T4:-table4} steps=()
+  if [ -n "${STEPS:-}" ]; then
+    steps=(--set train.iterations=$STEPS --set "optim.milestones=[$((STEPS * 4 / 5))]" --set train.ckpt_every=$STEPS)
+  fi
   {
     for s in ${SEEDS:-0 1 2}; do
       for row in zb:hs_posenet ours_novar:ours_novar_posenet ours_cluster:ours_posenet ours_triplet:ours_posenet; do
@@ -94,12 +99,12 @@ table4)
         [ -f "$r2/DONE" ] || { echo "table4: $r2 not finished, skipping $m seed $s" >&2; continue; }
         sets=$($PY -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))['data']
 print(' '.join(f'--set data.{k}={d[k]}' for k in ('crop', 'heatmap_stride', 'sigma', 'crop_min', 'crop_max', 'seg_crop', 'seg_target') if k in d))" "$r2/config.yaml")
-        echo "train $F/${m}_s$s $C/cpu_full_${m}_3d.yaml --set lift.run2d=$r2 --set train.seed=$s $sets"
+        echo "train $F/${m}_s$s $C/cpu_full_${m}_3d.yaml --set lift.run2d=$r2 --set train.seed=$s $sets ${steps[*]:-}"
       done
     done
   } | parallel
-  evaluate test "$REPORTS/table4" "$F"/*_s[0-9]/
-  $PY -m benchmarks.summarise_3d "$REPORTS/table4" benchmarks/results/cpu_scale/table4.json
+  evaluate test "$REPORTS/$T4" "$F"/*_s[0-9]/
+  $PY -m benchmarks.summarise_3d "$REPORTS/$T4" benchmarks/results/cpu_scale/$T4.json
   ;;
 *)
   echo "usage: $0 val|table3|ablation|table4" >&2; exit 2 ;;

@@ -14,10 +14,10 @@ from hopgen.core import camera
 from trainer import evaluate
 from trainer.config import ConfigError, load_config
 from trainer.data import apply_affine, crop_affine
-from trainer.engine import train
+from trainer.engine import load_model, train
 from trainer.metrics import keypoint_measures
 from trainer.models3d import LifterConfig, camera_roll
-from trainer.stage3d import LiftModel
+from trainer.stage3d import LiftModel, build_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -215,3 +215,22 @@ def test_full_pipeline_end_to_end(toy, tmp_path):
     text = open(os.path.join(out, "report.md")).read()
     assert "## Table IV: the whole pipeline" in text and "| 2D AUC (0-20 px) |" in text and "Table III" not in text
     assert os.path.getsize(os.path.join(out, "pck3d_pipeline.png")) > 0
+
+
+def test_pred2d_heatmaps_are_the_2d_runs_own_predictions(toy, tmp_path):
+    """A frozen pred2d model reads the same 2D keypoints as `hopgen eval` of its 2D run (same pipeline crops,
+    same heatmap size and read-out, same sample order): the lifter of Table IV sees the 2D stage of Table I."""
+    run2d = str(tmp_path / "run2d")
+    train(load_config("configs/train/tiny_ours_posenet.yaml", ["train.iterations=2", "train.ckpt_every=2"]),
+          [toy], run2d, progress=False)
+    cfg2d, _, net2d = load_model(run2d)
+    rep2d = str(tmp_path / "rep2d")
+    os.makedirs(rep2d)
+    evaluate.evaluate_2d(run2d, cfg2d, net2d, [toy], "train", rep2d, "cpu")
+    ref = np.load(os.path.join(rep2d, "predictions", "run2d.npz"))
+    cfg = load_config("configs/train/tiny_full_cluster.yaml", [f"lift.run2d={run2d}", "lift.finetune_2d=false"])
+    model = build_model(cfg)
+    _, r = evaluate.predict_dataset(model, cfg, [toy], "train", "cpu")
+    assert list(r["ids"]) == list(ref["ids"]) and r["uv_pred"].shape == ref["uv_pred"].shape
+    np.testing.assert_allclose(r["uv_pred"], ref["uv_pred"], atol=1e-3)
+    np.testing.assert_allclose(r["uv"], ref["uv_gt"], atol=1e-4)
