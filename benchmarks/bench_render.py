@@ -55,8 +55,8 @@ def _pick_samples(cfg, manifest, num):
         if left <= 0:
             break
         spec = plan_episode(cfg, manifest, e)
-        spec["samples"] = spec["samples"][:left]
-        left -= len(spec["samples"])
+        spec.samples = spec.samples[:left]
+        left -= len(spec.samples)
         specs.append(spec)
     return specs
 
@@ -88,7 +88,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
     cfg = load_generation_config(config, overrides)
     man = load_manifest(manifest)
     specs = _pick_samples(cfg, man, int(num))
-    n = sum(len(s["samples"]) for s in specs)
+    n = sum(len(s.samples) for s in specs)
     workdir = workdir or tempfile.mkdtemp(prefix="hopgen_bench_render_")
     writer = prepare_output(cfg, man, os.path.join(workdir, "full"))
     renderer = rmod.EpisodeRenderer(cfg, man, writer, threads=threads)
@@ -106,7 +106,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         for spec in specs:
-            for index, err in renderer.render_episode(spec, {s["index"] for s in spec["samples"]}):
+            for index, err in renderer.render_episode(spec, {s.index for s in spec.samples}):
                 if err is not None:
                     failures.append({"index": index, "error": f"{type(err).__name__}: {err}"})
     finally:
@@ -121,7 +121,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
     tmp_png = os.path.join(workdir, "beauty.png")
     for spec in specs:
         scene_data = renderer.build_scene(spec)
-        for sample in spec["samples"]:
+        for sample in spec.samples:
             try:
                 renderer.prepare_sample(spec, scene_data, sample)
             except Exception:  # a sample the full run could not render either

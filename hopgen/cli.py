@@ -47,7 +47,7 @@ def cmd_render(args):
 def cmd_plan(args):
     from hopgen.episode.plan import num_episodes, plan
     cfg, manifest, shard = _load_generation(args)
-    episodes = plan(cfg, manifest, shard)
+    episodes = [spec.to_dict() for spec in plan(cfg, manifest, shard)]
     if args.out:
         from hopgen.core.atomic import atomic_write_json
         atomic_write_json(args.out, {"episodes": episodes}, indent=1)

@@ -127,8 +127,8 @@ def two_sided_seed(sets, manifest, distinct_avatars=False):
     for seed in range(1, 200):
         cfg = load_generation_config(TINY_CONFIG, list(sets) + [f"dataset.seed={seed}"])
         specs = [plan_episode(cfg, manifest, e) for e in (0, 1)]
-        if {s["side"] for s in specs} == {"left", "right"} and (
-                not distinct_avatars or len({s["avatar"] for s in specs}) == 2):
+        if {s.side for s in specs} == {"left", "right"} and (
+                not distinct_avatars or len({s.avatar for s in specs}) == 2):
             return seed
     raise AssertionError("no seed gives both sides")
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from hopgen.hand import kinematics as kin
+from hopgen.core import graspable, meshfiles
 from hopgen.core import meshgeom as mg
+import meshprims as prims
 from hopgen.grasp import (GRASP_TYPES, TAXONOMY, GraspConfigError, frame_timing, grasp_episode, synthesize_grasp,
                           type_probs_for, validate_type_probs)
 from hopgen.grasp import closing, score, taxonomy
@@ -149,7 +151,7 @@ def test_procedural_objects_are_grasped(name, side):
     g = synthesize_grasp(SUBJECT, side, geom, np.random.default_rng([7, 1]))
     _check_grasp(g, mg.object_distance_fn(geom))
     assert g.category == geom.category and g.type in type_probs_for(
-        geom.category, mg.normalise_for_grasp(geom.vertices, geom.faces).extents)
+        geom.category, graspable.normalise_for_grasp(geom.vertices, geom.faces).extents)
 
 
 def test_same_seed_same_grasp():
@@ -160,11 +162,11 @@ def test_same_seed_same_grasp():
 
 
 def test_mesh_file_object_in_cm_with_offset_origin(tmp_path):
-    v, f = mg.cylinder_mesh(3.5, 16.0, n=40)  # 7 cm diameter, 16 cm tall, centimetres
+    v, f = prims.cylinder_mesh(3.5, 16.0, n=40)  # 7 cm diameter, 16 cm tall, centimetres
     v = v + np.array([20.0, -5.0, 8.0])  # origin at the base, 20 cm off to the side
     path = tmp_path / "thermos.obj"
-    mg.save_obj(path, v, f)
-    lv, lf = mg.load_mesh(path, units="cm")
+    prims.save_obj(path, v, f)
+    lv, lf = meshfiles.load_mesh(path, units="cm")
     geom = types.SimpleNamespace(name="thermos_file", category="cylindrical", vertices=lv, faces=lf, sdf=None)
     g = synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng(5))
     _check_grasp(g, mg.TriangleMesh(lv, lf).signed_distance)
@@ -177,12 +179,12 @@ def test_bad_meshes_raise_named_errors(case, reason):
     meshes = {
         "empty": (np.zeros((0, 3)), np.zeros((0, 3), dtype=int)),
         "flat": (np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0]]), np.array([[0, 1, 2], [0, 2, 1]])),
-        "huge": mg.box_mesh([0.6, 0.3, 0.3]),
-        "tiny": mg.box_mesh([0.006, 0.005, 0.004]),
+        "huge": prims.box_mesh([0.6, 0.3, 0.3]),
+        "tiny": prims.box_mesh([0.006, 0.005, 0.004]),
     }
     geom = types.SimpleNamespace(name=f"{case}_thing", category="cubical", vertices=meshes[case][0],
                                  faces=meshes[case][1], sdf=None)
-    with pytest.raises(mg.UngraspableObjectError, match=reason) as info:
+    with pytest.raises(graspable.UngraspableObjectError, match=reason) as info:
         synthesize_grasp(SUBJECT, "right", geom, np.random.default_rng(0))
     assert info.value.name == f"{case}_thing" and f"{case}_thing" in str(info.value)
 

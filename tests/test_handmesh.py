@@ -67,7 +67,7 @@ def test_mesh_arrays_and_sizes(right):
 
 def test_watertight_and_outward(right):
     f = right.faces
-    assert np.all(H.edge_use_counts(f) == 2)
+    assert np.all(edge_use_counts(f) == 2)
     # consistently oriented: every directed edge appears once, and its reverse exists
     d = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]).astype(np.int64)
     key = d[:, 0] * len(right.rest_vertices) + d[:, 1]
@@ -217,5 +217,12 @@ def test_sample_subject_deterministic_and_plausible():
 def test_all_builtin_subjects_watertight():
     for s in S.BUILTIN_SUBJECTS:
         m = H.build_hand_mesh(s, "right")
-        assert np.all(H.edge_use_counts(m.faces) == 2), s.id
+        assert np.all(edge_use_counts(m.faces) == 2), s.id
         assert 15000 <= len(m.rest_vertices) <= 45000, (s.id, len(m.rest_vertices))
+
+
+def edge_use_counts(faces):
+    """How many faces use each undirected edge: (E,) counts (all 2 for a closed manifold)."""
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(e, axis=0, return_counts=True)
+    return counts

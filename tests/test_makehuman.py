@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from hopgen.avatars import makehuman as mh
+from hopgen.avatars import makehuman_files
+from hopgen.avatars import rig as rg
 from hopgen.core import skeleton as sk
 
 MH_DIR = Path(os.environ.get("HOPGEN_MAKEHUMAN_DIR")
@@ -178,19 +180,24 @@ def test_weights_normalised_and_match_file(data):
 
 
 def test_rest_frames_and_skinning(data):
-    joints = mh.joint_positions(data, data.vertices)
-    rest = mh.bone_rest_matrices(data, joints)
+    # The rig the episodes pose (makehuman_rig -> hopgen.avatars.rig): orthonormal rest frames,
+    # the identity pose skins to the rest mesh, and MakeHuman flexion is a negative rotation
+    # about the bone's local X that moves the finger to the palm side.
+    r = mh.makehuman_rig(data, {"id": "plain", "sex": "female", "targets": {}}, name="plain")
+    rest = r.rest
     np.testing.assert_allclose(np.einsum("bji,bjk->bik", rest[:, :3, :3], rest[:, :3, :3]),
                                np.broadcast_to(np.eye(3), (len(rest), 3, 3)), atol=1e-9)
-    body = mh.render_vertices(data, data.vertices)
-    ident = mh.skin_vertices(body, data.weights, mh.skinning_matrices(rest, mh.pose_bones(data, rest, {})))
-    np.testing.assert_allclose(ident, body, atol=1e-9)
+    body = r.vertices
+    np.testing.assert_allclose(rg.skin(r, rg.pose(r, rg.identity_pose(r))), body, atol=1e-9)
 
     # Flex the left index MCP by 60 degrees: negative rotation about the bone's local X.
     a = np.radians(-60)
     rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    posed = mh.pose_bones(data, rest, {"finger2-1.L": rot})
+    local = rg.identity_pose(r)
     i1, i3 = data.bone_index["finger2-1.L"], data.bone_index["finger2-3.L"]
+    local[i1] = rot
+    posed = rg.pose(r, local)
+    joints = mh.joint_positions(data, mh.subject_vertices(data, {"id": "plain", "sex": "female", "targets": {}}))
     tail_rest = joints[data.joint_index["finger2-3.L____tail"]]
     tail_posed = posed[i3] @ np.linalg.solve(rest[i3], np.append(tail_rest, 1.0))
     head = rest[i1, :3, 3]
@@ -201,7 +208,7 @@ def test_rest_frames_and_skinning(data):
     normal = np.cross(hand[5] - hand[0], hand[17] - hand[0])
     palm_side = np.sign(np.dot(hand[4] - hand[0], normal))
     assert palm_side * np.dot(tail_posed[:3] - tail_rest, normal) > 0
-    skinned = mh.skin_vertices(body, data.weights, mh.skinning_matrices(rest, posed))
+    skinned = rg.skin(r, posed)
     moved = np.linalg.norm(skinned - body, axis=1) > 1e-9
     labels = mh.face_labels(data, "left")
     index_faces = np.isin(labels, [sk.seg_phalanx(1, s) for s in range(3)])
@@ -304,121 +311,9 @@ def test_bad_targets(tmp_path, data):
 
 def test_load_is_fast_and_cached():
     t = time.perf_counter()
-    fresh = mh._load(DATA)
+    fresh = makehuman_files._load(DATA)
     assert time.perf_counter() - t < 2.0
     assert mh.load_makehuman(MH_DIR) is mh.load_makehuman(DATA)
     assert fresh.vertices.shape == mh.load_makehuman(DATA).vertices.shape
     with pytest.raises(ValueError):
         fresh.vertices[0, 0] = 1.0  # cached arrays are read-only
-
-
-
-def _rot_x(deg):
-    a = np.radians(deg)
-    return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-
-
-def _bone_dirs(hand):
-    par = [p for p, _ in sk.BONES]
-    ch = [c for _, c in sk.BONES]
-    d = hand[ch] - hand[par]
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
-
-
-@pytest.mark.parametrize("side", ["left", "right"])
-def test_posed_joints_and_hand_frame(data, side):
-    s = mh.SIDE_SUFFIX[side]
-    joints = mh.joint_positions(data, data.vertices)
-    rest = mh.bone_rest_matrices(data, joints)
-    np.testing.assert_allclose(mh.posed_joint_positions(data, rest, mh.pose_bones(data, rest, {}), joints), joints,
-                               atol=1e-12)
-    hand = mh.hand_joints(data, joints, side)
-    frame = mh.hand_frame(hand, side)
-    np.testing.assert_allclose(frame[:3, :3].T @ frame[:3, :3], np.eye(3), atol=1e-12)
-    assert np.linalg.det(frame[:3, :3]) == pytest.approx(1.0)
-    local = (hand - frame[:3, 3]) @ frame[:3, :3]
-    assert local[9, 0] == pytest.approx(0, abs=1e-12) and local[9, 1] > 0.05  # middle MCP on +y
-    assert np.sign(local[5, 0]) == (1 if side == "right" else -1)  # index (radial) on +x for a right hand
-    # flexing every finger moves the tips to +z (out of the palm), as in hopgen.hand.kinematics
-    posed = mh.pose_bones(data, rest, {f"finger{f}-{k}{s}": _rot_x(-40) for f in range(2, 6) for k in (1, 2, 3)})
-    bent = mh.hand_joints(data, mh.posed_joint_positions(data, rest, posed, joints), side)
-    moved = (bent - hand) @ frame[:3, :3]
-    assert np.all(moved[[8, 12, 16, 20], 2] > 0.02)
-    np.testing.assert_allclose(bent[:5], hand[:5], atol=1e-12)  # wrist and thumb stay
-
-
-@pytest.mark.parametrize("side", ["left", "right"])
-def test_retarget_kinematics_pose(data, side):
-    from hopgen.hand import kinematics as kin
-
-    joints = mh.joint_positions(data, data.vertices)
-    rest = mh.bone_rest_matrices(data, joints)
-    shape = kin.shape_from_measurements(185.0, 85.0)
-    angles = kin.random_angles(np.random.default_rng([7, 0 if side == "left" else 1]), spread=0.8)
-    target, _ = kin.forward_kinematics(shape, angles, side)  # in the kinematics hand frame
-    # Put the target somewhere else in the world: retargeting with orient=False ignores that.
-    turn = np.eye(4)
-    turn[:3, :3] = _rot_x(70) @ np.array([[0, -1, 0], [1, 0, 0], [0, 0, 1]])
-    turn[:3, 3] = [0.3, -0.2, 1.1]
-    moved_target = target @ turn[:3, :3].T + turn[:3, 3]
-    rest_hand = mh.hand_joints(data, joints, side)
-    for orient, tgt in ((False, moved_target), (True, moved_target)):
-        rot = mh.retarget_hand(data, rest, joints, tgt, side, orient=orient)
-        posed = mh.pose_bones(data, rest, rot)
-        hand = mh.hand_joints(data, mh.posed_joint_positions(data, rest, posed, joints), side)
-        # fingers point like the target's fingers, seen in each hand's own frame
-        f_mh, f_t = mh.hand_frame(hand, side), mh.hand_frame(tgt, side)
-        finger_bones = [b for b in range(20) if b % 4 != 0]  # all but carpus/metacarpal links
-        d_mh = _bone_dirs(hand)[finger_bones] @ f_mh[:3, :3]
-        d_t = _bone_dirs(tgt)[finger_bones] @ f_t[:3, :3]
-        # (unposed, the directions differ by up to 115-160 degrees for these poses)
-        assert np.degrees(np.arccos(np.clip((d_mh * d_t).sum(1), -1, 1))).max() < 0.01
-        np.testing.assert_allclose(hand[0], rest_hand[0], atol=1e-12)  # the wrist stays in place
-        if orient:
-            np.testing.assert_allclose(f_mh[:3, :3], f_t[:3, :3], atol=0.05)
-        else:
-            np.testing.assert_allclose(f_mh, mh.hand_frame(rest_hand, side), atol=1e-9)
-
-
-@pytest.mark.bpy
-def test_blender_body_mesh_labels_and_pose(data):
-    import bpy
-
-    from hopgen.blender import makehuman as bmh
-    from hopgen.blender import scene
-
-    scene.reset_scene()
-    subject = mh.DEFAULT_MAKEHUMAN_SUBJECTS[3]
-    full = mh.subject_vertices(data, subject)
-    obj = bmh.build_body(data, full, "right", material=bmh.skin_material(subject["skin_rgb"]))
-    mesh = obj.data
-    assert len(mesh.vertices) == len(data.render_vertex_ids)
-    assert len(mesh.polygons) == len(data.triangles)
-    got = np.zeros(len(mesh.polygons), np.int32)
-    mesh.attributes[scene.LABEL_ATTRIBUTE].data.foreach_get("value", got)
-    np.testing.assert_array_equal(got, mh.face_labels(data, "right")[data.triangle_face])
-    assert set(np.unique(got).tolist()) == {sk.SEG_ARM, *sk.HAND_LABELS}
-    co = np.zeros(len(mesh.vertices) * 3, np.float32)
-    mesh.vertices.foreach_get("co", co)
-    np.testing.assert_allclose(co.reshape(-1, 3), mh.render_vertices(data, full), atol=1e-6)
-    assert mesh.materials[0].name.startswith("makehuman_skin")
-
-    # Pose: bend the right wrist; the hand vertices follow, the rest of the body does not.
-    joints = mh.joint_positions(data, full)
-    rest = mh.bone_rest_matrices(data, joints)
-    a = np.radians(-40)
-    rot = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    posed = mh.pose_bones(data, rest, {"wrist.R": rot})
-    skinned = mh.skin_vertices(mh.render_vertices(data, full), data.weights, mh.skinning_matrices(rest, posed))
-    bmh.set_body_vertices(obj, data, skinned)
-    mesh.vertices.foreach_get("co", co)
-    moved = np.linalg.norm(co.reshape(-1, 3) - mh.render_vertices(data, full), axis=1) > 1e-4
-    hand_tris = got >= sk.SEG_PALM
-    hand_verts = np.unique(data.triangles[hand_tris])
-    assert moved[hand_verts].mean() > 0.9
-    rest_render = mh.render_vertices(data, full)
-    assert not moved[rest_render[:, 0] > 0].any()  # nothing on the character's left moves
-    assert not moved[rest_render[:, 2] > rest_render[hand_verts, 2].max() + 0.1].any()  # nor above the hand
-    with pytest.raises(scene.SceneError, match="expected"):
-        bmh.set_body_vertices(obj, data, np.zeros((10, 3)))
-    assert bpy.data.objects.get("makehuman_body") is obj

@@ -3,11 +3,13 @@ pipeline (pure), one episode (pure), and `hopgen render` of both hands, validate
 import json
 import os
 from pathlib import Path
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from hopgen.avatars import entries
 from hopgen.episode import body as av
 from hopgen.core import camera as cam
 from hopgen.hand import kinematics as kin
@@ -45,9 +47,9 @@ def test_manifest_entries(tmp_path):
          "options": {"skin_tone": 5, "hand": {"hand-scale": 0.3}}}]))
     names = [a.name for a in m.avatars]
     assert names[:2] == ["crew_00", "crew_01"] and names[-2:] == ["anna", "own"]
-    anna = av.avatar_subject(m.avatar("anna"))
+    anna = entries.avatar_subject(m.avatar("anna"))
     assert anna["id"] == "anna" and anna["ethnicity"] == mh.DEFAULT_MAKEHUMAN_SUBJECTS[3]["ethnicity"]
-    own = av.avatar_subject(m.avatar("own"))
+    own = entries.avatar_subject(m.avatar("own"))
     assert own["skin_tone"] == 5 and own["sex"] == "male"
     data = mh.load_makehuman(MH_DIR)
     weights = {str(p.relative_to(data.data_dir / "targets")): w for p, w in mh.subject_targets(data, own).items()}
@@ -102,7 +104,7 @@ def test_default_subjects_pose_for_a_grasp(k):
     subject = mh.DEFAULT_MAKEHUMAN_SUBJECTS[k]
     side = ("left", "right")[k % 2]
     r = mh.makehuman_rig(mh.load_makehuman(MH_DIR), subject)
-    proxy = av.proxy_subject(subject, rg.hand_joints(r, r.rest, side), side)
+    proxy = entries.proxy_subject(subject, rg.hand_joints(r, r.rest, side), side)
     assert 150 < proxy.hand_length_mm < 225 and proxy.id == subject["id"]
     shape = kin.shape_from_measurements(proxy.hand_length_mm, proxy.hand_breadth_mm)
     rng = np.random.default_rng(k)
@@ -167,7 +169,7 @@ def test_episode_is_posed_consistently(episode):
         assert f.wrist_error_m < 1e-3
         assert sdf(cam.transform(inv, f.hand_points)).min() > -0.005  # hand skin at most 5 mm in
         assert sdf(cam.transform(inv, f.body_points)).min() > 0.0  # no body part inside the object
-        np.testing.assert_allclose(rg.hand_frame(f.joints, spec["side"]), f.hand_to_world, atol=1e-12)
+        np.testing.assert_allclose(rg.hand_frame(f.joints, spec.side), f.hand_to_world, atol=1e-12)
     again = build_episode(cfg, m, spec)
     for a, b in zip(sc.frames, again.frames):
         np.testing.assert_array_equal(a.joints, b.joints)
@@ -179,8 +181,8 @@ def test_camera_keeps_the_body_out_of_the_lens(episode):
     state = sc.frames[-1]
     turned = 0
     for az in np.linspace(-np.pi, np.pi, 12, endpoint=False):
-        sample = dict(spec["samples"][0], camera=dict(spec["samples"][0]["camera"], azimuth=float(az),
-                                                      rig="third_person", distance=0.5))
+        first = spec.samples[0]
+        sample = replace(first, camera=replace(first.camera, azimuth=float(az), rig="third_person", distance=0.5))
         K, w2c = sc.place_camera(cfg, sample, state, 96, 96)
         body = cam.transform(w2c, state.body_points)
         assert np.linalg.norm(body, axis=1).min() >= av.CAMERA_NEAR_M

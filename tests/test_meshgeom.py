@@ -7,7 +7,9 @@ import types
 import numpy as np
 import pytest
 
+from hopgen.core import graspable, meshfiles
 from hopgen.core import meshgeom as mg
+import meshprims as prims
 
 
 def box_sdf(p, half):
@@ -17,7 +19,7 @@ def box_sdf(p, half):
 
 def test_sphere_signed_distance_matches_analytic():
     r = 0.05
-    mesh = mg.TriangleMesh(*mg.uv_sphere_mesh(r, n=48))
+    mesh = mg.TriangleMesh(*prims.uv_sphere_mesh(r, n=48))
     rng = np.random.default_rng(0)
     p = rng.uniform(-0.1, 0.1, (2000, 3))
     sd = mesh.signed_distance(p)
@@ -30,7 +32,7 @@ def test_sphere_signed_distance_matches_analytic():
 
 
 def test_closest_points_match_brute_force():
-    mesh = mg.TriangleMesh(*mg.uv_sphere_mesh(0.03, n=16))
+    mesh = mg.TriangleMesh(*prims.uv_sphere_mesh(0.03, n=16))
     rng = np.random.default_rng(1)
     p = rng.normal(scale=0.04, size=(300, 3))
     d, c, f = mesh.closest_points(p)
@@ -45,7 +47,7 @@ def test_closest_points_match_brute_force():
 
 def test_box_signed_distance_exact_including_edges_and_corners():
     size = np.array([0.08, 0.05, 0.02])
-    mesh = mg.TriangleMesh(*mg.box_mesh(size))
+    mesh = mg.TriangleMesh(*prims.box_mesh(size))
     rng = np.random.default_rng(2)
     p = rng.uniform(-0.08, 0.08, (3000, 3))
     assert np.abs(mesh.signed_distance(p) - box_sdf(p, size / 2)).max() < 1e-12
@@ -63,7 +65,7 @@ def test_box_signed_distance_exact_including_edges_and_corners():
 
 
 def test_polygon_soup_is_welded_for_signs():
-    v, f = mg.box_mesh([0.04, 0.04, 0.04])
+    v, f = prims.box_mesh([0.04, 0.04, 0.04])
     soup_v = v[f].reshape(-1, 3)
     soup_f = np.arange(len(soup_v)).reshape(-1, 3)
     mesh = mg.TriangleMesh(soup_v, soup_f)
@@ -72,7 +74,7 @@ def test_polygon_soup_is_welded_for_signs():
 
 
 def test_query_speed_near_surface():
-    mesh = mg.TriangleMesh(*mg.cylinder_mesh(0.035, 0.2, n=256))
+    mesh = mg.TriangleMesh(*prims.cylinder_mesh(0.035, 0.2, n=256))
     rng = np.random.default_rng(3)
     ang = rng.uniform(0, 2 * np.pi, 4000)
     rad = 0.035 + rng.uniform(-0.005, 0.03, 4000)
@@ -88,7 +90,7 @@ def test_query_speed_near_surface():
 
 def _cylinder_cm_offset():
     """7 cm diameter, 15 cm tall cylinder in centimetres, origin 10 cm off its base."""
-    v, f = mg.cylinder_mesh(3.5, 15.0, n=32)
+    v, f = prims.cylinder_mesh(3.5, 15.0, n=32)
     return v + np.array([10.0, -4.0, 7.5]), f
 
 
@@ -151,35 +153,35 @@ def test_load_formats_in_cm_with_offset_origin(tmp_path, fmt):
     {"obj": _write_obj_quads, "stl_ascii": _write_stl_ascii, "stl_binary": _write_stl_binary,
      "ply_ascii": lambda p, v, f: _write_ply(p, v, f, False),
      "ply_binary": lambda p, v, f: _write_ply(p, v, f, True)}[fmt](path, v, f)
-    lv, lf = mg.load_mesh(path, units="cm")
+    lv, lf = meshfiles.load_mesh(path, units="cm")
     assert lf.shape[1] == 3 and len(lf) == len(f)
     mesh = mg.TriangleMesh(lv, lf)
     assert mesh.watertight
     assert np.allclose(mesh.bounds, [[0.065, -0.075, 0.0], [0.135, -0.005, 0.15]], atol=1e-6)
     assert mesh.volume() == pytest.approx(np.pi * 0.035 ** 2 * 0.15, rel=0.02)
-    frame = mg.normalise_for_grasp(lv, lf)
+    frame = graspable.normalise_for_grasp(lv, lf)
     assert np.allclose(frame.centre, [0.1, -0.04, 0.075], atol=1e-6)
     assert abs(frame.axes[0] @ [0, 0, 1]) > 0.999  # the long axis is the cylinder axis
     assert frame.extents[0] == pytest.approx(0.15, abs=1e-6)
     assert np.allclose(frame.axes @ frame.axes.T, np.eye(3)) and np.linalg.det(frame.axes) > 0
-    mg.check_graspable("cyl", lv, lf)
-    lv2, _ = mg.load_mesh(path, units="cm", scale=2.0)
+    graspable.check_graspable("cyl", lv, lf)
+    lv2, _ = meshfiles.load_mesh(path, units="cm", scale=2.0)
     assert np.allclose(lv2, lv * 2)
 
 
 def test_bad_files_name_the_file(tmp_path):
     p = tmp_path / "broken.obj"
     p.write_text("v 0 0 0\nv 1 0 0\nf 1 2 9\n")
-    with pytest.raises(mg.MeshFileError, match="broken.obj"):
-        mg.load_mesh(p)
+    with pytest.raises(meshfiles.MeshFileError, match="broken.obj"):
+        meshfiles.load_mesh(p)
     q = tmp_path / "x.stl"
     q.write_bytes(b"\x00\x01garbage")
-    with pytest.raises(mg.MeshFileError, match="x.stl"):
-        mg.load_mesh(q)
-    with pytest.raises(mg.MeshFileError, match="format"):
-        mg.load_mesh(tmp_path / "thing.dae")
-    with pytest.raises(mg.MeshFileError, match="units"):
-        mg.load_mesh(p, units="furlong")
+    with pytest.raises(meshfiles.MeshFileError, match="x.stl"):
+        meshfiles.load_mesh(q)
+    with pytest.raises(meshfiles.MeshFileError, match="format"):
+        meshfiles.load_mesh(tmp_path / "thing.dae")
+    with pytest.raises(meshfiles.MeshFileError, match="units"):
+        meshfiles.load_mesh(p, units="furlong")
 
 
 def test_check_graspable_errors_name_the_object():
@@ -188,19 +190,19 @@ def test_check_graspable_errors_name_the_object():
         "flat": (np.array([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0.1, 0.1, 0]]),
                  np.array([[0, 1, 2], [1, 3, 2], [0, 2, 1], [1, 2, 3]]), "zero volume"),
         "nan": (np.array([[0, 0, 0], [np.nan, 0, 0], [0, 1, 0]]), np.array([[0, 1, 2]]), "NaN"),
-        "huge": (*mg.box_mesh([0.5, 0.05, 0.05]), "too large"),
-        "fat": (*mg.box_mesh([0.2, 0.2, 0.2]), "too large"),
-        "tiny": (*mg.box_mesh([0.005, 0.004, 0.003]), "too small"),
+        "huge": (*prims.box_mesh([0.5, 0.05, 0.05]), "too large"),
+        "fat": (*prims.box_mesh([0.2, 0.2, 0.2]), "too large"),
+        "tiny": (*prims.box_mesh([0.005, 0.004, 0.003]), "too small"),
     }
     for name, (v, f, reason) in cases.items():
-        with pytest.raises(mg.UngraspableObjectError, match=reason) as info:
-            mg.check_graspable(name, v, f)
+        with pytest.raises(graspable.UngraspableObjectError, match=reason) as info:
+            graspable.check_graspable(name, v, f)
         assert info.value.name == name and name in str(info.value)
-    mg.check_graspable("phone", *mg.box_mesh([0.15, 0.07, 0.008]))
+    graspable.check_graspable("phone", *prims.box_mesh([0.15, 0.07, 0.008]))
 
 
 def test_object_distance_fn_prefers_analytic_sdf():
-    v, f = mg.uv_sphere_mesh(0.04, n=24)
+    v, f = prims.uv_sphere_mesh(0.04, n=24)
     geom = types.SimpleNamespace(vertices=v, faces=f, sdf=None)
     p = np.array([[0.0, 0.0, 0.05], [0.0, 0.01, 0.0]])
     assert np.allclose(mg.object_distance_fn(geom)(p), [0.01, -0.03], atol=2e-4)
@@ -209,7 +211,7 @@ def test_object_distance_fn_prefers_analytic_sdf():
 
 
 def test_mesh_objects_are_accepted_directly():
-    mesh = mg.TriangleMesh(*mg.box_mesh([0.1, 0.04, 0.02]))
-    frame = mg.normalise_for_grasp(mesh)
+    mesh = mg.TriangleMesh(*prims.box_mesh([0.1, 0.04, 0.02]))
+    frame = graspable.normalise_for_grasp(mesh)
     assert np.allclose(np.abs(frame.axes), np.eye(3)) and np.allclose(frame.extents, [0.1, 0.04, 0.02])
-    mg.check_graspable("brick", mesh)
+    graspable.check_graspable("brick", mesh)

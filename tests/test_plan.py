@@ -21,6 +21,7 @@ def cfg(**kw):
 
 
 def by_index(episodes):
+    episodes = [e.to_dict() for e in episodes]
     return {s["index"]: (json.dumps({k: v for k, v in e.items() if k != "samples"}, sort_keys=True), json.dumps(s, sort_keys=True))
             for e in episodes for s in e["samples"]}
 
@@ -40,7 +41,7 @@ def test_seed_changes_plan_and_episodes_group_samples():
     a = plan_episode(cfg(**{"dataset.seed": 1}), m, 3)
     b = plan_episode(cfg(**{"dataset.seed": 2}), m, 3)
     assert a != b
-    assert [s["frame"] for s in a["samples"]] == [0, 1, 2, 3]
+    assert [s.frame for s in a.samples] == [0, 1, 2, 3]
     assert num_episodes(cfg(**{"dataset.num_samples": 9})) == 3  # 4 frames x 1 view: last one partial
 
 
@@ -50,8 +51,8 @@ def test_test_split_holds_out_whole_objects():
     assert len(held) == 4 and {o.split("_")[0] for o in held} == set(CATEGORIES)
     eps = plan(c, m)
     for e in eps:
-        assert (e["object"] in held) == (e["split"] == "test")
-    frac = sum(e["split"] == "test" for e in eps) / len(eps)
+        assert (e.object in held) == (e.split == "test")
+    frac = sum(e.split == "test" for e in eps) / len(eps)
     assert 0.15 < frac < 0.35
 
 
@@ -66,8 +67,29 @@ def test_hdri_backgrounds_are_lit_by_their_hdri():
     """Environment lighting is drawn by chance, except that an HDRI background always uses its HDRI."""
     c, m = cfg(**{"dataset.num_samples": 400, "lighting.hdri_probability": 0.3}), toy_manifest()
     episodes = plan(c, m)
-    kinds = {e["background"]["kind"] for e in episodes}
+    kinds = {e.background.kind for e in episodes}
     assert {"hdri", "backdrop"} <= kinds
-    assert all(e["hdri"]["use"] for e in episodes if e["background"]["kind"] == "hdri")
-    others = [e["hdri"]["use"] for e in episodes if e["background"]["kind"] != "hdri"]
+    assert all(e.hdri.use for e in episodes if e.background.kind == "hdri")
+    others = [e.hdri.use for e in episodes if e.background.kind != "hdri"]
     assert 0 < sum(others) < len(others)  # still random elsewhere
+
+
+def test_spec_round_trips_through_json_and_names_bad_fields():
+    from hopgen.episode.spec import EpisodeSpec, SpecError
+    spec = plan_episode(cfg(**{"dataset.seed": 5}), toy_manifest(), 1)
+    data = json.loads(json.dumps(spec.to_dict()))
+    assert list(data) == ["episode", "split", "avatar", "avatar_kind", "side", "object", "category", "object_seed",
+                          "grasp_seed", "appearance_seed", "sleeve", "lights", "hdri", "background", "distractors",
+                          "samples"]
+    back = EpisodeSpec.from_dict(data)
+    assert back == spec and back.samples[0].camera.rig == spec.samples[0].camera.rig
+    bad = json.loads(json.dumps(data))
+    bad["samples"][0]["camera"]["zoom"] = 2
+    with pytest.raises(SpecError, match=r"EpisodeSpec.samples\[0\].camera: unknown field 'zoom'"):
+        EpisodeSpec.from_dict(bad)
+    del data["grasp_seed"]
+    with pytest.raises(SpecError, match="missing field 'grasp_seed'"):
+        EpisodeSpec.from_dict(data)
+    data["grasp_seed"] = "7"
+    with pytest.raises(SpecError, match=r"EpisodeSpec.grasp_seed: expected int, got str"):
+        EpisodeSpec.from_dict(data)

@@ -6,9 +6,9 @@ emissive sphere ~2.5 px in radius. Its label-pass centroid (pixel-centre samples
 half-pixel convention error or a wrong principal-point shift.
 
 Then the same with real planned samples: a left and a right hand episode (grasp synthesised), two
-cameras each (hopgen.episode.build.place_camera: rig, framing, crop jitter, non-square image), markers at
+cameras each (hopgen.episode.scene.place_camera: rig, framing, crop jitter, non-square image), markers at
 joints of the posed hand; each marker's label centroid must be within 0.5 px of the annotated uv
-(hopgen.episode.build.annotation_core). The cases are computed here and rendered by both Blenders (this
+(hopgen.episode.scene.annotation_core). The cases are computed here and rendered by both Blenders (this
 file is also a Blender script: `blender -b -P tests/test_reprojection.py -- CASES.json OUT.json`).
 """
 
@@ -95,7 +95,8 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
     """Planned samples of a left- and a right-hand episode (pure code, this Python): camera, the
     world positions of joints whose markers do not overlap in the image, and their annotated uv."""
     from hopgen.config import load_generation_config
-    from hopgen.episode.build import annotation_core, build_episode, place_camera
+    from hopgen.episode.build import build_episode
+    from hopgen.episode.scene import annotation_core, place_camera
     from hopgen.assets.manifest import load_manifest
     from hopgen.episode.plan import plan_episode
     man = load_manifest()
@@ -105,8 +106,8 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
                                             f"dataset.height={height}"])
         spec = plan_episode(cfg, man, 0)
         scene = build_episode(cfg, man, spec)
-        for sample in spec["samples"][:cams_per_side]:
-            state = next(f for f in scene.frames if f.frame == sample["frame"])
+        for sample in spec.samples[:cams_per_side]:
+            state = scene.frame_state(sample.frame)
             K, w2c = place_camera(cfg, sample, state, width, height)
             anno = annotation_core(cfg, scene, sample, state, K, w2c, width, height)
             uv = np.asarray(anno["hand"]["uv"])
@@ -115,7 +116,7 @@ def hand_joint_cases(cams_per_side=2, width=112, height=84):
                 if all(np.hypot(*(uv[j] - uv[k])) > 3 * HAND_MARKER_PX for k in keep) and \
                         3 < uv[j, 0] < width - 4 and 3 < uv[j, 1] < height - 4:
                     keep.append(j)
-            cases.append({"side": side, "rig": sample["camera"]["rig"], "W": width, "H": height, "K": K.tolist(),
+            cases.append({"side": side, "rig": sample.camera.rig, "W": width, "H": height, "K": K.tolist(),
                           "world_to_camera": w2c.tolist(), "joints": keep,
                           "world": state.joints[keep].tolist(), "uv": uv[keep].tolist(),
                           "depth": np.asarray(anno["hand"]["xyz"])[keep, 2].tolist()})

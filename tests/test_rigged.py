@@ -214,3 +214,27 @@ def test_blender_binary_renders_rigged_hand(hand_glb, tmp_path):
     path, _ = hand_glb
     (tmp_path / "hand.glb").write_bytes(path.read_bytes())
     render_with_blender_binary(BLENDER_BIN, tmp_path, _manifest(tmp_path, tmp_path / "hand.glb"))
+
+
+def test_rigged_reader_comes_from_the_registry(monkeypatch, tmp_path):
+    # Pure code never imports hopgen.blender: without a registered reader a rigged avatar is a clear
+    # error; hopgen.blender.rigged registers its reader when Blender imports it.
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.avatars import entries
+    monkeypatch.setattr(entries, "_RIGGED_READER", None)
+    monkeypatch.setattr(entries, "_RIG_CACHE", {})
+    (tmp_path / "hand.glb").write_bytes(b"glTF")  # never read: no reader is registered
+    m = load_manifest(data={"avatars": [{"name": "studio_hand", "kind": "rigged", "file": str(tmp_path / "hand.glb"),
+                                         "bone_map": BONE_MAP}], "objects": [{"builtin": True}]})
+    with pytest.raises(rg.RigError, match="studio_hand: reading rigged file .*hand.glb needs Blender"):
+        entries.avatar_rig(m.avatar("studio_hand"))
+    seen = []
+
+    def reader(entry):
+        seen.append(entry.name)
+        raise rg.RigError("reader reached")
+
+    entries.register_rigged_reader(reader)
+    with pytest.raises(rg.RigError, match="reader reached"):
+        entries.avatar_rig(m.avatar("studio_hand"))
+    assert seen == ["studio_hand"]

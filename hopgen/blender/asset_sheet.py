@@ -175,7 +175,7 @@ def _limit(seq, limit):
 
 def _object_geometry(manifest, entry, opts):
     """Geometry of a manifest object; seeded per object so random colours differ between objects."""
-    from hopgen.episode.build import load_object_geometry
+    from hopgen.episode.scene import load_object_geometry
     return load_object_geometry(entry, [int(opts.seed), manifest.objects.index(entry)])
 
 

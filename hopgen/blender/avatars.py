@@ -3,30 +3,23 @@
 The episode (hopgen.episode.body.BodyEpisodeScene) already holds every frame's skinned vertices; here
 the rig's triangles become two objects sharing those vertices: ``hop_hand`` (palm + fingers of the
 grasping side: the amodal hand mask) and ``hop_body`` (everything else, seg label arm/body),
-dressed by appearance region: skin from the subject's tone, a top, trousers and shoes from the
-episode's appearance seed; a long sleeve covers the upper forearms when the plan asks for one.
+dressed by appearance region: skin from the subject's tone, a top, trousers and shoes as drawn
+in the episode's looks (hopgen.episode.appearance); a long sleeve covers the upper forearms when the
+plan asks for one.
 """
 
 import numpy as np
 
-from hopgen.episode import appearance
 from hopgen.avatars import rig as rg
 from hopgen.core.skeleton import SEG_ARM
 from hopgen.blender import materials, scene as hscene
 from hopgen.blender import rigged  # noqa: F401  (registers the rigged-file reader)
 
 
-def _shoe_params(rng):
-    p = appearance.cloth_params(rng)
-    dark = float(rng.uniform(0.02, 0.12))
-    p.update(pattern="solid", colour_a=(dark, dark * 0.9, dark * 0.8), roughness=0.6)
-    return p
-
-
 class BodyAvatar:
     """The two mesh objects of a rigged avatar; ``pose(state)`` moves them to a frame."""
 
-    def __init__(self, scene_data, ep, rng):
+    def __init__(self, scene_data, ep):
         r, labels = scene_data.rig, np.asarray(scene_data.labels)
         tris = np.asarray(r.triangles)
         v0 = scene_data.frames[0].vertices
@@ -34,11 +27,10 @@ class BodyAvatar:
         is_hand = labels != SEG_ARM
         self.hand = hscene.add_mesh_object("hop_hand", v0, tris[is_hand], labels[is_hand], materials=[skin])
         region = np.zeros(len(tris), np.int64) if r.region is None else np.asarray(r.region, np.int64).copy()
-        if ep.get("sleeve") and r.sleeve is not None:
+        if ep.sleeve and r.sleeve is not None:
             region[np.asarray(r.sleeve) & ~is_hand] = rg.REGION_TOP
-        mats = [skin, materials.cloth_material("hop_top", appearance.cloth_params(rng)),
-                materials.cloth_material("hop_bottom", appearance.cloth_params(rng)),
-                materials.cloth_material("hop_shoes", _shoe_params(rng))]
+        clothes = scene_data.looks.clothes
+        mats = [skin] + [materials.cloth_material(f"hop_{piece}", clothes[piece]) for piece in ("top", "bottom", "shoes")]
         rest = ~is_hand
         if scene_data.shown is not None:  # avatar.body false: only the grasping hand and forearm
             rest &= np.asarray(scene_data.shown)

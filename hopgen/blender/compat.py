@@ -11,11 +11,19 @@ Known differences handled here:
   `cycles.denoising_quality` (OIDN quality) exists from 4.1.
 - Emissive-mesh light sampling: `Material.cycles.sample_as_light` (<= 3.4) became
   `Material.cycles.emission_sampling` (3.5+).
-- ShaderNodeMixRGB is legacy since 3.4; ShaderNodeMix (data_type RGBA) is used where it exists.
+- ShaderNodeMixRGB is legacy since 3.4 (the oldest supported version): ShaderNodeMix (data_type RGBA)
+  is used everywhere. Its factor socket was renamed "Fac" -> "Factor" (FACTOR lists both).
+- Auto smooth was removed in 4.1: `Mesh.set_sharp_from_angle` replaces `use_auto_smooth`.
+- Blender 3.x's glTF importer uses `np.bool`, which numpy 1.24+ lacks (Debian's 3.4 runs numpy 1.24).
+
+A test (tests/test_compat_only.py) fails when a version check appears in any other module.
 - Cycles device listing: `refresh_devices()` (3.0+) and `get_devices()`.
 """
 
+import contextlib
+
 import bpy
+import numpy as np
 
 # Principled BSDF input names, newest first; `set_input` takes the first one the node has.
 PRINCIPLED = {
@@ -31,6 +39,7 @@ PRINCIPLED = {
     "coat_roughness": ("Coat Roughness", "Clearcoat Roughness"),
     "sheen": ("Sheen Weight", "Sheen"),
     "sheen_tint": ("Sheen Tint",),
+    "anisotropic": ("Anisotropic",),
     "base_color": ("Base Color",),
     "roughness": ("Roughness",),
     "metallic": ("Metallic",),
@@ -44,15 +53,28 @@ def blender_version():
     return tuple(bpy.app.version)
 
 
+FACTOR = ("Factor", "Fac")  # colour/math factor sockets, newest name first
+
+
+def find_socket(sockets, names, kind=None):
+    """First socket of ``sockets`` named one of ``names`` (in order) and, if given, of type ``kind``
+    ('RGBA', 'VALUE', 'VECTOR'); enabled sockets are preferred (nodes keep disabled twins of the
+    same name for other data types). None if there is none."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    for name in names:
+        cands = [s for s in sockets if s.name == name and (kind is None or s.type == kind)]
+        cands.sort(key=lambda s: not getattr(s, "enabled", True))
+        if cands:
+            return cands[0]
+    return None
+
+
 def find_input(node, names):
-    """First input socket of `node` whose name is in `names` (a str or a sequence), or None."""
+    """First input socket of `node` whose name is in `names` (a PRINCIPLED key, one name or a
+    sequence of names), or None."""
     if isinstance(names, str):
         names = PRINCIPLED.get(names, (names,))
-    for name in names:
-        sock = node.inputs.get(name)
-        if sock is not None:
-            return sock
-    return None
+    return find_socket(node.inputs, names)
 
 
 def set_input(node, names, value):
@@ -88,19 +110,36 @@ class MixSockets:
 
 def new_mix_rgb(tree, blend="MIX"):
     """A colour Mix node (`blend`: MIX, MULTIPLY, OVERLAY, ...) as MixSockets."""
-    try:
-        node = tree.nodes.new("ShaderNodeMix")  # 3.4+
-    except RuntimeError:
-        node = None
-    if node is not None:
-        node.data_type = "RGBA"
-        node.blend_type = blend
-        ins = {s.identifier: s for s in node.inputs}
-        outs = {s.identifier: s for s in node.outputs}
-        return MixSockets(node, ins["Factor_Float"], ins["A_Color"], ins["B_Color"], outs["Result_Color"])
-    node = tree.nodes.new("ShaderNodeMixRGB")
+    node = tree.nodes.new("ShaderNodeMix")  # 3.4+ (every supported version)
+    node.data_type = "RGBA"
     node.blend_type = blend
-    return MixSockets(node, node.inputs[0], node.inputs[1], node.inputs[2], node.outputs[0])
+    ins = {s.identifier: s for s in node.inputs}
+    outs = {s.identifier: s for s in node.outputs}
+    return MixSockets(node, ins["Factor_Float"], ins["A_Color"], ins["B_Color"], outs["Result_Color"])
+
+
+def shade_smooth_by_angle(mesh, angle):
+    """Smooth shading with edges sharper than ``angle`` (radians) kept sharp."""
+    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
+    if hasattr(mesh, "set_sharp_from_angle"):  # 4.1+: auto smooth was removed
+        mesh.set_sharp_from_angle(angle=angle)
+    else:
+        mesh.use_auto_smooth = True
+        mesh.auto_smooth_angle = angle
+
+
+@contextlib.contextmanager
+def gltf_importer_numpy():
+    """Lend numpy the ``np.bool`` alias that Blender 3.x's glTF importer uses (numpy 1.24-1.26 lack
+    it) for the duration of an import; newer numpy and Blender need nothing."""
+    lend = np.__dict__.get("bool") is None  # (hasattr would warn on numpy 1.24-1.26)
+    if lend:
+        np.bool = np.bool_
+    try:
+        yield
+    finally:
+        if lend:
+            del np.bool
 
 
 def set_view_transform(scene, name):

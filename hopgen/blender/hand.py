@@ -7,10 +7,13 @@ CREASE_ATTRIBUTE = "hop_crease"  # POINT FLOAT attribute (0..1) read by the skin
 
 
 def build_hand_object(mesh, name, skin_material=None, nail_material=None, subject=None, subsurf=False,
-                      collection=None):
-    """Create the hand + forearm object from a HandMesh at its rest pose.
+                      collection=None, faces=None):
+    """Create the hand + forearm object from a HandMesh at its rest pose (the asset sheet, the
+    preview and the dataset render all build hands here).
 
-    Faces carry the INT FACE attribute "hop_label" (mesh.face_labels) and material slots
+    faces: optional (F',) indices of the mesh faces to use (the dataset render makes the hand proper
+    and the forearm separate objects); every vertex is kept, so set_hand_pose takes the full posed
+    (V, 3) array. Faces carry the INT FACE attribute "hop_label" (mesh.face_labels) and material slots
     [skin, nail] (mesh.face_material).  Missing materials are made with
     hopgen.blender.materials from `subject` (a subjects.Subject; its skin/nail colours), or a
     neutral skin tone when no subject is given.  Smooth shading (the ~1.7 mm mesh needs no
@@ -23,9 +26,10 @@ def build_hand_object(mesh, name, skin_material=None, nail_material=None, subjec
     if nail_material is None:
         gloss = subject.nail_gloss if subject is not None else 0.6
         nail_material = materials.nail_material(f"{name}_nail", skin_rgb, gloss=gloss)
-    obj = scene.add_mesh_object(name, mesh.rest_vertices, mesh.faces, face_labels=mesh.face_labels,
-                                materials=[skin_material, nail_material], face_material=mesh.face_material,
-                                smooth=True, collection=collection)
+    sel = slice(None) if faces is None else np.asarray(faces)
+    obj = scene.add_mesh_object(name, mesh.rest_vertices, np.asarray(mesh.faces)[sel],
+                                face_labels=np.asarray(mesh.face_labels)[sel], materials=[skin_material, nail_material],
+                                face_material=np.asarray(mesh.face_material)[sel], smooth=True, collection=collection)
     me = obj.data
     old = me.attributes.get(CREASE_ATTRIBUTE)
     if old is not None:

@@ -1,48 +1,24 @@
 """Procedural Cycles materials for the built-in objects, from spec dicts (hopgen.objects.materials).
 
-Works in Blender 3.4 .. 5.0: sockets are looked up by any of their historical names
-(Principled "Transmission" -> "Transmission Weight", "Fac" -> "Factor", ...), the colour mix
-uses ShaderNodeMix (3.4+) with a MixRGB fallback. Textures use Object coordinates (metres), so
-patterns keep their physical scale whatever the object size.
+Works in Blender 3.4 .. 5.0: sockets are looked up by any of their historical names through
+hopgen.blender.compat (Principled "Transmission" -> "Transmission Weight", "Fac" -> "Factor", ...).
+Textures use Object coordinates (metres), so patterns keep their physical scale whatever the
+object size. The random offsets of printed labels come with the spec (``label_numbers``, drawn in
+hopgen.objects.materials); nothing here is random.
 """
 
 import bpy
 import numpy as np
 
-# ----------------------------------------------------------------------------- version-tolerant helpers
-
-
-def find_socket(sockets, names, kind=None):
-    """First socket whose name is one of `names` (in order) and, if given, whose type is `kind`
-    ('RGBA', 'VALUE', 'VECTOR'); enabled sockets are preferred. None if there is none."""
-    names = (names,) if isinstance(names, str) else tuple(names)
-    for name in names:
-        cands = [s for s in sockets if s.name == name and (kind is None or s.type == kind)]
-        cands.sort(key=lambda s: not getattr(s, "enabled", True))
-        if cands:
-            return cands[0]
-    return None
-
-
-def set_input(node, names, value):
-    """Set the default value of the first input found under `names`; False if none exists."""
-    sock = find_socket(node.inputs, names)
-    if sock is None:
-        return False
-    if sock.type == "RGBA" and len(value) == 3:
-        value = (*value, 1.0)
-    sock.default_value = value
-    return True
-
+from hopgen.blender import compat
+from hopgen.objects.materials import label_numbers
+from hopgen.blender.compat import FACTOR as FAC, find_socket, set_input
 
 def _sock(node, names, out=True, kind=None):
     sock = find_socket(node.outputs if out else node.inputs, names, kind)
     if sock is None:
         raise KeyError(f"{node.bl_idname} has no {'output' if out else 'input'} named {names}")
     return sock
-
-
-FAC = ("Factor", "Fac")
 
 
 class Graph:
@@ -101,16 +77,10 @@ class Graph:
 
     def mix(self, fac, a, b):
         """Colour mix (a where fac = 0, b where fac = 1)."""
-        try:
-            n = self.node("ShaderNodeMix", data_type="RGBA")
-            ins = (_sock(n, FAC, False, "VALUE"), _sock(n, "A", False, "RGBA"), _sock(n, "B", False, "RGBA"))
-            out = _sock(n, "Result", True, "RGBA")
-        except RuntimeError:  # Blender < 3.4: legacy MixRGB
-            n = self.node("ShaderNodeMixRGB")
-            ins, out = (n.inputs[0], n.inputs[1], n.inputs[2]), n.outputs[0]
-        for s, v in zip(ins, (fac, a, b)):
-            self.feed(s, v)
-        return out
+        m = compat.new_mix_rgb(self.tree)
+        for sock, v in zip((m.fac, m.a, m.b), (fac, a, b)):
+            self.feed(sock, v)
+        return m.result
 
     def noise(self, vec, scale, detail=2.0, roughness=0.5):
         n = self.node("ShaderNodeTexNoise")
@@ -154,37 +124,19 @@ class Graph:
 # ----------------------------------------------------------------------------- principled setup
 
 
-PRINCIPLED = {
-    "transmission": ("Transmission Weight", "Transmission"),
-    "specular": ("Specular IOR Level", "Specular"),
-    "subsurface": ("Subsurface Weight", "Subsurface"),
-    "coat": ("Coat Weight", "Clearcoat"),
-    "coat_roughness": ("Coat Roughness", "Clearcoat Roughness"),
-    "sheen": ("Sheen Weight", "Sheen"),
-    "sheen_tint": ("Sheen Tint",),
-    "anisotropic": ("Anisotropic",),
-    "emission": ("Emission Color", "Emission"),
-    "emission_strength": ("Emission Strength",),
-}
-
-
 def set_principled(node, **values):
-    """Set Principled BSDF inputs by version-independent keys (see PRINCIPLED) or socket names."""
+    """Set Principled BSDF inputs by version-independent keys (compat.PRINCIPLED) or socket names."""
     for key, value in values.items():
-        set_input(node, PRINCIPLED.get(key, (key,)), value)
+        set_input(node, key, value)
 
 
 # ----------------------------------------------------------------------------- patterns
 
 
-def _seed_numbers(seed, n):
-    return np.random.default_rng(int(seed)).uniform(0, 1, n)
-
-
 def _label_color(g, spec):
     """Printed label: colour bands along the object's z plus rows of 'text' blocks."""
     cols = spec.get("label_colors") or [spec["color"]] * 3
-    u = _seed_numbers(spec["label_seed"], 6)
+    u = label_numbers(spec["label_seed"])
     vec = g.coords(offset=(u[0], u[1], u[2]))
     _, _, z = g.xyz(vec)
     band = g.math("GREATER_THAN", g.math("SINE", g.math("MULTIPLY", z, 40 + 60 * u[3])), 0.3 + 0.5 * u[4])
@@ -243,8 +195,7 @@ def build_material(spec, name):
     if kind not in KIND_SETUP:
         raise ValueError(f"material {name!r}: unknown kind {kind!r}; known: {', '.join(sorted(KIND_SETUP))}")
     mat = bpy.data.materials.new(name)
-    if mat.node_tree is None:  # < 5.0: node trees are opt-in (use_nodes is deprecated in 5.0)
-        mat.use_nodes = True
+    compat.node_tree(mat)
     g = Graph(mat)
     bsdf = next(n for n in g.nodes if n.type == "BSDF_PRINCIPLED")
     color = tuple(spec["color"])

@@ -5,19 +5,10 @@ import math
 import bpy
 import numpy as np
 
+from hopgen.blender import compat
 from hopgen.blender.object_materials import build_material
 
 SMOOTH_ANGLE = math.radians(35.0)  # edges sharper than this stay sharp (box edges, cap rims)
-
-
-def _shade_smooth_by_angle(mesh, angle=SMOOTH_ANGLE):
-    """Smooth shading with sharp edges above `angle`, in Blender 3.4 .. 5.0."""
-    mesh.polygons.foreach_set("use_smooth", np.ones(len(mesh.polygons), dtype=bool))
-    if hasattr(mesh, "set_sharp_from_angle"):  # 4.1+: auto smooth was removed
-        mesh.set_sharp_from_angle(angle=angle)
-    elif hasattr(mesh, "use_auto_smooth"):
-        mesh.use_auto_smooth = True
-        mesh.auto_smooth_angle = angle
 
 
 def build_object_object(geom, name, collection=None, materials=True):
@@ -32,7 +23,7 @@ def build_object_object(geom, name, collection=None, materials=True):
     faces = np.asarray(geom.faces, dtype=np.int64)
     mesh.from_pydata(verts.tolist(), [], faces.tolist())
     mesh.polygons.foreach_set("material_index", np.asarray(geom.face_material, dtype=np.int32))
-    _shade_smooth_by_angle(mesh)
+    compat.shade_smooth_by_angle(mesh, SMOOTH_ANGLE)
     for i, spec in enumerate(geom.materials):
         mesh.materials.append(build_material(spec, f"{name}_{i}_{spec['kind']}") if materials else None)
     mesh.update()

@@ -255,8 +255,3 @@ def render_labels(scene, include=None):
     include: list of objects rendered alone (others hidden), e.g. for amodal masks.
     """
     return render_annotations(scene, include=include)["labels"]
-
-
-def render_depth(scene):
-    """(H,W) float32 depth in metres along the OpenCV z axis (not the ray length), 0 where no surface."""
-    return render_annotations(scene)["depth"]

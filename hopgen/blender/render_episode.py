@@ -12,17 +12,18 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
-from hopgen.episode import appearance
-from hopgen.core import camera as cam
-from hopgen.episode.build import annotation_core, build_episode, place_camera
-from hopgen.dataset.hopformat import sample_id
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
+from hopgen.dataset.hopformat import sample_id
 from hopgen.dataset.visibility import compute_visibility
+from hopgen.episode.build import build_episode
+from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
+from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
+from hopgen.blender.hand import CREASE_ATTRIBUTE, build_hand_object
+from hopgen.blender.objects import build_object_object
 from hopgen.blender.passes import render_annotations, render_rgb
 
-SLEEVE_START_M = 0.05
-SLEEVE_OFFSET_M = 0.004
+SLEEVE_OFFSET_M = 0.004  # the sleeve floats this far out along the skin normals
 
 
 def _split_hand(mesh):
@@ -60,73 +61,63 @@ class EpisodeRenderer:
             max_bounces=r.max_bounces, threads=self.threads, device=r.device)
         self.render_info["view_transform"] = compat.set_view_transform(
             scene, "Filmic" if r.view_transform == "filmic" else "Standard")
-        subj, mesh = scene_data.subject, scene_data.hand_mesh
-        rng = np.random.default_rng([ep["appearance_seed"], 0])
-        skin = materials.skin_material("hop_skin", subj.skin_rgb)
-        nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
-        if getattr(scene_data, "rig", None) is not None:  # MakeHuman body / rigged file (hopgen.blender.avatars)
-            from hopgen.blender.avatars import BodyAvatar
-            body = BodyAvatar(scene_data, ep, rng)
-            self.hand, self.arm, self.sleeve = body.hand, body.body, None  # both posed from state.vertices
+        looks = scene_data.looks  # every random appearance choice, drawn in pure code
+        self.sleeve = None
+        if scene_data.rigged:  # MakeHuman body / rigged file (hopgen.blender.avatars)
+            body = BodyAvatar(scene_data, ep)
+            self.hand, self.arm = body.hand, body.body  # both posed from state.vertices
         else:
-            hand_f, arm_f = _split_hand(mesh)
-            v0 = scene_data.frames[0].vertices
-            faces = np.asarray(mesh.faces)
-            fmat = np.asarray(mesh.face_material)
-            self.hand = hscene.add_mesh_object("hop_hand", v0, faces[hand_f], np.asarray(mesh.face_labels)[hand_f],
-                                               materials=[skin, nail], face_material=fmat[hand_f])
-            self.arm = hscene.add_mesh_object("hop_arm", v0, faces[arm_f], SEG_ARM, materials=[skin]) if len(arm_f) else None
-            self.sleeve = None
-            if ep["sleeve"] and len(arm_f):
-                # Sleeve: arm faces beyond SLEEVE_START_M from the wrist (rest pose, hand frame: forearm along -y).
-                rest = np.asarray(mesh.rest_vertices)
-                along = -rest[:, 1]
-                sel = arm_f[along[faces[arm_f]].min(1) > SLEEVE_START_M]
-                if len(sel):
-                    used, inv = np.unique(faces[sel], return_inverse=True)
-                    self.sleeve_used = used
-                    cloth = materials.cloth_material("hop_sleeve", appearance.cloth_params(rng))
-                    self.sleeve = hscene.add_mesh_object("hop_sleeve", v0[used], inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
-        from hopgen.blender.objects import build_object_object
+            self._add_hand(scene_data, looks)
         self.obj = build_object_object(scene_data.object_geom, "hop_object")
         compat.set_face_int_attribute(self.obj.data, hscene.LABEL_ATTRIBUTE,
                                       np.full(len(self.obj.data.polygons), SEG_OBJECT, np.int32))
         # Lighting: two point lamps around the hand as in the paper, plus an HDRI environment.
         centre = scene_data.frames[0].joints.mean(0)
-        for k, lamp in enumerate(ep["lights"]):
-            az, el, d = lamp["azimuth"], lamp["elevation"], lamp["distance"]
+        for k, lamp in enumerate(ep.lights):
+            az, el, d = lamp.azimuth, lamp.elevation, lamp.distance
             loc = centre + d * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-            colour = world.blackbody_rgb(lamp["colour_temperature_k"]) if "colour_temperature_k" in lamp else (1.0,) * 3
-            hscene.add_point_lamp(tuple(loc), power_w=lamp["power_w"], radius=0.05, colour=colour, name=f"hop_lamp{k}")
+            colour = world.blackbody_rgb(lamp.colour_temperature_k) if lamp.colour_temperature_k is not None else (1.0,) * 3
+            hscene.add_point_lamp(tuple(loc), power_w=lamp.power_w, radius=0.05, colour=colour, name=f"hop_lamp{k}")
         hdris = world.list_studio_hdris()
-        if ep["hdri"]["use"] and hdris:
-            world.set_hdri_world(hdris[ep["hdri"]["index"] % len(hdris)], ep["hdri"]["rotation"], ep["hdri"]["strength"])
+        if ep.hdri.use and hdris:
+            world.set_hdri_world(hdris[ep.hdri.index % len(hdris)], ep.hdri.rotation, ep.hdri.strength)
         else:
-            world.set_colour_world(tuple(float(x) for x in rng.uniform(0.02, 0.3, 3)), strength=1.0)
-        bg_rng = np.random.default_rng([ep["background"]["seed"], 0])
-        lowest = min(min(f.vertices[:, 2].min(), f.joints[:, 2].min()) for f in scene_data.frames)
-        if ep["background"]["kind"] == "backdrop":
-            world.add_backdrop(appearance.backdrop_params(bg_rng, lowest - bg_rng.uniform(0.05, 0.3)))
-        for k in range(ep["distractors"]):
-            world.add_distractor(appearance.distractor_params(bg_rng, centre, 0.25, k), name=f"hop_distractor{k}")
+            world.set_colour_world(looks.world_colour, strength=1.0)
+        if looks.backdrop is not None:
+            world.add_backdrop(looks.backdrop)
+        for k, params in enumerate(looks.distractors):
+            world.add_distractor(params, name=f"hop_distractor{k}")
         self.render_info["subsurface"] = compat.set_subsurface_methods(bpy.data.materials, r.subsurface)
         self.backplate = None
         self._posed_frame = None
 
+    def _add_hand(self, scene_data, looks):
+        """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
+        ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus the sleeve."""
+        subj, mesh = scene_data.subject, scene_data.hand_mesh
+        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE)
+        nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
+        hand_f, arm_f = _split_hand(mesh)
+        self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f)
+        self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f) if len(arm_f) else None
+        sel = scene_data.sleeve_faces
+        if sel is not None and len(sel):
+            used, inv = np.unique(np.asarray(mesh.faces)[sel], return_inverse=True)
+            self.sleeve_used = used
+            cloth = materials.cloth_material("hop_sleeve", looks.clothes["sleeve"])
+            self.sleeve = hscene.add_mesh_object("hop_sleeve", np.asarray(mesh.rest_vertices)[used],
+                                                 inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
+
     def _pose(self, state):
-        self.hscene_update(self.hand, state.vertices)
+        hscene.update_vertices(self.hand, state.vertices)
         if self.arm is not None:
-            self.hscene_update(self.arm, state.vertices)
+            hscene.update_vertices(self.arm, state.vertices)
         if self.sleeve is not None:
             faces = np.asarray(self._mesh.faces)
             vn = _vertex_normals(state.vertices, faces)
             u = self.sleeve_used
-            self.hscene_update(self.sleeve, state.vertices[u] + SLEEVE_OFFSET_M * vn[u])
+            hscene.update_vertices(self.sleeve, state.vertices[u] + SLEEVE_OFFSET_M * vn[u])
         self.obj.matrix_world = Matrix(np.asarray(state.object_to_world).tolist())
-
-    @staticmethod
-    def hscene_update(obj, verts):
-        hscene.update_vertices(obj, verts)
 
     def build_scene(self, ep):
         """Build episode `ep` (pure: avatar, object, grasp, frames) and its Blender scene; returns the
@@ -141,17 +132,17 @@ class EpisodeRenderer:
         returns (FrameState, K (3,3), world_to_camera (4,4)). The meshes are only updated when the
         frame changes: an update makes Cycles rebuild their BVH, which views of a frame can share."""
         W, H = self.cfg.dataset.width, self.cfg.dataset.height
-        state = next(f for f in scene_data.frames if f.frame == sample["frame"])
+        state = scene_data.frame_state(sample.frame)
         if self._posed_frame != state.frame:
             self._pose(state)
             self._posed_frame = state.frame
-        K, w2c = getattr(scene_data, "place_camera", place_camera)(self.cfg, sample, state, W, H)
+        K, w2c = scene_data.place_camera(self.cfg, sample, state, W, H)
         hscene.set_camera(K, W, H, w2c)
-        if backplate and ep["background"]["kind"] == "photo":
+        if backplate and ep.background.kind == "photo":
             if self.backplate is not None:
                 bpy.data.objects.remove(self.backplate, do_unlink=True)
-            self.backplate = world.add_backplate(ep["background"]["photo"], K, W, H, w2c, distance=4.0)
-        bpy.context.scene.cycles.seed = int(sample["index"])
+            self.backplate = world.add_backplate(ep.background.photo, K, W, H, w2c, distance=4.0)
+        bpy.context.scene.cycles.seed = int(sample.index)
         return state, K, w2c
 
     def render_episode(self, ep, todo):
@@ -167,17 +158,17 @@ class EpisodeRenderer:
         scene = bpy.context.scene
         W, H = cfg.dataset.width, cfg.dataset.height
         pending = []
-        for sample in ep["samples"]:
-            if sample["index"] not in todo:
+        for sample in ep.samples:
+            if sample.index not in todo:
                 continue
             try:
                 state, K, w2c = self.prepare_sample(ep, scene_data, sample)
                 anno = annotation_core(cfg, scene_data, sample, state, K, w2c, W, H)
-                tmp = f"{self.tmp_rgb[:-4]}-{sample['index']}.png"
+                tmp = f"{self.tmp_rgb[:-4]}-{sample.index}.png"
                 render_rgb(scene, tmp)
                 pending.append((sample, anno, tmp))
             except Exception as e:  # logged with id and seed by the caller; the run goes on
-                yield sample["index"], e
+                yield sample.index, e
         for sample, anno, tmp in pending:
             try:
                 self.prepare_sample(ep, scene_data, sample, backplate=False)  # backplates are not in passes
@@ -191,11 +182,11 @@ class EpisodeRenderer:
                 depth = None
                 if cfg.dataset.depth:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
-                self.writer.write_sample(sample_id(sample["index"]), anno, tmp, passes["masks"]["hand"],
+                self.writer.write_sample(sample_id(sample.index), anno, tmp, passes["masks"]["hand"],
                                          obj_mask, seg, depth)
-                yield sample["index"], None
+                yield sample.index, None
             except Exception as e:
-                yield sample["index"], e
+                yield sample.index, e
             finally:
                 if os.path.exists(tmp):  # moved into place on success
                     os.remove(tmp)

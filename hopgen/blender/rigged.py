@@ -14,7 +14,8 @@ import numpy as np
 
 import bpy
 
-from hopgen.episode import body as avatars
+from hopgen.avatars.entries import register_rigged_reader
+from hopgen.blender import compat
 from hopgen.avatars import rig as rg
 
 
@@ -27,16 +28,8 @@ def _import(path):
     before = set(bpy.data.objects)
     ext = os.path.splitext(path)[1].lower()
     if ext in (".glb", ".gltf"):
-        # Blender 3.x's glTF importer uses np.bool, which numpy 1.24-1.26 lack (Debian's Blender 3.4
-        # runs numpy 1.24): lend it the alias for the import only.
-        lend = np.__dict__.get("bool") is None  # (hasattr would warn on numpy 1.24-1.26)
-        if lend:
-            np.bool = np.bool_
-        try:
+        with compat.gltf_importer_numpy():
             bpy.ops.import_scene.gltf(filepath=path)
-        finally:
-            if lend:
-                del np.bool
     elif ext == ".fbx":
         bpy.ops.import_scene.fbx(filepath=path)
     elif ext == ".blend":
@@ -145,8 +138,9 @@ def read_rig(name, path, bone_map):
 
 
 def rig_for_entry(entry):
-    """avatars reader hook: the Rig of a `rigged` manifest entry (its own side; hopgen.episode.body mirrors)."""
+    """The registered rigged-file reader: the Rig of a `rigged` manifest entry (its own side;
+    hopgen.avatars.entries mirrors it when the other hand is asked for)."""
     return read_rig(entry.name, entry.file, entry.bone_map)
 
 
-avatars.register_rigged_reader(rig_for_entry)
+register_rigged_reader(rig_for_entry)  # pure code asks hopgen.avatars.entries for rigs

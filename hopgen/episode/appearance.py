@@ -1,5 +1,8 @@
-"""Appearance parameters drawn from an episode's seeds (pure): backdrop, distractors, sleeve cloth,
-skin micro-variation. Blender builders take these plain dicts; nothing in Blender is random."""
+"""Appearance parameters drawn from an episode's seeds (pure): clothes, world colour, backdrop,
+distractors (episode_looks gathers them per episode). Blender builders take these plain dicts;
+nothing in hopgen.blender draws random numbers."""
+
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,20 +44,41 @@ def cloth_params(rng):
             "colour_b": _colour(rng), "scale": float(rng.uniform(20, 80)), "roughness": float(rng.uniform(0.7, 0.95))}
 
 
-def sleeve_mesh(vertices, faces, face_labels, wrist, forearm_dir, start=0.05, offset=0.004, arm_label=2):
-    """A sleeve shell over the forearm: the arm faces farther than `start` metres from the wrist along
-    the forearm, pushed out along the vertex normals by `offset`. Returns (vertices, faces) or None."""
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces)
-    along = (v - wrist) @ forearm_dir
-    arm = (np.asarray(face_labels) == arm_label) & (along[f].min(1) > start)
-    if not arm.any():
-        return None
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
-    sub = f[arm]
-    used, inverse = np.unique(sub, return_inverse=True)
-    return v[used] + offset * vn[used], inverse.reshape(-1, 3)
+def shoe_params(rng):
+    """Dark, solid shoes: a cloth draw with its colour and pattern replaced."""
+    p = cloth_params(rng)
+    dark = float(rng.uniform(0.02, 0.12))
+    p.update(pattern="solid", colour_a=(dark, dark * 0.9, dark * 0.8), roughness=0.6)
+    return p
+
+
+@dataclass
+class EpisodeLooks:
+    """Every random appearance choice of an episode's scene, drawn here so Blender only builds it.
+
+    clothes: cloth params by piece name ("sleeve"; "top", "bottom", "shoes"), in draw order;
+    world_colour: linear RGB of the plain world (used when no HDRI lights the scene);
+    backdrop: backdrop_params or None; distractors: one distractor_params per distractor."""
+    clothes: dict
+    world_colour: tuple
+    backdrop: dict = None
+    distractors: list = field(default_factory=list)
+
+
+def episode_looks(spec, clothes, frames):
+    """EpisodeLooks of episode ``spec`` whose avatar wears ``clothes`` (piece names, draw order) and
+    whose animation ``frames`` (FrameStates) place the backdrop below and the distractors around it.
+
+    Streams: ``default_rng([appearance_seed, 0])`` for clothes then world colour,
+    ``default_rng([background.seed, 0])`` for backdrop then distractors."""
+    rng = np.random.default_rng([spec.appearance_seed, 0])
+    pieces = {name: (shoe_params(rng) if name == "shoes" else cloth_params(rng)) for name in clothes}
+    world_colour = tuple(float(x) for x in rng.uniform(0.02, 0.3, 3))
+    bg_rng = np.random.default_rng([spec.background.seed, 0])
+    centre = frames[0].joints.mean(0)
+    backdrop = None
+    if spec.background.kind == "backdrop":
+        lowest = min(min(f.vertices[:, 2].min(), f.joints[:, 2].min()) for f in frames)
+        backdrop = backdrop_params(bg_rng, lowest - bg_rng.uniform(0.05, 0.3))
+    distractors = [distractor_params(bg_rng, centre, 0.25, k) for k in range(spec.distractors)]
+    return EpisodeLooks(pieces, world_colour, backdrop, distractors)

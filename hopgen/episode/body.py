@@ -15,14 +15,16 @@ angles that drove them.
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hopgen.core import camera as cam
 from hopgen.avatars import rig as rg
-from hopgen.episode.build import EpisodeScene, FrameState, load_object_geometry, place_camera
+from hopgen.avatars.entries import avatar_rig, proxy_subject
+from hopgen.episode.appearance import episode_looks
+from hopgen.episode.scene import (EpisodeScene, FrameState, episode_grasp, load_object_geometry, needed_frames,
+                                  place_camera)
 
 PLACEMENT_ELEVATIONS_DEG = (35.0, 60.0)   # upper arm above the horizontal, elbow -> shoulder
 PLACEMENT_AZIMUTHS = 6                     # upper-arm directions around the vertical
@@ -30,18 +32,8 @@ CAMERA_TURNS_DEG = (0, 35, -35, 70, -70, 110, -110, 145, -145, 180)
 CAMERA_NEAR_M = 0.10                       # no body skin seen this close to the camera
 EYE_FORWARD_M = 0.12                       # egocentric body cameras sit this far in front of the eyes
 EYE_BONES = ("eye.L", "eye.R")             # MakeHuman; rigs without them use the planned egocentric rig
+BODY_CLOTHES = ("top", "bottom", "shoes")  # appearance regions after skin (rig.REGION_*), draw order
 BODY_POINT_STRIDE = 3                      # body vertices sampled for clearance checks
-
-_RIG_CACHE = {}
-_RIGGED_READER = None
-
-
-def register_rigged_reader(fn):
-    """Install the reader of rigged avatar files (hopgen.blender.rigged does, inside Blender):
-    fn(AvatarEntry) -> rig.Rig."""
-    global _RIGGED_READER
-    _RIGGED_READER = fn
-
 
 @dataclass
 class BodyFrameState(FrameState):
@@ -64,19 +56,21 @@ class BodyEpisodeScene(EpisodeScene):
     eyes: np.ndarray = None   # (3,) midpoint of the eyes (world), for egocentric views; None: no head
     skin_rgb: tuple = (0.6, 0.42, 0.32)
 
+    rigged = True
+
     def place_camera(self, cfg, sample, state, width, height):
         """The planned camera, turned about the hand (azimuth steps CAMERA_TURNS_DEG) until no body
         skin is near the lens and the least body lies between the lens and the hand. An egocentric
         camera of a body with eyes looks from just in front of its eyes at the hand instead."""
         proxy = replace(state, vertices=state.arm_points)
         best = None
-        c = sample["camera"]
-        tries = [dict(c, azimuth=c["azimuth"] + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
-        if c["rig"] == "egocentric" and self.eyes is not None:
+        c = sample.camera
+        tries = [replace(c, azimuth=c.azimuth + math.radians(turn)) for turn in CAMERA_TURNS_DEG]
+        if c.rig == "egocentric" and self.eyes is not None:
             # From the eyes first; if the body hides the hand there, third-person views around it.
-            tries = [_eye_camera(c, self.eyes, state)] + [dict(t, rig="third_person") for t in tries]
+            tries = [_eye_camera(c, self.eyes, state)] + [replace(t, rig="third_person") for t in tries]
         for c2 in tries:
-            s2 = dict(sample, camera=c2)
+            s2 = replace(sample, camera=c2)
             try:
                 K, w2c = place_camera(cfg, s2, proxy, width, height)
             except ValueError:
@@ -87,19 +81,19 @@ class BodyEpisodeScene(EpisodeScene):
             if cost == 0:
                 break
         if best is None:
-            raise ValueError(f"avatar {self.spec['avatar']}: no camera around the hand clears the body")
+            raise ValueError(f"avatar {self.spec.avatar}: no camera around the hand clears the body")
         return best[1], best[2]
 
 
 def _eye_camera(c, eyes, state):
-    """Camera choices (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
+    """CameraChoice (third-person form) for a view from EYE_FORWARD_M in front of ``eyes`` at the hand."""
     pts = state.hand_points
-    target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.build.place_camera looks at
+    target = 0.5 * (pts.min(0) + pts.max(0))  # what hopgen.episode.scene.place_camera looks at
     v = eyes - target
     dist = float(np.linalg.norm(v))
     v = v / dist
-    return dict(c, rig="third_person", distance=max(dist - EYE_FORWARD_M, 0.15),
-                azimuth=math.atan2(v[1], v[0]), elevation=math.asin(float(np.clip(v[2], -1, 1))))
+    return replace(c, rig="third_person", distance=max(dist - EYE_FORWARD_M, 0.15),
+                   azimuth=math.atan2(v[1], v[0]), elevation=math.asin(float(np.clip(v[2], -1, 1))))
 
 
 def _camera_blocking(K, w2c, state, width, height):
@@ -116,90 +110,6 @@ def _camera_blocking(K, w2c, state, width, height):
     lo, hi = uv.min(0), uv.max(0)
     hand_z = cam.transform(w2c, state.hand_points)[:, 2].min()
     return int(np.sum((body[:, 2] < hand_z) & np.all((p >= lo) & (p <= hi), axis=1)))
-
-
-# ----------------------------------------------------------------------------- avatars -> rigs
-
-
-def avatar_subject(entry):
-    """The subject dict of a MakeHuman manifest entry (a default subject or its own targets)."""
-    from hopgen.avatars import makehuman as mh
-    from hopgen.hand.subjects import fitzpatrick_albedo
-    opts = dict(entry.options or {})
-    if opts.get("subject"):
-        base = {s["id"]: s for s in mh.DEFAULT_MAKEHUMAN_SUBJECTS}[opts["subject"]]
-        subject = dict(base)
-    else:
-        tone = int(opts.get("skin_tone", 3))
-        subject = {"sex": entry.sex or "female", "ethnicity": opts.get("ethnicity") or {"caucasian": 1.0},
-                   "skin_tone": tone, "skin_rgb": tuple(opts.get("skin_rgb") or fitzpatrick_albedo(tone)),
-                   "hand": dict(opts.get("hand") or {})}
-    subject["targets"] = dict(entry.targets or {})
-    subject["id"] = entry.name
-    if entry.sex:
-        subject["sex"] = entry.sex
-    return subject
-
-
-def avatar_rig(entry, side=None):
-    """(rig.Rig, subject dict) of a makehuman or rigged manifest entry (cached per process).
-
-    A rigged file holds one hand: it is mirrored when ``side`` asks for the other one (its own side
-    comes from its geometry, rig.handedness, or ``options: {side: ...}``).
-    """
-    r, subject = _base_rig(entry)
-    if side is not None and side not in r.joint_refs:
-        key = ("mirror", id(r))
-        if key not in _RIG_CACHE:
-            _RIG_CACHE[key] = rg.mirrored(r)
-        r = _RIG_CACHE[key]
-    return r, subject
-
-
-def _base_rig(entry):
-    import json
-    key = (entry.kind, entry.name, entry.path, entry.file, json.dumps(entry.options, sort_keys=True, default=str),
-           json.dumps(entry.targets, sort_keys=True), json.dumps(entry.bone_map, sort_keys=True))
-    if key not in _RIG_CACHE:
-        if entry.kind == "makehuman":
-            from hopgen.avatars import makehuman as mh
-            subject = avatar_subject(entry)
-            r = mh.makehuman_rig(mh.load_makehuman(entry.path), subject, name=entry.name)
-        elif entry.kind == "rigged":
-            if _RIGGED_READER is None and "bpy" in sys.modules:  # inside Blender: its reader registers itself
-                import importlib
-                importlib.import_module("hopgen.blender.rigged")
-            if _RIGGED_READER is None:
-                raise rg.RigError(f"avatar {entry.name}: reading rigged file {entry.file} needs Blender "
-                                  "(render with `hopgen render`, which imports hopgen.blender.rigged)")
-            r = _RIGGED_READER(entry)
-            own = (entry.options or {}).get("side")
-            if own and own not in r.joint_refs:
-                r.joint_refs = {own: r.joint_refs[r.sides()[0]]}
-            tone = int((entry.options or {}).get("skin_tone", 3))
-            from hopgen.hand.subjects import fitzpatrick_albedo
-            subject = {"id": entry.name, "sex": entry.sex or "female", "skin_tone": tone,
-                       "skin_rgb": tuple((entry.options or {}).get("skin_rgb") or fitzpatrick_albedo(tone))}
-        else:
-            raise rg.RigError(f"avatar {entry.name}: kind {entry.kind!r} has no rig")
-        for side in r.sides():
-            rg.check_hand_refs(r, side)
-        _RIG_CACHE[key] = (r, subject)
-    return _RIG_CACHE[key]
-
-
-def proxy_subject(subject, rest_hand, side):
-    """A subjects.Subject whose kinematic hand has the avatar's hand length and MCP spread."""
-    from hopgen.hand.subjects import Subject
-    from hopgen.avatars.makehuman import hand_length
-    frame = rg.hand_frame(rest_hand, side)
-    x = (rest_hand[5] - rest_hand[17]) @ frame[:3, 0]
-    length = float(np.clip(1000 * hand_length(rest_hand) + 2.0, 125.0, 255.0))  # tip joint ~2 mm inside
-    breadth = float(np.clip(1000 * abs(x) / 0.71, 58.0, 118.0))  # kinematics: MCP x spread = 0.71 breadth
-    tone = int(subject.get("skin_tone", 3))
-    rgb = tuple(float(np.clip(c, 0, 1)) for c in subject.get("skin_rgb", (0.6, 0.42, 0.32)))
-    return Subject(str(subject["id"]), subject.get("sex", "female"), 30, round(length, 1), round(breadth, 1), 1.0,
-                   tone, rgb)
 
 
 # ----------------------------------------------------------------------------- episode
@@ -436,25 +346,20 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
 
 def build_body_episode(cfg, manifest, spec, avatar):
     """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
-    from hopgen.grasp import grasp_episode, synthesize_grasp
     from hopgen.hand.subjects import subject_shape
-    side = spec["side"]
+    side = spec.side
     r, subject_dict = avatar_rig(avatar, side)
     rest_hand = rg.hand_joints(r, r.rest, side)
     subject = proxy_subject(subject_dict, rest_hand, side)
     shape = subject_shape(subject)
-    geom = load_object_geometry(manifest.object(spec["object"]), spec["object_seed"])
-    type_probs = cfg.grasp.type_probabilities.get(spec["category"]) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec["grasp_seed"]),
-                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
-    states = grasp_episode(grasp, np.random.default_rng([spec["grasp_seed"], 1]), cfg.dataset.frames_per_episode,
-                           phases=tuple(cfg.grasp.phases))
-    needed = sorted({s["frame"] for s in spec["samples"]})
+    geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
+    grasp, states = episode_grasp(cfg, spec, subject, side, geom)
+    needed = needed_frames(spec)
     targets = [frame_targets(r, side, shape, states[k]) for k in needed]
     root = None
     if r.arms.get(side) is not None:
         root = choose_body_placement(r, side, targets, [states[k].object_to_world for k in needed], geom,
-                                     np.random.default_rng([spec["grasp_seed"], 2]))
+                                     np.random.default_rng([spec.grasp_seed, 2]))
     dominant = r.dominant if r.dominant is not None else rg.dominant_bones(r)
     labels = rg.triangle_labels(r, side, dominant)
     from hopgen.core.skeleton import SEG_ARM
@@ -489,6 +394,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
     shown = np.ones(len(r.triangles), bool)
     if not cfg.avatar.body:
         shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
+    looks = episode_looks(spec, BODY_CLOTHES, frames)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
-                            frames=frames, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
+                            frames=frames, looks=looks, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
                             skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))

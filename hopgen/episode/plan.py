@@ -1,4 +1,5 @@
-"""Sample planning: (config, manifest, root seed, sample id) -> a JSON-serialisable sample spec.
+"""Sample planning: (config, manifest, root seed, sample id) -> a typed episode spec
+(hopgen.episode.spec; JSON through to_dict / from_dict).
 
 Samples are grouped in episodes (same subject, side, object, grasp; `frames_per_episode` frames
 along approach -> grasp -> hold, each seen from `views_per_frame` cameras) so a scene is built once
@@ -16,6 +17,7 @@ import math
 import numpy as np
 
 from hopgen.core.skeleton import CATEGORIES
+from hopgen.episode.spec import BackgroundChoice, CameraChoice, EpisodeSpec, HdriChoice, Lamp, SampleSpec
 
 EPISODE_STREAM = 1
 SAMPLE_STREAM = 2
@@ -102,56 +104,56 @@ def plan_episode(cfg, manifest, episode):
     side = "left" if rng.random() < cfg.avatar.left_probability else "right"
     lights = []
     for _ in range(cfg.lighting.point_lamps):
-        lights.append({"azimuth": float(rng.uniform(0, 2 * np.pi)), "elevation": float(rng.uniform(0.1, 1.3)),
-                       "distance": _uniform(rng, cfg.lighting.lamp_distance_m),
-                       "power_w": _uniform(rng, cfg.lighting.lamp_power_w),
-                       "colour_temperature_k": float(rng.uniform(3200, 6500))})
+        lights.append(Lamp(azimuth=float(rng.uniform(0, 2 * np.pi)), elevation=float(rng.uniform(0.1, 1.3)),
+                           distance=_uniform(rng, cfg.lighting.lamp_distance_m),
+                           power_w=_uniform(rng, cfg.lighting.lamp_power_w),
+                           colour_temperature_k=float(rng.uniform(3200, 6500))))
     background = _choice(rng, cfg.background.kinds)
     if background == "photo" and not manifest.photo_files():
         background = "backdrop"  # no photo folder in the manifest: fall back, recorded in the spec
     photos = manifest.photo_files()
-    spec = {
-        "episode": episode,
-        "split": "test" if test else "trainval",
-        "avatar": avatar.name, "avatar_kind": avatar.kind, "side": side,
-        "object": obj.name, "category": obj.category, "object_seed": int(rng.integers(2 ** 31)),
-        "grasp_seed": int(rng.integers(2 ** 31)),
-        "appearance_seed": int(rng.integers(2 ** 31)),
-        "sleeve": bool(rng.random() < cfg.avatar.sleeve_probability),
-        "lights": lights,
+    # The draws below happen in this order (keyword arguments are evaluated left to right).
+    spec = EpisodeSpec(
+        episode=episode,
+        split="test" if test else "trainval",
+        avatar=avatar.name, avatar_kind=avatar.kind, side=side,
+        object=obj.name, category=obj.category, object_seed=int(rng.integers(2 ** 31)),
+        grasp_seed=int(rng.integers(2 ** 31)),
+        appearance_seed=int(rng.integers(2 ** 31)),
+        sleeve=bool(rng.random() < cfg.avatar.sleeve_probability),
+        lights=lights,
         # An HDRI background is always lit by its HDRI; other backgrounds use it as lighting by chance.
-        "hdri": {"use": bool(rng.random() < cfg.lighting.hdri_probability) or background == "hdri",
-                 "index": int(rng.integers(1 << 16)),
-                 "rotation": float(rng.uniform(0, 2 * np.pi)), "strength": _uniform(rng, cfg.lighting.hdri_strength)},
-        "background": {"kind": background, "seed": int(rng.integers(2 ** 31)),
-                       "photo": photos[int(rng.integers(len(photos)))] if background == "photo" else None},
-        "distractors": int(rng.integers(cfg.background.distractors[0], cfg.background.distractors[1] + 1)),
-        "samples": [],
-    }
+        hdri=HdriChoice(use=bool(rng.random() < cfg.lighting.hdri_probability) or background == "hdri",
+                        index=int(rng.integers(1 << 16)),
+                        rotation=float(rng.uniform(0, 2 * np.pi)), strength=_uniform(rng, cfg.lighting.hdri_strength)),
+        background=BackgroundChoice(kind=background, seed=int(rng.integers(2 ** 31)),
+                                    photo=photos[int(rng.integers(len(photos)))] if background == "photo" else None),
+        distractors=int(rng.integers(cfg.background.distractors[0], cfg.background.distractors[1] + 1)),
+    )
     nviews = cfg.dataset.views_per_frame
     for i in episode_samples(cfg, episode):
-        spec["samples"].append(plan_sample(cfg, i, (i % samples_per_episode(cfg)) // nviews))
+        spec.samples.append(plan_sample(cfg, i, (i % samples_per_episode(cfg)) // nviews))
     return spec
 
 
 def plan_sample(cfg, index, frame):
-    """Per-sample camera choices; the camera is placed around the hand at build time from these."""
+    """Per-sample camera choices (SampleSpec); the camera is placed around the hand at build time from these."""
     rng = np.random.default_rng([cfg.dataset.seed, SAMPLE_STREAM, index])
     cam = cfg.camera
-    return {
-        "index": index, "frame": frame, "seed": [cfg.dataset.seed, index],
-        "camera": {
-            "rig": _choice(rng, cam.rigs),
-            "distance": _uniform(rng, cam.distance_m),
-            "azimuth": float(rng.uniform(-np.pi, np.pi)),
-            "elevation": math.radians(_uniform(rng, cam.elevation_deg)),
-            "roll": math.radians(_uniform(rng, cam.roll_deg)),
-            "focal_mm": _uniform(rng, cam.focal_mm),
-            "jitter": [float(x) for x in rng.uniform(-cam.crop_jitter, cam.crop_jitter, size=2)],
-        },
-    }
+    return SampleSpec(
+        index=index, frame=frame, seed=[cfg.dataset.seed, index],
+        camera=CameraChoice(
+            rig=_choice(rng, cam.rigs),
+            distance=_uniform(rng, cam.distance_m),
+            azimuth=float(rng.uniform(-np.pi, np.pi)),
+            elevation=math.radians(_uniform(rng, cam.elevation_deg)),
+            roll=math.radians(_uniform(rng, cam.roll_deg)),
+            focal_mm=_uniform(rng, cam.focal_mm),
+            jitter=[float(x) for x in rng.uniform(-cam.crop_jitter, cam.crop_jitter, size=2)],
+        ),
+    )
 
 
 def plan(cfg, manifest, shard=(0, 1)):
-    """Episode specs of one shard, in episode order."""
+    """EpisodeSpecs of one shard, in episode order."""
     return [plan_episode(cfg, manifest, e) for e in shard_episodes(cfg, shard)]

@@ -331,13 +331,6 @@ def _eval(groups, ts, rot, trans, sdf):
     return dist, arg
 
 
-def skin_distances(skin, angles, hand_to_obj, sdf):
-    """Signed distance (P,) of every skin point at pose `angles` placed by hand_to_obj."""
-    _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
-    p = skin.pose(transforms) @ hand_to_obj[:3, :3].T + hand_to_obj[:3, 3]
-    return sdf(p)
-
-
 def capsule_skin(shape, side, rings=6, around=12):
     """Fallback skin without a hand mesh: points on tapered capsules around the 15 phalanges
     plus the palmar face of the palm (for hands whose mesh is not available)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hopgen.hand import kinematics as kin
-from hopgen.core.meshgeom import normalise_for_grasp
+from hopgen.core.graspable import normalise_for_grasp
 
 APPROACH_STEP = 0.004  # m, coarse step while sliding in
 CLEARANCE = 0.0005  # m, the approach stops this far from the surface

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hopgen.hand import kinematics as kin
-from hopgen.core import meshgeom
+from hopgen.core import graspable, meshgeom
 from hopgen.core.skeleton import CATEGORIES, SEG_PALM
 from hopgen.grasp import closing, placement, score, taxonomy
 
@@ -59,11 +59,6 @@ class Grasp:
         if not self.contacts:
             return self.hand_to_object[:3, 3].copy()
         return np.mean([c["point"] for c in self.contacts], axis=0)
-
-    @property
-    def object_to_hand(self):
-        """(4, 4) inverse of hand_to_object."""
-        return np.linalg.inv(self.hand_to_object)
 
     def to_dict(self):
         """JSON-friendly dict (floats rounded to 1e-9 so equal grasps serialise equally)."""
@@ -180,7 +175,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     subject: subjects.Subject or a built-in id; side 'left'|'right'; object_geom: anything
     with vertices, faces, category, name and optional sdf (objects.ObjectGeometry); rng:
     numpy Generator; type_probs: {category: {type: prob}} overrides or {type: prob}.
-    Raises meshgeom.UngraspableObjectError for objects no hand can hold and
+    Raises graspable.UngraspableObjectError for objects no hand can hold and
     GraspFailedError when max_attempts random placements all fail the quality bar.
     """
     if side not in ("left", "right"):
@@ -189,7 +184,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     category = getattr(object_geom, "category", None)
     if category not in CATEGORIES:
         raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
-    meshgeom.check_graspable(name, object_geom.vertices, object_geom.faces)
+    graspable.check_graspable(name, object_geom.vertices, object_geom.faces)
     model = hand_model(subject, side)
     exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
     v = np.asarray(object_geom.vertices)

@@ -78,6 +78,12 @@ def label(rng, kind="paper", base=None, roughness=0.45, n_colors=3, **extra):
                     label_colors=cols, **extra)
 
 
+def label_numbers(label_seed):
+    """(6,) numbers in [0, 1) that place and size a printed label's bands and text blocks (the
+    Blender material reads them; drawn here so Blender code draws nothing)."""
+    return np.random.default_rng(int(label_seed)).uniform(0, 1, 6)
+
+
 # Palettes (linear RGB) reused by several object types.
 PLASTIC_COLORS = [[0.6, 0.02, 0.02], [0.02, 0.1, 0.5], [0.02, 0.3, 0.05], [0.8, 0.5, 0.01],
                   [0.02, 0.02, 0.02], [0.8, 0.8, 0.8], [0.4, 0.02, 0.3], [0.9, 0.2, 0.01]]

@@ -1,5 +1,8 @@
 """Pure mesh primitives for the procedural object library (numpy only).
 
+(~460 lines on purpose: one toolbox of small shape builders, all on one Part type and one loft;
+splitting them would scatter the shared ring/SDF conventions they rely on.)
+
 Every primitive returns a :class:`Part`: one closed, outward-oriented triangle mesh with
 per-face material indices and, where the shape allows, a signed distance function
 (negative inside) that is exact on the surface (mesh vertices lie on its zero set).

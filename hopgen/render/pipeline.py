@@ -89,7 +89,7 @@ def prepare_output(cfg, manifest, out, exclusive=True, force=False):
 
 
 def todo_samples(writer, spec):
-    return {s["index"] for s in spec["samples"] if not writer.is_done(sample_id(s["index"]))}
+    return {s.index for s in spec.samples if not writer.is_done(sample_id(s.index))}
 
 
 def _stop(procs):

@@ -54,9 +54,9 @@ def worker_main(argv):
     for e in episodes:
         spec = plan_episode(cfg, manifest, e)
         todo = todo_samples(writer, spec)
-        for s in spec["samples"]:
-            if s["index"] not in todo:
-                print(f"HOPGEN_SKIP {s['index']}", flush=True)
+        for s in spec.samples:
+            if s.index not in todo:
+                print(f"HOPGEN_SKIP {s.index}", flush=True)
         if not todo:
             continue
         try:

@@ -1,0 +1,187 @@
+"""What both episode builders share (pure): the episode's frames and scene, the camera placed
+around the hand, the object geometry of a manifest entry, the grasp set-up, and the pixel-free
+annotation fields. The procedural builder (hopgen.episode.procedural) and the rigged-avatar builder
+(hopgen.episode.body) import from here; hopgen.episode.build only dispatches between them.
+"""
+
+import math
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+from hopgen.core import camera as cam
+from hopgen.core.skeleton import CATEGORIES
+
+GRASP_ANIMATION_STREAM = 1  # default_rng([grasp_seed, 1]): the approach -> grasp -> hold animation
+
+
+@dataclass
+class FrameState:
+    """One animation frame in world coordinates (metres)."""
+    frame: int
+    phase: str
+    angles: np.ndarray          # (NUM_DOF,) joint angles
+    hand_to_world: np.ndarray   # (4,4)
+    object_to_world: np.ndarray  # (4,4)
+    joints: np.ndarray          # (21,3) joint centres, world
+    vertices: np.ndarray        # (V,3) posed skin, world
+    hand_points: np.ndarray = None  # (H,3) skin of palm + fingers (not the forearm), world: for framing
+
+
+@dataclass
+class EpisodeScene:
+    spec: dict
+    subject: object
+    shape: object
+    hand_mesh: object
+    object_geom: object
+    grasp: object
+    frames: List[FrameState] = field(default_factory=list)
+    looks: object = None        # appearance.EpisodeLooks: every random appearance choice
+    sleeve_faces: np.ndarray = None  # (S,) hand_mesh faces under the sleeve (procedural hands; empty: no sleeve)
+
+    #: a rigged avatar (hopgen.episode.body.BodyEpisodeScene) carries a skinned rig instead of a hand mesh
+    rigged = False
+
+    def frame_state(self, frame):
+        """The FrameState of animation frame ``frame`` (KeyError when the episode did not build it)."""
+        for f in self.frames:
+            if f.frame == frame:
+                return f
+        raise KeyError(frame)
+
+    def place_camera(self, cfg, sample, state, width, height):
+        """(K, world_to_camera) of one sample: the planned viewpoint framed around the hand."""
+        return place_camera(cfg, sample, state, width, height)
+
+
+def load_object_geometry(entry, seed):
+    """Geometry of a manifest object entry: a procedural generator or a mesh file."""
+    if entry.source == "procedural":
+        from hopgen.objects import build_object, sample_object_params
+        params = sample_object_params(entry.generator, np.random.default_rng(seed), ranges=entry.ranges or None)
+        return build_object(params)
+    return load_file_object(entry)
+
+
+_MATERIAL_FOR_FILES = {"kind": "plastic", "color": [0.55, 0.55, 0.58], "roughness": 0.45}
+
+
+def load_file_object(entry):
+    """A manifest mesh file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
+    graspable (UngraspableObjectError names the object and the reason). Grasp synthesis then uses
+    the triangle-mesh signed distance. .obj/.stl/.ply are read here; other formats need Blender."""
+    from hopgen.core.graspable import check_graspable, normalise_for_grasp
+    from hopgen.core.meshfiles import MeshFileError, load_mesh
+    from hopgen.objects.registry import ObjectGeometry
+    if not entry.file.lower().endswith((".obj", ".stl", ".ply")):
+        raise MeshFileError(f"object {entry.name}: {entry.file}: grasp synthesis reads .obj/.stl/.ply; "
+                            "convert the mesh to one of those")
+    vertices, faces = load_mesh(entry.file, scale=entry.scale)
+    check_graspable(entry.name, vertices, faces)
+    frame = normalise_for_grasp(vertices, faces)
+    v = frame.vertices
+    f = np.asarray(faces, np.int32)
+    geom = ObjectGeometry(name=entry.name, category=entry.category, vertices=v, faces=f,
+                          face_material=np.zeros(len(f), np.int32), materials=[dict(_MATERIAL_FOR_FILES)],
+                          vertex_part=np.zeros(len(v), np.int32))
+    geom.source = "file"
+    return geom
+
+
+def episode_grasp(cfg, spec, subject, side, geom):
+    """(grasp, per-frame states) of an episode: the grasp synthesised for ``subject``'s kinematic hand
+    from ``default_rng(grasp_seed)`` and animated over the episode's frames from
+    ``default_rng([grasp_seed, GRASP_ANIMATION_STREAM])``. Both episode builders use this one set-up."""
+    from hopgen.grasp import grasp_episode, synthesize_grasp
+    type_probs = cfg.grasp.type_probabilities.get(spec.category) if cfg.grasp.type_probabilities else None
+    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec.grasp_seed),
+                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    states = grasp_episode(grasp, np.random.default_rng([spec.grasp_seed, GRASP_ANIMATION_STREAM]),
+                           cfg.dataset.frames_per_episode, phases=tuple(cfg.grasp.phases))
+    return grasp, states
+
+
+def needed_frames(spec):
+    """Sorted animation frames that the episode's samples show."""
+    return spec.sample_frames()
+
+
+def place_camera(cfg, sample, state, width, height):
+    """K and world_to_camera for one sample: viewpoint from the plan, framed so the hand stays in view.
+
+    third_person: on a sphere around the hand centre (azimuth, elevation, distance); egocentric: from
+    behind and above the forearm, looking over the wrist at the hand. The focal length is reduced
+    when needed so the whole hand (skin vertices) fits inside the margins, and the principal point
+    is shifted by the planned jitter as far as the margins allow.
+    """
+    c = sample.camera
+    pts = state.hand_points if state.hand_points is not None else state.vertices
+    target = 0.5 * (pts.min(0) + pts.max(0))
+    d = c.distance
+    if c.rig == "egocentric":
+        forearm = cam.transform(state.hand_to_world, [[0.0, -1.0, 0.0]])[0] - state.hand_to_world[:3, 3]
+        forearm /= np.linalg.norm(forearm)
+        up = np.array([0.0, 0.0, 1.0])
+        az = 0.35 * c.azimuth / math.pi  # small lateral offset
+        side_dir = np.cross(forearm, up)
+        side_dir /= max(np.linalg.norm(side_dir), 1e-9)
+        direction = forearm * 0.8 + up * (0.6 + 0.4 * max(c.elevation, 0.0)) + side_dir * az
+    else:
+        el, az = c.elevation, c.azimuth
+        direction = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
+    direction /= np.linalg.norm(direction)
+    eye = target + d * direction
+    up = (0.0, 0.0, 1.0) if abs(direction[2]) < 0.98 else (0.0, 1.0, 0.0)
+    w2c = cam.look_at(eye, target, up=up, roll=c.roll)
+    if np.any(cam.transform(w2c, state.vertices)[:, 2] <= 0.02):  # the forearm must not reach the camera either
+        raise ValueError("camera inside or behind the hand/arm; planned distance too small")
+    p = cam.transform(w2c, pts)
+    x, y = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]  # normalised image coordinates
+    m = cfg.camera.margin
+    f = c.focal_mm / cfg.camera.sensor_width_mm * width
+    half_w, half_h = (0.5 - m) * width, (0.5 - m) * height
+    extent_x = max(abs(x.min()), abs(x.max()))
+    extent_y = max(abs(y.min()), abs(y.max()))
+    f = min(f, half_w / max(extent_x, 1e-9), half_h / max(extent_y, 1e-9))
+    # Jitter: shift the principal point, but keep every hand point inside the margins.
+    u_lo, u_hi = f * x.min(), f * x.max()
+    v_lo, v_hi = f * y.min(), f * y.max()
+    cx0, cy0 = (width - 1) / 2.0, (height - 1) / 2.0
+    sx = np.clip(c.jitter[0] * width, m * width - (cx0 + u_lo), (1 - m) * width - 1 - (cx0 + u_hi))
+    sy = np.clip(c.jitter[1] * height, m * height - (cy0 + v_lo), (1 - m) * height - 1 - (cy0 + v_hi))
+    K = cam.intrinsics(f, f, cx0 + float(sx), cy0 + float(sy))
+    return K, w2c
+
+
+def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
+    """The annotation fields that need no pixels (visibility and visible_fraction come from the passes)."""
+    from hopgen import __version__, FORMAT
+    from hopgen.dataset.hopformat import sample_id
+    from hopgen.hand.kinematics import angles_to_dict
+    xyz = cam.transform(w2c, state.joints)
+    uv = cam.project(K, xyz)
+    spec, subject, grasp = scene.spec, scene.subject, scene.grasp
+    grasp_dict = grasp.to_dict() if hasattr(grasp, "to_dict") else dict(grasp)
+    geom = scene.object_geom
+    return {
+        "id": sample_id(sample.index), "seed": sample.seed, "format": FORMAT, "episode": spec.episode,
+        "camera": {"K": K.tolist(), "world_to_camera": w2c.tolist(), "width": width, "height": height,
+                   "rig": sample.camera.rig},
+        "hand": {"side": spec.side, "xyz": xyz.tolist(), "uv": uv.tolist(), "visibility": None,
+                 "joint_angles": {k: float(v) for k, v in angles_to_dict(state.angles).items()},
+                 "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},
+        "object": {"name": spec.object, "category": spec.category, "category_id": CATEGORIES.index(spec.category),
+                   "source": getattr(geom, "source", "procedural"), "type": getattr(geom, "name", spec.object),
+                   "object_to_camera": (w2c @ state.object_to_world).tolist(), "visible_fraction": None},
+        "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
+                  "contacts": grasp_dict.get("contacts", []),
+                  "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
+                  "fingers_in_contact": grasp_dict.get("fingers_in_contact")},
+        "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
+                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
+        "scene": {"background": spec.background.kind, "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
+                  "distractors": spec.distractors, "sleeve": spec.sleeve},
+        "render": {"generator_version": __version__},
+    }
