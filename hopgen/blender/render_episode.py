@@ -14,7 +14,7 @@ from mathutils import Matrix
 
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
 from hopgen.dataset.hopformat import sample_id
-from hopgen.dataset.visibility import compute_visibility
+from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
@@ -183,7 +183,7 @@ class EpisodeRenderer:
                 if cfg.dataset.depth:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
                 self.writer.write_sample(sample_id(sample.index), anno, tmp, passes["masks"]["hand"],
-                                         obj_mask, seg, depth)
+                                         obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None
             except Exception as e:
                 yield sample.index, e

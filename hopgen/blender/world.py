@@ -1,7 +1,8 @@
 """Lighting and surroundings: studio HDRIs, plain worlds, backdrops/tables, photo backplates, distractors.
 
 Each builder takes plain parameters (dicts/floats, colours linear RGB 0..1) that a pure planner
-draws; nothing here is random. Surroundings carry label 0 (background) in the label pass; photo
+draws; nothing here is random. Surroundings carry label SEG_SURROUNDINGS in the label pass (written
+as 0 in seg PNGs; visibility code 4 where they hide a joint); photo
 backplates are hidden from annotation passes altogether (depth 0 there).
 """
 
@@ -13,6 +14,7 @@ import bpy
 from mathutils import Euler
 
 from hopgen.core import camera as cam
+from hopgen.core.skeleton import SEG_SURROUNDINGS
 from hopgen.blender import compat, materials, scene as hscene
 from hopgen.blender.passes import PASS_HIDDEN
 
@@ -181,7 +183,7 @@ def add_backdrop(params):
         raise WorldError(f"backdrop: unknown field(s) {sorted(p)}")
     v, f = backdrop_mesh(**shape)
     mat = materials.surface_material("hop_backdrop", surface)
-    obj = hscene.add_mesh_object("hop_backdrop", v, f, 0, materials=[mat], smooth=True)
+    obj = hscene.add_mesh_object("hop_backdrop", v, f, SEG_SURROUNDINGS, materials=[mat], smooth=True)
     return _place(obj, location, (0.0, 0.0, rot))
 
 
@@ -200,7 +202,7 @@ def add_distractor(params, name="hop_distractor"):
         raise WorldError(f"distractor {name}: shape must be one of {SHAPES}, got {shape!r}")
     v, f = primitive_mesh(shape, size)
     mat = materials.surface_material(name, surface)
-    obj = hscene.add_mesh_object(name, v, f, 0, materials=[mat], smooth=shape != "box")
+    obj = hscene.add_mesh_object(name, v, f, SEG_SURROUNDINGS, materials=[mat], smooth=shape != "box")
     return _place(obj, location, rotation)
 
 
