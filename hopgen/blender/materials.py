@@ -12,7 +12,7 @@ from hopgen.blender import compat
 
 LABEL_ATTRIBUTE = "hop_label"          # INT FACE attribute written by scene.add_mesh_object
 GROUP_ATTRIBUTE = "hop_group_weight"   # object custom property read by the x-ray label material
-PATTERNS = ("solid", "stripes", "checks", "knit", "fabric", "noise", "wood", "tiles")
+PATTERNS = ("solid", "stripes", "checks", "knit", "fabric", "noise", "wood", "tiles", "grain", "brushed")
 
 
 class MaterialError(ValueError):
@@ -167,6 +167,20 @@ def pattern(tree, kind, colour_a, colour_b, scale=20.0, colour_c=(0.05, 0.05, 0.
         wave.inputs["Distortion"].default_value = 6.0
         wave.inputs["Detail"].default_value = 4.0
         return _ramp(tree, wave.outputs["Fac"], [(0.0, a), (0.8, b), (1.0, a)]), wave.outputs["Fac"]
+    if kind in ("grain", "brushed"):
+        # Planks / brushed metal: noise stretched 12x along x gives long fibres (grain) or fine
+        # streaks (brushed); the height drives the bump.
+        stretch = nodes.new("ShaderNodeMapping")
+        links.new(vec, stretch.inputs["Vector"])
+        stretch.inputs["Scale"].default_value = (1.0 / 12.0, 1.0, 1.0) if kind == "grain" else (1.0 / 40.0, 1.0, 1.0)
+        fib = nodes.new("ShaderNodeTexNoise")
+        links.new(stretch.outputs[0], fib.inputs["Vector"])
+        fib.inputs["Scale"].default_value = scale * (1.0 if kind == "grain" else 6.0)
+        fib.inputs["Detail"].default_value = 8.0
+        if kind == "grain":
+            fib.inputs["Distortion"].default_value = 1.5
+            return _ramp(tree, fib.outputs["Fac"], [(0.3, a), (0.5, b), (0.7, a)]), fib.outputs["Fac"]
+        return _ramp(tree, fib.outputs["Fac"], [(0.35, a), (0.65, b)]), fib.outputs["Fac"]
     brick = tex("ShaderNodeTexBrick")  # tiles
     brick.inputs["Color1"].default_value = a + (1.0,)
     brick.inputs["Color2"].default_value = b + (1.0,)

@@ -12,10 +12,13 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
+from hopgen.core import camera as cam
+from hopgen.core.pngio import read_png
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
 from hopgen.dataset.hopformat import sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
+from hopgen.episode.effects import apply_effects
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
@@ -137,7 +140,12 @@ class EpisodeRenderer:
             self._pose(state)
             self._posed_frame = state.frame
         K, w2c = scene_data.place_camera(self.cfg, sample, state, W, H)
-        hscene.set_camera(K, W, H, w2c)
+        dof = None
+        if backplate and sample.effects is not None:  # depth of field in the beauty pass only
+            pts = state.hand_points if state.hand_points is not None else state.vertices
+            focus = float(np.median(cam.transform(w2c, pts)[:, 2]))
+            dof = (focus, sample.effects.fstop)
+        hscene.set_camera(K, W, H, w2c, dof=dof)
         if backplate and ep.background.kind == "photo":
             if self.backplate is not None:
                 bpy.data.objects.remove(self.backplate, do_unlink=True)
@@ -182,7 +190,10 @@ class EpisodeRenderer:
                 depth = None
                 if cfg.dataset.depth:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
-                self.writer.write_sample(sample_id(sample.index), anno, tmp, passes["masks"]["hand"],
+                rgb = tmp
+                if sample.effects is not None:  # the camera's effects touch the beauty image only
+                    rgb = apply_effects(read_png(tmp), sample.effects)
+                self.writer.write_sample(sample_id(sample.index), anno, rgb, passes["masks"]["hand"],
                                          obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None
             except Exception as e:

@@ -179,6 +179,7 @@ def add_backdrop(params):
     location = p.pop("location", (0.0, 0.0, 0.0))
     rot = p.pop("rotation_z", 0.0)
     surface = p.pop("surface", {})
+    p.pop("material", None)  # the support material's name (recorded in the annotation)
     if p:
         raise WorldError(f"backdrop: unknown field(s) {sorted(p)}")
     v, f = backdrop_mesh(**shape)
@@ -196,6 +197,7 @@ def add_distractor(params, name="hop_distractor"):
     location = p.pop("location", (0.0, 0.0, 0.0))
     rotation = p.pop("rotation", (0.0, 0.0, 0.0))
     surface = p.pop("surface", {})
+    p.pop("radius", None)  # bounding radius used by the pure placement rules
     if p:
         raise WorldError(f"distractor {name}: unknown field(s) {sorted(p)}")
     if shape not in SHAPES:
