@@ -123,7 +123,19 @@ def cmd_preview(args):
         raise CommandError(f"--tile {args.tile}: must be in [{lo}, {hi}] pixels")
     if not 1 <= args.num <= PREVIEW_MAX_SAMPLES:
         raise CommandError(f"--num {args.num}: must be in [1, {PREVIEW_MAX_SAMPLES}]")
-    ids = contact_sheet(args.dataset, args.out, max_samples=args.num, tile=args.tile)
+    if args.realism:
+        from hopgen.dataset.realism import realism_sheet
+        summaries = realism_sheet(args.dataset, args.out, args.measure, num=args.num, tile=args.tile,
+                                  levels=args.levels)
+        for root, sm in summaries.items():
+            print(f"{root}: {sm['samples']} samples, arm end in frame {sm['arm_end_in_frame']} "
+                  f"({100 * sm['arm_end_in_frame_share']:.1f}%), floating distractors {sm['floating_distractors']} "
+                  f"of {sm['distractors']}, cameras behind occluders {sm['camera_behind_occluder']}")
+        print(f"wrote {args.out}" + (f" and {args.measure}" if args.measure else ""))
+        return 0
+    if len(args.dataset) != 1:
+        raise CommandError("preview: one dataset folder (several only with --realism)")
+    ids = contact_sheet(args.dataset[0], args.out, max_samples=args.num, tile=args.tile)
     print(f"wrote {args.out} ({len(ids)} samples: image | skeleton | masks (hand red, object blue) | seg)")
     return 0
 
@@ -258,10 +270,16 @@ hopgen plan --config configs/hop_demo.yaml --shard 0/4 --out plan.json""")
     s.set_defaults(func=cmd_stats)
 
     pv = _parser(sub, "preview", "contact sheet: image, skeleton overlay per finger, masks, seg", "hopgen preview out/demo --out out/demo_preview.png")
-    pv.add_argument("dataset")
+    pv.add_argument("dataset", nargs="+", help="dataset folder (several with --realism)")
     pv.add_argument("--out", required=True)
-    pv.add_argument("--num", type=int, default=16)
+    pv.add_argument("--num", type=int, default=16, help="samples per dataset")
     pv.add_argument("--tile", type=int, default=192)
+    pv.add_argument("--realism", action="store_true",
+                    help="realism sheet: beauty images only, 8 a row, and the realism measurements "
+                         "(arm ends in frame, floating distractors, cameras behind occluders)")
+    pv.add_argument("--measure", help="--realism: write the measurements to this JSON file")
+    pv.add_argument("--levels", type=int, default=256, help="--realism: grey levels per channel in the "
+                                                             "sheet PNG (fewer: a smaller file)")
     pv.set_defaults(func=cmd_preview)
 
     ex = _parser(sub, "export", "export one split to another layout: rhd (RHD / hand3d), coco (COCO keypoints), "

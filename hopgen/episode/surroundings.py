@@ -18,8 +18,10 @@ import math
 
 import numpy as np
 
+from hopgen.core.shapes import SHAPES
+
 SUPPORT_MATERIALS = ("wood", "laminate", "stone", "fabric", "paper", "metal")
-DISTRACTOR_SHAPES = ("box", "sphere", "cylinder", "cone", "torus")
+DISTRACTOR_SHAPES = SHAPES
 CLEARANCE_M = 0.02          # distractors keep this far from the hand/arm/object and each other
 CAMERA_ABOVE_SUPPORT_M = 0.03
 TABLE_PROBABILITY = 0.6     # hdri / photo backgrounds get a table under the hand this often
