@@ -1,5 +1,7 @@
 """Closed primitive meshes (pure): the distractor shapes, centred at the origin (numpy only)."""
 
+import math
+
 import numpy as np
 
 SHAPES = ("box", "sphere", "cylinder", "cone", "torus")
@@ -60,3 +62,19 @@ def grid_faces(nu, nv, wrap_u, wrap_v, swap=False):
             c, d = ((i + 1) % nu) * nv + (j + 1) % nv, ((i + 1) % nu) * nv + j
             rows += [[a, b, c], [a, c, d]] if not swap else [[a, d, c], [a, c, b]]
     return np.array(rows, dtype=np.int64)
+
+
+def rest_height(shape, size):
+    """Height of a resting distractor's centre above the support (its primitive centred at the
+    origin, turned only about z): half the height (box, sphere, cylinder, cone) or the torus tube."""
+    if shape == "torus":
+        return 0.125 * size  # minor radius 0.25 * (size / 2), lying flat
+    if shape in ("box", "sphere", "cylinder", "cone"):
+        return 0.5 * size
+    raise ShapeError(f"distractor shape {shape!r}: expected one of {SHAPES}")
+
+
+def bounding_radius(shape, size):
+    """Radius of a sphere about the centre that holds the whole primitive."""
+    return {"box": math.sqrt(3.0), "sphere": 1.0, "cylinder": math.sqrt(2.0), "cone": math.sqrt(2.0),
+            "torus": 1.0}[shape] * 0.5 * size

@@ -18,7 +18,7 @@ import numpy as np
 
 from hopgen.core.camera import invert_rigid
 from hopgen.core.skeleton import HAND_LABELS, SEG_ARM
-from hopgen.episode.surroundings import CAMERA_ABOVE_SUPPORT_M, rest_height
+from hopgen.core.shapes import rest_height
 
 MIN_ARM_PIXELS = 30
 REST_TOL_M = 1e-3
@@ -50,7 +50,7 @@ def camera_behind_occluder(anno, seg, hand_mask):
     """True when the camera sits below the support top or sees none of the hand in its view."""
     support = (anno.get("scene") or {}).get("support")
     eye = invert_rigid(np.asarray(anno["camera"]["world_to_camera"], np.float64))[:3, 3]
-    if support is not None and eye[2] < support["top_z"] + CAMERA_ABOVE_SUPPORT_M - 1e-6:
+    if support is not None and eye[2] < support["top_z"]:
         return True
     return bool(np.asarray(hand_mask).any() and not np.isin(seg, HAND_LABELS).any())
 

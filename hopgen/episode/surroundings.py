@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from hopgen.core.shapes import SHAPES
+from hopgen.core.shapes import SHAPES, bounding_radius, rest_height
 
 SUPPORT_MATERIALS = ("wood", "laminate", "stone", "fabric", "paper", "metal")
 DISTRACTOR_SHAPES = SHAPES
@@ -96,22 +96,6 @@ def support_params(rng, top_z, curved):
     return {"curved": bool(curved), "width": 3.0, "depth": 2.0, "height": 1.5,
             "bend_radius": float(rng.uniform(0.2, 0.6)), "location": (0.0, 0.0, float(top_z)),
             "rotation_z": float(rng.uniform(0, 2 * np.pi)), "surface": surface, "material": kind}
-
-
-def rest_height(shape, size):
-    """Height of a resting distractor's centre above the support (its primitive centred at the
-    origin, turned only about z): half the height (box, sphere, cylinder, cone) or the torus tube."""
-    if shape == "torus":
-        return 0.125 * size  # minor radius 0.25 * (size / 2), lying flat
-    if shape in ("box", "sphere", "cylinder", "cone"):
-        return 0.5 * size
-    raise ValueError(f"distractor shape {shape!r}: expected one of {DISTRACTOR_SHAPES}")
-
-
-def bounding_radius(shape, size):
-    """Radius of a sphere about the centre that holds the whole primitive."""
-    return {"box": math.sqrt(3.0), "sphere": 1.0, "cylinder": math.sqrt(2.0), "cone": math.sqrt(2.0),
-            "torus": 1.0}[shape] * 0.5 * size
 
 
 def _surface_params(rng):
