@@ -126,3 +126,28 @@ def test_realism_measurements():
     anno["scene"] = {}
     assert camera_behind_occluder(anno, np.zeros((4, 4)), np.ones((4, 4), bool))  # hand in view, none of it seen
     assert not camera_behind_occluder(anno, np.full((4, 4), 3), np.ones((4, 4), bool))
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_real_render_effects_are_recorded_and_leave_labels_alone(tmp_path):
+    import subprocess
+    import sys
+
+    from hopgen.dataset.hopformat import HopDataset
+    from hopgen.dataset.validate import validate_dataset
+    outs = {}
+    for on in (True, False):
+        out = tmp_path / ("fx" if on else "plain")
+        subprocess.run([sys.executable, "-m", "hopgen.cli", "render", "--config", TINY, "--out", str(out),
+                        "--set", "dataset.num_samples=1", "--set", f"camera.effects={'true' if on else 'false'}"],
+                       check=True, capture_output=True)
+        assert validate_dataset(out) == []
+        outs[on] = HopDataset(out)
+    sid = outs[True].ids[0]
+    fx, plain = outs[True].annotation(sid), outs[False].annotation(sid)
+    assert fx["camera"]["effects"]["jpeg_quality"] >= 70 and plain["camera"]["effects"] is None
+    assert fx["hand"]["visibility"] == plain["hand"]["visibility"] and fx["hand"]["uv"] == plain["hand"]["uv"]
+    for kind in ("seg", "hand_mask", "object_mask"):
+        np.testing.assert_array_equal(outs[True].image(kind, sid), outs[False].image(kind, sid))
+    assert np.abs(outs[True].image("rgb", sid).astype(int) - outs[False].image("rgb", sid)).mean() > 1.0
