@@ -151,3 +151,19 @@ def test_real_render_effects_are_recorded_and_leave_labels_alone(tmp_path):
     for kind in ("seg", "hand_mask", "object_mask"):
         np.testing.assert_array_equal(outs[True].image(kind, sid), outs[False].image(kind, sid))
     assert np.abs(outs[True].image("rgb", sid).astype(int) - outs[False].image("rgb", sid)).mean() > 1.0
+
+
+def test_hand_skin_maps_palm_side_and_flushed_tips():
+    from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
+    from hopgen.hand import handmesh as H
+    from hopgen.hand import subjects as S
+    sub = S.get_subject("f04")
+    for side in ("left", "right"):
+        mesh = H.build_hand_mesh(sub, side)
+        maps = hand_skin_maps(mesh, S.subject_shape(sub))
+        palmar, flush = maps[PALMAR_ATTRIBUTE], maps[FLUSH_ATTRIBUTE]
+        assert palmar.shape == flush.shape == (len(mesh.rest_vertices),)
+        assert 0.2 < palmar.mean() < 0.8 and palmar.min() == 0.0 and palmar.max() == 1.0
+        tips = np.asarray(mesh.rest_joints)[[4, 8, 12, 16, 20]]
+        d = np.linalg.norm(mesh.rest_vertices[:, None] - tips[None], axis=2).min(1)
+        assert flush[d < 0.005].mean() > 0.5 > flush[d > 0.05].mean() + 0.4

@@ -18,6 +18,7 @@ from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
 from hopgen.dataset.hopformat import sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
+from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
 from hopgen.episode.effects import apply_effects
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
@@ -98,11 +99,13 @@ class EpisodeRenderer:
         """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
         ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus the sleeve."""
         subj, mesh = scene_data.subject, scene_data.hand_mesh
-        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE)
+        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, knuckle/fingertip redness
+        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
+                                       palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
         nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
         hand_f, arm_f = _split_hand(mesh)
-        self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f)
-        self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f) if len(arm_f) else None
+        self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f, point_attributes=maps)
+        self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f, point_attributes=maps) if len(arm_f) else None
         sel = scene_data.sleeve_faces
         if sel is not None and len(sel):
             used, inv = np.unique(np.asarray(mesh.faces)[sel], return_inverse=True)

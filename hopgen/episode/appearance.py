@@ -80,3 +80,39 @@ def episode_looks(spec, clothes, frames, object_vertices=None):
     centre = frames[0].joints.mean(0)
     distractors = surroundings.place_distractors(bg_rng, backdrop, spec.distractors, centre, keep)
     return EpisodeLooks(pieces, world_colour, backdrop, distractors)
+
+
+PALMAR_ATTRIBUTE = "hop_palmar"  # POINT FLOAT 0 back of the hand .. 1 palm side (skin shader)
+FLUSH_ATTRIBUTE = "hop_flush"    # POINT FLOAT 0..1 redness at the knuckles and fingertips
+
+
+def hand_skin_maps(mesh, shape):
+    """Per-vertex skin maps of a procedural HandMesh at rest (pure, no draws): {PALMAR_ATTRIBUTE:
+    (V,) 0..1, how much a vertex faces the palm side (palms are lighter and rougher than the back
+    of the hand), FLUSH_ATTRIBUTE: (V,) 0..1, redness over the back of the knuckles and at the
+    fingertips}. The palm side is where the fingers flex to (forward kinematics of the middle finger)."""
+    from hopgen.hand.kinematics import FLEX_DOFS, LIMITS_HI, forward_kinematics, neutral_angles
+    side = mesh.side
+    a = neutral_angles()
+    j0, _ = forward_kinematics(shape, a, side)
+    for i in FLEX_DOFS[2]:
+        a[i] = 0.6 * LIMITS_HI[i]
+    j1, _ = forward_kinematics(shape, a, side)
+    axis = j0[12] - j0[9]
+    axis /= np.linalg.norm(axis)
+    palm = j1[12] - j0[12]
+    palm -= axis * (palm @ axis)
+    palm /= np.linalg.norm(palm)
+    n = np.asarray(mesh.normals, np.float64)
+    v = np.asarray(mesh.rest_vertices, np.float64)
+    palmar = np.clip((n @ palm + 0.2) / 0.7, 0.0, 1.0)
+    palmar = palmar * palmar * (3 - 2 * palmar)  # smoothstep
+    joints = np.asarray(j0)
+
+    def near(ids, radius):
+        d = np.min(np.linalg.norm(v[:, None, :] - joints[None, ids, :], axis=2), axis=1)
+        return np.clip(1.0 - d / radius, 0.0, 1.0)
+    knuckles = near([2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19], 0.014) * (1.0 - palmar)
+    tips = near([4, 8, 12, 16, 20], 0.016)
+    flush = np.clip(np.maximum(knuckles, tips), 0.0, 1.0)
+    return {PALMAR_ATTRIBUTE: palmar.astype(np.float32), FLUSH_ATTRIBUTE: flush.astype(np.float32)}
