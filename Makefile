@@ -12,7 +12,7 @@ RUN    ?= runs/demo
 DEMO_STEPS ?= 150
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench venv clean slurm-packages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,8 +23,16 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: venv
+test: venv slurm-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# tests/test_slurm.py runs a real single-node Slurm as root: install Debian's packages when missing.
+slurm-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    ! PATH="$$PATH:/usr/sbin:/sbin" command -v slurmctld >/dev/null; then \
+	  echo "installing slurm-wlm and munge for the Slurm test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	fi
 
 demo: venv
 	$(HOPGEN) render --config configs/hop_demo.yaml --out $(OUT)

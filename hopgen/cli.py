@@ -222,6 +222,33 @@ def cmd_predict(args, rest):
     return _trainer("predict").main(rest)
 
 
+def cmd_farm(args):
+    from hopgen.config import load_generation_config
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.episode.plan import num_episodes
+    from hopgen.render import farm
+    # A bad config, override or manifest fails here, before anything is submitted.
+    cfg = load_generation_config(args.config, args.overrides)
+    load_manifest(args.manifest)
+    if args.shards > num_episodes(cfg):
+        raise CommandError(f"--shards {args.shards}: {args.config} has only {num_episodes(cfg)} episodes "
+                           "(a shard renders whole episodes)")
+    try:
+        indices = farm.parse_indices(args.indices, args.shards) if args.indices else None
+        render, check = farm.slurm_jobs(args.config, args.out, args.shards, indices=indices, blender=args.blender,
+                                        manifest=args.manifest, overrides=args.overrides,
+                                        sbatch_flags=args.sbatch_flags)
+        if not args.submit:
+            print("\n".join(farm.shell_lines(args.out, render, check)))
+            return 0
+        job, final = farm.submit(args.out, render, check)
+    except farm.FarmError as e:
+        raise CommandError(str(e)) from None
+    print(f"submitted render array {job} ({len(indices or range(args.shards))} of {args.shards} shards) and "
+          f"index+validate job {final} (runs after every task succeeded); logs in {os.path.join(args.out, 'logs')}")
+    return 0
+
+
 def cmd_bench(args):
     from hopgen.bench import run_benchmark
     return run_benchmark(args.what, args.out, quick=args.quick, extra=args.extra)
@@ -333,6 +360,24 @@ hopgen assets preview --what objects --limit 3 --size 96 --samples 8 --out out/q
         t = _parser(sub, name, help_text + " (options: hopgen " + name + " --help)", ex_text)
         t.set_defaults(func=fn, passthrough=True)
 
+    f = _parser(sub, "farm", "render on a Slurm farm: print (or --submit) an array job of shards and a final "
+                "index+validate job (extra sbatch flags after --)", """
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 -- --cpus-per-task=8 --mem=8G --time=04:00:00
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 --submit -- --partition=render --cpus-per-task=8
+hopgen farm slurm configs/hop.yaml /data/hop --shards 64 --indices 5,17 --submit   # re-run failed tasks""")
+    f.add_argument("scheduler", choices=["slurm"])
+    f.add_argument("config", help="generation config (YAML or JSON)")
+    f.add_argument("out", help="output dataset folder (shared file system; resumes if it exists)")
+    f.add_argument("--shards", type=int, required=True, help="number of shards = array tasks")
+    f.add_argument("--indices", default=None, metavar="LIST",
+                   help="run only these array indices, e.g. 5,17 or 8-11 (re-running failed tasks)")
+    f.add_argument("--blender", default=None, help="Blender executable on the compute nodes (default: blender)")
+    f.add_argument("--manifest", default=None, help="asset manifest (default: the built-in assets)")
+    f.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (repeatable)")
+    f.add_argument("--submit", action="store_true", help="run sbatch instead of printing the lines")
+    f.set_defaults(func=cmd_farm, sbatch_flags=[])
+
     b = _parser(sub, "bench", "run a benchmark and write its JSON (grasp | render | train)", """
 hopgen bench grasp --out benchmarks/results/grasp.json
 hopgen bench render --out benchmarks/results/render.json
@@ -383,7 +428,13 @@ def main(argv=None):
             raise
         except BaseException as e:
             return _fail(cmd, e)
+    sbatch_flags = []
+    if argv and argv[0] == "farm" and "--" in argv:  # everything after -- goes to sbatch
+        k = argv.index("--")
+        argv, sbatch_flags = argv[:k], argv[k + 1:]
     args = parser.parse_args(argv)
+    if sbatch_flags:
+        args.sbatch_flags = sbatch_flags
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -14,14 +14,15 @@ ROOT = REPO / "hopgen"
 LAYERS = {
     "hopgen": 0,                                   # the package root: __version__ and FORMAT only
     "core": 1,
-    "hand": 2, "objects": 2, "dataset": 2, "config": 2,
+    "hand": 2, "objects": 2, "dataset": 2,
     "grasp": 3, "avatars": 3,
-    "assets": 4,
+    "assets": 4, "config": 4,
     "episode": 5,
     "blender": 6,
     "render": 7,
     "bench": 8,
     "cli": 9,
+    "__main__": 10,                                # python -m hopgen
 }
 MAX_TOP_LEVEL_MODULES = 8
 MAX_LINES = 600

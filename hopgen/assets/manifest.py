@@ -1,5 +1,8 @@
 """The asset manifest (assets_manifest.yaml): avatars, objects and backgrounds.
 
+(~450 lines on purpose: one loader for the three sections whose per-field checks share one error
+builder, and this docstring is the format's reference; mesh checks live in assets.mesh_checks.)
+
 Top-level sections `avatars`, `objects`, `backgrounds`. An absent section means the built-in set; a
 present one lists exactly what is used, and an entry `builtin: true` adds the built-in set.
 

@@ -2,12 +2,13 @@
 
 An object file must be a mesh grasp synthesis can read (.obj/.stl/.ply), parse, have finite
 vertices and in-range face indices, enough vertices and faces to enclose a volume, and be a size
-one hand can hold after its `units`/`scale` (the limits of hopgen.core.meshgeom.check_graspable).
+one hand can hold after its `units`/`scale` (the limits of hopgen.core.graspable.check_graspable).
 """
 
-from hopgen.core.meshgeom import MeshFileError, UngraspableObjectError, check_graspable, load_mesh
+from hopgen.core.graspable import UngraspableObjectError, check_graspable
+from hopgen.core.meshfiles import MeshFileError, load_mesh
 
-MESH_FILE_TYPES = (".obj", ".stl", ".ply")   # what grasp synthesis reads (hopgen.episode.build)
+MESH_FILE_TYPES = (".obj", ".stl", ".ply")   # what grasp synthesis reads (hopgen.episode.scene)
 MIN_VERTICES = 4                              # a tetrahedron: the smallest closed mesh
 MIN_FACES = 4
 

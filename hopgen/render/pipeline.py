@@ -34,7 +34,8 @@ def dataset_meta(cfg, manifest):
 
 
 # What hopgen itself puts in a dataset folder.
-HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "anno", "splits", *IMAGE_KINDS}
+# logs/: the Slurm tasks' logs (slurm_render.sh, `hopgen farm slurm`), made before the first task renders.
+HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "logs", "anno", "splits", *IMAGE_KINDS}
 
 
 def check_output_folder(cfg, manifest, out, force=False):
