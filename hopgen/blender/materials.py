@@ -302,7 +302,8 @@ def nail_material(name, skin_rgb, gloss=0.6):
     rgb = _rgb(f"nail_material {name}: skin_rgb", skin_rgb)
     mat, tree, out = _new_material(name)
     bsdf = _principled(tree, out)
-    base = tuple(0.45 * c + 0.55 * n for c, n in zip(rgb, (0.85, 0.62, 0.6)))
+    # The nail plate shows the nail bed: lighter and pinker than the skin, never chalk white on dark skin.
+    base = tuple(0.6 * c + 0.4 * n for c, n in zip(rgb, (0.62, 0.44, 0.40)))
     compat.set_input(bsdf, "base_color", base)
     compat.set_input(bsdf, "subsurface_color", base)
     compat.set_subsurface(bsdf, 0.3, (0.0015, 0.0006, 0.0003))
