@@ -13,5 +13,5 @@ $py -m hopgen.cli render --config configs/hop_makehuman.yaml --manifest configs/
 $py -m hopgen.cli render --config configs/hop.yaml --set dataset.num_samples=48 $one --out "$out/hop" --workers 2
 $py -m hopgen.cli validate "$out/hop"
 $py -m hopgen.cli validate "$out/makehuman"
-$py -m hopgen.cli preview "$out/hop" "$out/makehuman" --realism --num 48 --tile 320 --levels 32 \
+$py -m hopgen.cli preview "$out/hop" "$out/makehuman" --realism --num 48 --tile 320 --levels 16 \
     --out docs/realism_sheet.png --measure benchmarks/results/realism.json
