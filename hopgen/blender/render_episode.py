@@ -13,9 +13,8 @@ import bpy
 from mathutils import Matrix
 
 from hopgen.core import camera as cam
-from hopgen.core.pngio import read_png
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
-from hopgen.dataset.hopformat import sample_id
+from hopgen.dataset.hopformat import read_rendered_rgb, sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
 from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
@@ -195,7 +194,7 @@ class EpisodeRenderer:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
                 rgb = tmp
                 if sample.effects is not None:  # the camera's effects touch the beauty image only
-                    rgb = apply_effects(read_png(tmp), sample.effects)
+                    rgb = apply_effects(read_rendered_rgb(sample_id(sample.index), tmp), sample.effects)
                 self.writer.write_sample(sample_id(sample.index), anno, rgb, passes["masks"]["hand"],
                                          obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None
