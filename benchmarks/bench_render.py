@@ -1,16 +1,24 @@
-"""Render benchmark: seconds per sample through the full pipeline vs the bare beauty pass.
+"""Render benchmark: seconds per sample through the full pipeline vs the bare beauty pass, and
+samples/s of `hopgen render` with K workers (threads split) vs one worker with all threads.
 
-    hopgen bench render [config=configs/hop.yaml] [samples=32] [num=12] --out benchmarks/results/render.json
-    python -m benchmarks.bench_render --config configs/hop.yaml --samples 32 --num 12 --out F.json
+    hopgen bench render [config=configs/hop.yaml] [episodes=3] [per_episode=0] [workers='[1, 2]'] --out F.json
+    hopgen bench render overrides='["render.device=GPU"]' episodes=4 workers='[1]'    # on a GPU node
+    python -m benchmarks.bench_render --config configs/hop.yaml --episodes 3 --workers 1 2 --out F.json
 
-In ONE Blender process (the bpy module, or a Blender binary with blender=PATH) the same planned
-samples (the first `num` samples of the plan, whole episodes first) are rendered twice:
+Samples: the first `episodes` episodes of the plan (different subjects, objects and grasps), each
+with its first `per_episode` samples (0: all of them; HOP has 12 per episode, 4 frames x 3 views).
+In ONE Blender process (the bpy module, or a Blender binary with blender=PATH) they are rendered twice:
   (a) full: exactly what a render worker does per episode and sample (EpisodeRenderer.render_episode:
       episode build with grasp synthesis, scene build, beauty pass, annotation pass, visibility,
       atomic HOP writes), timed end to end;
   (b) beauty: the same scenes and cameras with the same Cycles settings, timing only the beauty
       render (bpy.ops.render.render + its PNG) of each sample; scene building is not timed.
-The report has seconds per sample of both (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
+Then (c) throughput: for each K in `workers`, `hopgen render` (the real pipeline: K Blender worker
+processes, cores // K Cycles threads each, episodes dealt out between them) renders the first
+`throughput_episodes` (default: `episodes`) whole episodes into a fresh folder; samples/s counts from the start of the processes (start-up and kernel
+load included) to the last sample, CPU time is that of the worker processes. With K > 1 one
+worker's episode build (single-threaded) overlaps the other's Cycles render.
+The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
 setup, beauty, annotations, writes), the settings (resolution, samples, denoiser, Blender version,
 threads), the load average before/after and the cpu count. The machine may be shared: read the
 load average next to the numbers.
@@ -47,16 +55,14 @@ class _Timers:
         return timed
 
 
-def _pick_samples(cfg, manifest, num):
-    """Episode specs covering the first `num` samples of the plan (the last one trimmed)."""
+def _pick_samples(cfg, manifest, episodes, per_episode=0):
+    """Specs of the first `episodes` episodes of the plan, each cut to `per_episode` samples (0: all)."""
     from hopgen.episode.plan import num_episodes, plan_episode
-    specs, left = [], num
-    for e in range(num_episodes(cfg)):
-        if left <= 0:
-            break
+    specs = []
+    for e in range(min(int(episodes), num_episodes(cfg))):
         spec = plan_episode(cfg, manifest, e)
-        spec.samples = spec.samples[:left]
-        left -= len(spec.samples)
+        if per_episode:
+            spec.samples = spec.samples[:int(per_episode)]
         specs.append(spec)
     return specs
 
@@ -75,7 +81,8 @@ def _warm_up(workdir):
     render_rgb(bpy.context.scene, os.path.join(workdir, "warm.png"))
 
 
-def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=None, overrides=(), workdir=None):
+def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, threads=0, manifest=None, overrides=(),
+            workdir=None):
     """Run both timings inside Blender (bpy importable); returns the report dict (no machine info)."""
     import bpy
     from hopgen.blender import compat, render_episode as rmod
@@ -87,7 +94,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
         overrides.append(f"render.samples={int(samples)}")
     cfg = load_generation_config(config, overrides)
     man = load_manifest(manifest)
-    specs = _pick_samples(cfg, man, int(num))
+    specs = _pick_samples(cfg, man, episodes, per_episode)
     n = sum(len(s.samples) for s in specs)
     workdir = workdir or tempfile.mkdtemp(prefix="hopgen_bench_render_")
     writer = prepare_output(cfg, man, os.path.join(workdir, "full"))
@@ -141,6 +148,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
         "config": os.path.relpath(os.path.abspath(config), REPO) if config else None,
         "overrides": overrides,
         "samples_rendered": {"full": done_a, "beauty": done_b, "episodes": len(specs)},
+        "sample_indices": [s.index for spec in specs for s in spec.samples],
         "seconds_per_sample": {"full": per_full, "beauty": per_beauty},
         "ratio_full_over_beauty": per_full / per_beauty if per_beauty > 0 else None,
         "ratio_cpu_full_over_beauty": full_cpu * done_b / (beauty_cpu * max(done_a, 1)) if beauty_cpu > 0 else None,
@@ -154,6 +162,7 @@ def measure(config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=Non
             "width": cfg.dataset.width, "height": cfg.dataset.height, "samples": cfg.render.samples,
             "adaptive_threshold": cfg.render.adaptive_threshold, "denoise_requested": cfg.render.denoise,
             "denoiser": c.denoiser if c.use_denoising else None, "denoise_prefilter": info.get("denoise_prefilter"),
+            "denoise_device": info.get("denoise_device"),
             "max_bounces": c.max_bounces,
             "depth": cfg.dataset.depth, "device": info.get("device"),
             "threads": scene.render.threads, "threads_mode": scene.render.threads_mode,
@@ -182,23 +191,65 @@ def _machine():
     return {"cpu_count": os.cpu_count(), "load_average": load}
 
 
-def run(out_path, config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manifest=None, overrides=(),
-        blender=None, quick=False):
-    """Run the benchmark in a fresh Blender process; write JSON atomically to out_path; return it.
+def _throughput(config, samples, episodes, workers, manifest, overrides, blender, workdir):
+    """samples/s of `hopgen render` with K workers (cores // K threads each) on the first `episodes` episodes."""
+    import resource
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.config import load_generation_config
+    from hopgen.episode.plan import samples_per_episode
+    from hopgen.render.pipeline import render_dataset
+    over = list(overrides) + ([f"render.samples={int(samples)}"] if samples is not None else [])
+    cfg0 = load_generation_config(config, over)
+    n = min(cfg0.dataset.num_samples, int(episodes) * samples_per_episode(cfg0))
+    over.append(f"dataset.num_samples={n}")
+    cfg = load_generation_config(config, over)
+    man = load_manifest(manifest)
+    cores = os.cpu_count() or 1
+    runs = []
+    for k in workers:
+        out = os.path.join(workdir, f"throughput_w{k}")
+        r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+        code = render_dataset(cfg, man, out, workers=int(k), blender=blender, config_path=config, overrides=over,
+                              manifest_path=manifest)
+        wall = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = len([f for f in os.listdir(os.path.join(out, "anno")) if f.endswith(".json")])
+        cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+        runs.append({"workers": int(k), "threads_per_worker": cfg.render.threads or max(1, cores // int(k)),
+                     "exit_code": code, "samples": done, "wall_s": wall, "samples_per_s": done / wall if wall else None,
+                     "cpu_s_per_sample": cpu / max(done, 1), "load_average_after": _machine()["load_average"]})
+    base = next((r for r in runs if r["workers"] == 1), None)
+    for r in runs:
+        r["speedup_vs_1_worker"] = r["samples_per_s"] / base["samples_per_s"] if base and base["samples_per_s"] else None
+    best = max(runs, key=lambda r: r["samples_per_s"] or 0) if runs else None
+    return {"samples_planned": n, "episodes": int(episodes), "runs": runs,
+            "best": {"workers": best["workers"], "samples_per_s": best["samples_per_s"]} if best else None}
 
-    config: generation config; samples: Cycles samples override; num: samples to render (first of the
-    plan); threads: Cycles threads (0 = all cores); blender: a Blender executable (default: the bpy
-    module in this Python); quick: 2 samples of the tiny test config.
+
+def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, workers=(1, 2), threads=0,
+        manifest=None, overrides=(), blender=None, quick=False, throughput_episodes=None):
+    """Run the benchmark (a fresh Blender process, then `hopgen render` per worker count); write JSON atomically.
+
+    config: generation config; samples: Cycles samples override; episodes / per_episode: which planned
+    samples (see the module doc); workers: worker counts to compare ([] skips the throughput part),
+    each rendering the first `throughput_episodes` whole episodes (default: episodes);
+    threads: Cycles threads of the full/beauty process (0 = all cores); blender: a Blender executable
+    (default: the bpy module in this Python); quick: the tiny test config, 2 episodes of 1 sample, 1 worker.
     """
     if quick:
-        config, num = os.path.join(REPO, "configs", "hop_tiny.yaml"), 2
-    if int(num) < 1:
-        raise ValueError(f"bench render: num must be >= 1, got {num}")
+        config, episodes, per_episode, workers = os.path.join(REPO, "configs", "hop_tiny.yaml"), 2, 1, [1]
+    if isinstance(workers, int):
+        workers = [workers]
+    if int(episodes) < 1 or int(per_episode) < 0:
+        raise ValueError(f"bench render: episodes must be >= 1 and per_episode >= 0, got {episodes}, {per_episode}")
+    if any(int(k) < 1 for k in workers):
+        raise ValueError(f"bench render: workers must be >= 1, got {list(workers)}")
     config = os.path.abspath(config)
     if not os.path.isfile(config):
         raise ValueError(f"bench render: config {config} not found")
-    kw = {"config": config, "samples": samples, "num": int(num), "threads": int(threads),
-          "manifest": os.path.abspath(manifest) if manifest else None, "overrides": list(overrides)}
+    manifest = os.path.abspath(manifest) if manifest else None
+    kw = {"config": config, "samples": samples, "episodes": int(episodes), "per_episode": int(per_episode),
+          "threads": int(threads), "manifest": manifest, "overrides": list(overrides)}
     before = _machine()
     with tempfile.TemporaryDirectory(prefix="hopgen_bench_render_") as tmp:
         kw["workdir"] = tmp
@@ -216,7 +267,19 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, num=12, threads=0, manife
                                f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
         with open(result) as fh:
             report = json.load(fh)
+        after_child = _machine()["load_average"]
+        if workers:
+            report["throughput"] = _throughput(config, samples, int(throughput_episodes or episodes),
+                                               sorted(set(int(k) for k in workers)),
+                                               manifest, overrides, blender, tmp)
+            best = report["throughput"]["best"]
+            beauty = report["seconds_per_sample"]["beauty"]
+            if best and best["samples_per_s"] and beauty:
+                # Node level: wall s/sample of the best `hopgen render` (start-up included) over the bare
+                # beauty pass of (b). Below the in-process ratio when K workers overlap builds and renders.
+                report["ratio_best_render_over_beauty"] = (1.0 / best["samples_per_s"]) / beauty
     report["machine"] = {"cpu_count": before["cpu_count"], "load_average_before": before["load_average"],
+                         "load_average_after_full_and_beauty": after_child,
                          "load_average_after": _machine()["load_average"]}
     report["entry"] = "blender binary" if blender else "bpy module"
     if out_path:
@@ -233,13 +296,16 @@ def main(argv=None):
     ap.add_argument("--out", default=os.path.join(REPO, "benchmarks", "results", "render.json"))
     ap.add_argument("--config", default=DEFAULT_CONFIG)
     ap.add_argument("--samples", type=int, default=None, help="Cycles samples (default: the config's)")
-    ap.add_argument("--num", type=int, default=12, help="planned samples to render")
+    ap.add_argument("--episodes", type=int, default=3, help="planned episodes to render")
+    ap.add_argument("--per-episode", type=int, default=0, help="samples of each episode (0: all)")
+    ap.add_argument("--workers", type=int, nargs="*", default=[1, 2], help="worker counts to compare")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--manifest", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--blender", default=None, help="Blender executable (default: the bpy module)")
     a = ap.parse_args(argv)
-    r = run(a.out, a.config, a.samples, a.num, a.threads, a.manifest, a.overrides, a.blender)
+    r = run(a.out, a.config, a.samples, a.episodes, a.per_episode, a.workers, a.threads, a.manifest, a.overrides,
+            a.blender)
     s = r["seconds_per_sample"]
     c = r["cpu_seconds_per_sample"]
     print(f"full {s['full']:.2f} s/sample (cpu {c['full']:.2f}), beauty {s['beauty']:.2f} s/sample (cpu {c['beauty']:.2f}), "
@@ -247,6 +313,9 @@ def main(argv=None):
           f"({r['settings']['width']}x{r['settings']['height']}, {r['settings']['samples']} spp, "
           f"load {r['machine']['load_average_before']})")
     print(json.dumps(r["breakdown_s_per_sample"], indent=1))
+    for t in (r.get("throughput") or {}).get("runs", []):
+        print(f"hopgen render --workers {t['workers']} ({t['threads_per_worker']} threads each): "
+              f"{t['samples_per_s']:.3f} samples/s, {t['cpu_s_per_sample']:.2f} CPU-s/sample")
     return 0
 
 

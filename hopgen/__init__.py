@@ -13,11 +13,13 @@ and that it has no import circles):
 3. ``grasp`` (grasp synthesis over hand + object geometry), ``avatars`` (rigs, MakeHuman bodies,
    avatar entries -> rigs and the rigged-file reader registry).
 4. ``assets`` (the asset manifest and asset sheets), ``config`` (the generation config dataclasses;
-   it checks grasp types and phases against ``grasp``).
+   it checks grasp types and phases against ``grasp``), ``physics`` (the grasp hold test: pure
+   mass/friction model, convex pieces, epsilon and grasp-library reader; ``physics.sim`` imports
+   MuJoCo, the `physics` extra, lazily).
 5. ``episode``: planning, appearance draws, the shared episode scene, the procedural and body builders.
 6. ``blender``: the only bpy code (scenes, materials, passes, the episode renderer); its
    ``compat`` module holds every Blender-version branch, and nothing in it draws random numbers.
-7. ``render``: the render pipeline, the worker and the Blender entry script.
+7. ``render``: the render pipeline, the worker, the Blender entry script and the grasp-library builder.
 8. ``bench``: the benchmark runner.
 9. ``cli``: the ``hopgen`` command (``__main__``: ``python -m hopgen`` on top of it).
 

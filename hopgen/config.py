@@ -169,8 +169,15 @@ class GraspConfig:
     type_probabilities: Dict[str, Dict[str, float]] = field(default_factory=dict)  # category -> type -> p (overrides)
     phases: List[str] = field(default_factory=lambda: ["approach", "grasp", "hold"])
     max_attempts: int = 24
+    # Only grasps that pass the MuJoCo hold test (hopgen.physics): read from `library` (built by
+    # `hopgen grasps build`, for farms whose Blender has no MuJoCo) or synthesised with the test.
+    require_physics: bool = False
+    library: str = ""
 
     def validate(self):
+        if self.library and not self.require_physics:
+            raise ConfigError("grasp.library is set but grasp.require_physics is false (the library only "
+                              "serves held grasps)")
         from hopgen.grasp.taxonomy import GRASP_TYPES
         from hopgen.grasp.episode import PHASES
         from hopgen.core.skeleton import CATEGORIES

@@ -157,7 +157,8 @@ MESH_CASES = {
     "one_millimetre": ("small.obj", CUBE_CM.replace("6", "0.1").encode(), "cm", ["too small"]),
     "face_out_of_range": ("oor.obj", (CUBE_CM + "f 1 2 9\n").encode(), "cm", ["face index out of range"]),
     "junk_stl": ("junk.stl", _stl_junk(), "cm", ["neither a binary STL"]),
-    "blend_object": ("cup.blend", b"BLENDER-v300" + b"\0" * 64, "cm", ["grasp synthesis reads"]),
+    "blend_object": ("cup.blend", b"solid cup\n" + b"\0" * 64, "cm", ["not a Blender file"]),
+    "gltf_junk": ("cup.glb", b"glTF" + b"\0" * 8, "cm", ["malformed"]),
 }
 
 

@@ -13,7 +13,7 @@ def run(*args):
 def test_help_lists_every_command():
     r = run("--help")
     assert r.returncode == 0
-    for cmd in "render plan index validate stats preview export assets train eval predict bench".split():
+    for cmd in "render plan index validate stats preview export assets train eval predict tables bench".split():
         assert cmd in r.stdout
 
 

@@ -9,6 +9,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "hopgen"
 COMPAT = ROOT / "blender" / "compat.py"
 LEGACY_NAMES = {"ShaderNodeMixRGB", "use_auto_smooth", "auto_smooth_angle", "sample_as_light"}
+# Importers whose operator differs between Blender 3.4 and 5.0 (OBJ, PLY, STL): only compat calls them.
+VERSIONED_IMPORTERS = {("wm", "obj_import"), ("import_scene", "obj"), ("wm", "ply_import"), ("import_mesh", "ply"),
+                       ("wm", "stl_import"), ("import_mesh", "stl")}
 
 
 def version_checks(tree, in_blender):
@@ -28,6 +31,10 @@ def version_checks(tree, in_blender):
             for t in node.targets:
                 if isinstance(t, ast.Attribute) and t.attr == "bool" and getattr(t.value, "id", "") in ("np", "numpy"):
                     hits.append((node.lineno, "np.bool patched"))
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                and (node.value.attr, node.attr) in VERSIONED_IMPORTERS \
+                and isinstance(node.value.value, ast.Attribute) and node.value.value.attr == "ops":
+            hits.append((node.lineno, f"bpy.ops.{node.value.attr}.{node.attr} (versioned importer)"))
         if in_blender and isinstance(node, ast.Constant) and node.value in LEGACY_NAMES:
             hits.append((node.lineno, f"legacy Blender name {node.value!r}"))
     return hits
@@ -50,6 +57,7 @@ def test_version_branches_only_in_compat():
     ("def f(mesh):\n    return hasattr(mesh, 'set_sharp_from_angle')\n", "hasattr() feature probe"),
     ("import numpy as np\nnp.bool = np.bool_\n", "np.bool patched"),
     ("n = 'ShaderNodeMixRGB'\n", "legacy Blender name 'ShaderNodeMixRGB'"),
+    ("import bpy\nbpy.ops.wm.obj_import(filepath='a.obj')\n", "bpy.ops.wm.obj_import (versioned importer)"),
 ])
 def test_the_scan_finds_each_kind_of_check(source, what):
     assert [w for _, w in version_checks(ast.parse(source), True)] == [what]

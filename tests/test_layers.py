@@ -16,7 +16,7 @@ LAYERS = {
     "core": 1,
     "hand": 2, "objects": 2, "dataset": 2,
     "grasp": 3, "avatars": 3,
-    "assets": 4, "config": 4,
+    "assets": 4, "config": 4, "physics": 4,
     "episode": 5,
     "blender": 6,
     "render": 7,

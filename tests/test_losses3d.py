@@ -168,12 +168,17 @@ def test_lifting_loss_combines_weighted_terms():
     want = (terms["pose"] + 0.5 * terms["rotation"] + 2.0 * terms["kl"] + 0.3 * terms["triplet"]
             + 0.1 * terms["cluster"])
     assert total.item() == pytest.approx(want.item())
-    assert terms["triplet"].item() == pytest.approx(L.triplet_loss(out["z"], labels).item())
+    # metric terms are computed on the latent means by default, on the samples z when asked
+    assert terms["triplet"].item() == pytest.approx(L.triplet_loss(out["mu"], labels).item())
+    assert terms["cluster"].item() == pytest.approx(L.cluster_loss(out["mu"], centres)[0].item())
+    _, on_z = L.lifting_loss(out, target, L.Loss3DConfig(metric_on="z"), labels=labels, centres=centres)
+    assert on_z["triplet"].item() == pytest.approx(L.triplet_loss(out["z"], labels).item())
+    assert on_z["triplet"].item() != pytest.approx(terms["triplet"].item())
     # disabled / unavailable terms are left out
     total2, terms2 = L.lifting_loss(out, target, L.Loss3DConfig(kl=0.0, rotation=0.0))
     assert set(terms2) == {"pose", "rotation", "total"}
     assert total2.item() == pytest.approx(terms2["pose"].item())
-    m, mterms = L.metric_loss(out["z"], labels, centres)
+    m, mterms = L.metric_loss(out["mu"], labels, centres)
     assert m.item() == pytest.approx((terms["triplet"] + terms["cluster"]).item())
     with pytest.raises(ValueError, match="mining"):
         L.Loss3DConfig(mining="hard")

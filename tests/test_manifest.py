@@ -52,7 +52,7 @@ def test_file_object_entry(tmp_path):
     ("  - {name: cup, category: cylindrical, file: objs/cup.obj, sha256: '%s'}" % ("0" * 64), r"\.sha256: checksum mismatch"),
     (GOOD_OBJ + "\n" + GOOD_OBJ, r"objects\[1\] \(cup\)\.name: duplicate name"),
     ("  - {category: cylindrical, file: objs/cup.obj}", r"objects\[0\]\.name: missing"),
-    ("  - {name: cup, category: cylindrical}", r"give exactly one of `file` or `procedural`"),
+    ("  - {name: cup, category: cylindrical}", r"give exactly one of `file`, `procedural` or `folder`"),
     ("  - {name: cup, category: cylindrical, file: objs/cup.txt}", r"file not found|unsupported type"),
 ])
 def test_bad_object_entries(tmp_path, entry, match):

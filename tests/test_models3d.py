@@ -131,8 +131,15 @@ def test_output_shapes_gradients_no_nan(variant):
 
 def test_full_width_shapes():
     net = M.Lifter(M.LifterConfig())  # the paper's sizes: z 256, 4x4x128 trunk features
-    assert net.encoder.mu.out_features == 256
+    assert net.encoder.mu.out_features == net.encoder.logvar.out_features == 256
     assert net.encoder.fc[0].in_features == 4 * 4 * 128 + 2
+    # q_j: PosePrior's first FC (512), then FC [256, 128, 128] (paper Sec. III), leaky ReLU (models3d)
+    fcs = [m for m in net.encoder.fc if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in fcs] == [512, 256, 128, 128] and net.encoder.mu.in_features == 128
+    acts = [type(m).__name__ for m in net.encoder.fc if not isinstance(m, torch.nn.Linear)]
+    assert acts == ["LeakyReLU"] * 4
+    # the posterior starts narrow (sigma = exp(-5/2)): the samples carry the encoder's signal from step one
+    assert torch.all(net.encoder.logvar.bias == -5.0)
     assert net.viewpoint.fc[0].in_features == 4 * 4 * 256 + 2
     net.eval()
     with torch.no_grad():
@@ -172,7 +179,7 @@ def test_training_reduces_pose_loss():
     torch.manual_seed(0)
     maps, side, target, _ = make_batch(128, seed=1)
     net = M.Lifter(M.LifterConfig(**TINY))
-    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=5e-3)
     cfg = L.Loss3DConfig(kl=1e-3)
     gen = torch.Generator().manual_seed(0)
 
@@ -196,3 +203,69 @@ def test_training_reduces_pose_loss():
     print(f"pose loss {pose0:.2f} -> {pose1:.2f}, rotation loss {rot0:.2f} -> {rot1:.2f}")
     assert pose1 < 0.2 * pose0
     assert rot1 < rot0
+
+
+# --- cluster centres (eq. 6): seeded from data, dead centres re-seeded --------------------------------
+
+def _blobs(n_per, centres, seed, std=0.05):
+    g = torch.Generator().manual_seed(seed)
+    c = torch.as_tensor(centres, dtype=torch.float32)
+    return torch.cat([ci + std * torch.randn(n_per, c.shape[1], generator=g) for ci in c])
+
+
+def test_cluster_centres_seeded_by_kmeanspp_after_warmup():
+    blobs = [[4.0, 0.0], [-4.0, 0.0], [0.0, 4.0]]
+    cc = M.ClusterCentres(3, 2, init="kmeans++", buffer=60, warmup=3, seed=1)
+    before = cc.centres.detach().clone()
+    for step in range(2):
+        cc.observe(_blobs(10, blobs, step)[torch.randperm(30, generator=torch.Generator().manual_seed(step))])
+        assert not bool(cc.ready) and torch.equal(cc.centres.detach(), before)  # warm-up: untouched
+    cc.observe(_blobs(10, blobs, 2))
+    assert bool(cc.ready)
+    got = cc.centres.detach()
+    # one centre on each blob (k-means++ + Lloyd), whatever the order
+    d = L.squared_distances(got, torch.tensor(blobs)).sqrt()
+    assert sorted(d.argmin(1).tolist()) == [0, 1, 2] and float(d.min(1).values.max()) < 0.1
+    # the paper's Gaussian initialisation is ready at once and never waits for data
+    assert bool(M.ClusterCentres(3, 2, init="gaussian").ready)
+
+
+def test_dead_centre_is_reseeded_onto_the_data():
+    blobs = [[4.0, 0.0], [-4.0, 0.0]]
+    cc = M.ClusterCentres(3, 2, init="gaussian", buffer=40, reseed_every=2, dead_share=0.5, ema=0.5, seed=0)
+    with torch.no_grad():
+        cc.centres.copy_(torch.tensor([[4.0, 0.0], [-4.0, 0.0], [100.0, 100.0]]))  # the third wins nothing
+    for step in range(4):
+        cc.observe(_blobs(20, blobs, step))
+    assert int(cc.reseeded) >= 1
+    third = cc.centres.detach()[2]
+    assert float(L.squared_distances(third[None], torch.tensor(blobs)).min().sqrt()) < 1.0  # now on the data
+    assert torch.allclose(cc.centres.detach()[:2], torch.tensor(blobs))  # live centres kept
+
+
+def test_cluster_state_round_trips_in_the_state_dict():
+    a = M.ClusterCentres(2, 3, init="kmeans++", buffer=8, warmup=1, seed=0)
+    a.observe(torch.randn(8, 3, generator=torch.Generator().manual_seed(0)))
+    b = M.ClusterCentres(2, 3, init="kmeans++", buffer=8, warmup=1, seed=0)
+    b.load_state_dict(a.state_dict())
+    assert bool(b.ready) and torch.equal(a.centres, b.centres) and torch.equal(a.pool, b.pool)
+
+
+def test_lift_model_every_parameter_gets_a_gradient():
+    """q_j + p_p + ViewPoint + seeded centres under eq. 7 (triplet + cluster on the means + beta KL)."""
+    from trainer.stage3d import LiftModel
+    torch.manual_seed(0)
+    lc = M.LifterConfig(variant="variational", **TINY)
+    model = LiftModel(lc, metric="triplet+cluster", clusters=3,
+                      cluster_kw=dict(init="kmeans++", buffer=6, warmup=0))
+    maps, side, target, _ = make_batch(6)
+    model.train()
+    out = model(side, heatmaps=maps)
+    model.centres.observe(out["mu"].detach())
+    assert bool(model.centres.ready)
+    labels = torch.tensor([0, 0, 1, 1, 2, 3])
+    total, terms = L.lifting_loss(out, target, L.Loss3DConfig(kl=0.1, cluster=0.1), labels, model.centres())
+    assert {"pose", "rotation", "kl", "triplet", "cluster"} <= set(terms) and torch.isfinite(total)
+    total.backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name

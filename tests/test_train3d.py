@@ -15,8 +15,9 @@ from trainer import evaluate
 from trainer.config import ConfigError, load_config
 from trainer.data import apply_affine, crop_affine
 from trainer.engine import train
-from trainer.models3d import LifterConfig
-from trainer.stage3d import LiftModel, camera_roll
+from trainer.metrics import keypoint_measures
+from trainer.models3d import LifterConfig, camera_roll
+from trainer.stage3d import LiftModel
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -98,7 +99,7 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
         assert 0.0 <= r["auc"] <= 1.0 and 0 < r["epe_median"] < 1000 and 0 < r["epe_mean"] < 1000
         assert r["samples"] == 8 and len(r["pck"]) == 20 and r["pck"] == sorted(r["pck"])
         assert set(r["per_category"]) <= {"cylindrical", "slender", "cubical", "spherical"} and r["per_category"]
-    assert m["poseprior"]["category_accuracy"] is None and m["poseprior"]["method"] == "PosePrior (Z&B)"
+    assert m["poseprior"]["category_accuracy"] is None and m["poseprior"]["method"] == "PosePrior"
     assert m["poseprior"]["latent_plot"] is None and m["cluster"]["latent_plot"] == "latent_cluster.png"
     assert 0.0 <= m["triplet"]["category_accuracy"] <= 1.0 and m["triplet"]["cluster_purity"] is None
     assert m["triplet"]["method"] == "Ours (triplet)" and m["cluster"]["method"] == "Ours (cluster)"
@@ -109,6 +110,27 @@ def test_eval_writes_tables_plots_and_sane_metrics(runs, toy, tmp_path):
     assert "| AUC (0-50 mm) | EPE median (mm) | EPE mean (mm) |" in text
     assert "Table III per object category" in text and "category accuracy | cluster purity" in text
     assert "`pck3d.png`" in text and "`latent_cluster.png`" in text
+    # the category read-out is reported beside the majority-class rate; the cluster occupancy is reported
+    assert 0.25 <= m["triplet"]["majority_rate"] <= 1.0
+    assert sum(m["cluster"]["cluster_occupancy"]) == 8 and len(m["cluster"]["cluster_occupancy"]) == 4
+    assert m["cluster"]["clusters_used"] == sum(c > 0 for c in m["cluster"]["cluster_occupancy"])
+    # per-sample predictions: every AUC/EPE in metrics.json is recomputable from the npz
+    for label, r in m.items():
+        assert r["predictions"] == f"predictions/{label}.npz"
+        with np.load(os.path.join(out, r["predictions"]), allow_pickle=False) as z:
+            p = {k: z[k] for k in z.files}
+        assert set(p) == {"ids", "xyz_pred_mm", "xyz_gt_mm", "vis", "category_pred", "category_gt"}
+        assert p["xyz_pred_mm"].shape == p["xyz_gt_mm"].shape == (8, 21, 3) and p["vis"].dtype == bool
+        assert p["ids"].shape == (8,) and len(set(p["ids"].tolist())) == 8
+        np.testing.assert_allclose(p["xyz_gt_mm"][:, 0], 0.0, atol=1e-3)  # root-relative (wrist)
+        again = keypoint_measures(p["xyz_gt_mm"], p["xyz_pred_mm"], p["vis"], r["lo"], r["hi"])
+        for key in ("auc", "epe_median", "epe_mean"):
+            assert again[key] == pytest.approx(r[key], rel=1e-5, abs=1e-6), (label, key)
+        known = p["category_gt"] >= 0
+        if r["category_accuracy"] is None:
+            assert np.all(p["category_pred"] == -1)
+        else:
+            assert (p["category_pred"][known] == p["category_gt"][known]).mean() == pytest.approx(r["category_accuracy"])
 
 
 def test_category_readout():
@@ -130,6 +152,20 @@ def test_category_readout():
     assert cluster.tolist() == [1] and probs.argmax(1).tolist() == [2]
 
 
+def test_write_predictions_round_trip_and_atomic(tmp_path):
+    path = str(tmp_path / "rep" / "predictions" / "run.npz")
+    arrays = dict(ids=np.array(["a", "b"]), xyz_pred_mm=np.random.default_rng(0).normal(size=(2, 21, 3)),
+                  vis=np.ones((2, 21), bool), category_pred=np.array([-1, 2]))
+    evaluate.write_predictions(path, **arrays)
+    with np.load(path, allow_pickle=False) as z:
+        for k, v in arrays.items():
+            np.testing.assert_array_equal(z[k], v)
+    assert os.listdir(os.path.dirname(path)) == ["run.npz"]  # no temporaries left
+    evaluate.write_predictions(path, ids=np.array(["c"]))  # replaced whole
+    with np.load(path) as z:
+        assert z.files == ["ids"] and z["ids"].tolist() == ["c"]
+
+
 def test_camera_roll_matches_rotated_crop():
     """Rolling the camera by the crop angle maps the 3D pose onto the rotated crop exactly
     (principal point at the crop centre, square pixels)."""
@@ -147,7 +183,7 @@ def test_camera_roll_matches_rotated_crop():
 
 def test_config_errors():
     with pytest.raises(ConfigError, match="lift.source"):
-        from trainer.stage3d import lift_cfg
+        from trainer.config import lift_cfg
         lift_cfg(load_config(CFG.format("cluster"), ["lift.source=photo"]))
     with pytest.raises(ConfigError, match="lift.nope"):
         load_config(CFG.format("cluster"), ["lift.nope=1"])
@@ -174,7 +210,7 @@ def test_full_pipeline_end_to_end(toy, tmp_path):
     out = str(tmp_path / "report")
     assert evaluate.main(["--run", full, "--data", toy, "--out", out, "--max-samples", "4"]) == 0
     r = json.load(open(os.path.join(out, "metrics.json")))["full"]
-    assert r["table"] == "IV" and r["method"] == "Ours-PoseNet + Ours (cluster)" and r["samples"] == 4
+    assert r["table"] == "IV" and r["method"] == "Ours (cluster)" and r["pipeline"] == "Ours-PoseNet + Ours (cluster)" and r["samples"] == 4
     assert 0.0 <= r["auc"] <= 1.0 and 0.0 <= r["auc_2d"] <= 1.0 and np.isfinite(r["epe_mean"])
     text = open(os.path.join(out, "report.md")).read()
     assert "## Table IV: the whole pipeline" in text and "| 2D AUC (0-20 px) |" in text and "Table III" not in text

@@ -1,5 +1,8 @@
 """Hand-centred crops from HOP (and RHD, FreiHAND) for training and evaluation.
 
+(Length, ~600 lines: the four record sources, HandCrops and LiftKeypoints share the crop helpers here;
+moving the sources (HopSource, RhdSource, FreiHandSource) into their own module is the obvious split.)
+
 A *source* reads one dataset folder into records (full image, amodal hand mask, uv, xyz, K,
 visibility, side, category; keypoints always in the NATIVE joint order of hopgen.core.skeleton).
 `HandCrops` turns records into network inputs:
@@ -11,6 +14,13 @@ visibility, side, category; keypoints always in the NATIVE joint order of hopgen
     weight    (21,)  float32      1 for visible joints inside the crop, loss.occluded_weight for hidden ones
     uv (21, 2) full-image px, uv_crop (21, 2) crop px, xyz (21, 3) m, K (3, 3), vis (21,) int64,
     side () int64 (0 left, 1 right), category () int64 (-1 unknown), A (3, 3) full px -> crop px, index
+    seg_image (3, C, C), seg_mask (1, C, C), seg_A (3, 3)   training only, when data.seg_crop > 0: HandSegNet's
+                                  own view (hand3d): a random square of seg_crop x the shorter image side anywhere
+                                  in the image, against the data.seg_target mask (visible: seg labels palm +
+                                  phalanges, the record's vis_mask; amodal: hand_mask)
+
+`LiftKeypoints` (the 3D stage from GT heatmaps, Table III) gives the same dict without image and mask,
+the heatmaps drawn from the (noisy, jittered) GT uv; `make_dataset_3d` picks it or HandCrops.
 
 Crops: "gt" (hand3d: centred on the middle MCP, side 2 x the largest offset of the visible keypoints,
 clamped to [crop_min, crop_max]; jittered in training), "full" (the whole image, padded square),
@@ -22,12 +32,16 @@ a sample's crop does not depend on worker count or order (exact resume).
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 
 from hopgen.dataset.hopformat import HopDataset
-from hopgen.core.skeleton import CATEGORIES, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE, VIS_VISIBLE
+from hopgen.core.skeleton import (CATEGORIES, HAND_LABELS, NATIVE_FROM_RHD, NUM_JOINTS, VIS_OBJECT, VIS_OUTSIDE,
+                                  VIS_VISIBLE)
+from trainer.augment import crop_heatmaps, crop_images
+from trainer.config import lift_cfg
 from trainer.heatmaps import render_heatmaps
 
 MIDDLE_MCP = 9  # native index of the crop centre
@@ -75,8 +89,9 @@ class HopSource:
             raise DataError(f"{where}: hand.side is {side!r}, expected 'left' or 'right'")
         if vis.shape != (NUM_JOINTS,):
             raise DataError(f"{where}: hand.visibility has shape {vis.shape}, expected (21,)")
+        seg = self.ds.image("seg", sid)
         return dict(rec, rgb=self.ds.image("rgb", sid)[..., :3], mask=self.ds.image("hand_mask", sid),
-                    vis=vis, side=side, category=int(cat))
+                    vis_mask=np.isin(seg, HAND_LABELS), vis=vis, side=side, category=int(cat))
 
 
 class RhdSource:
@@ -144,7 +159,8 @@ class RhdSource:
         inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
         vis = np.where(vis_flag > 0.5, VIS_VISIBLE, VIS_OBJECT)
         vis = np.where(inside, vis, VIS_OUTSIDE).astype(np.int64)
-        return {"rgb": rgb, "mask": right if right_hand else left, "uv": uv, "xyz": xyz[sl][perm], "K": K,
+        mask = right if right_hand else left
+        return {"rgb": rgb, "mask": mask, "vis_mask": mask, "uv": uv, "xyz": xyz[sl][perm], "K": K,
                 "vis": vis, "side": "right" if right_hand else "left", "category": -1}
 
 
@@ -227,7 +243,8 @@ class FreiHandSource:
         uv = (xyz @ K.T)[:, :2] / xyz[:, 2:3]
         inside = (uv[:, 0] > -0.5) & (uv[:, 0] < w - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < h - 0.5)
         vis = np.where(inside, VIS_VISIBLE, VIS_OUTSIDE).astype(np.int64)
-        return {"rgb": rgb, "mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right", "category": -1}
+        return {"rgb": rgb, "mask": mask, "vis_mask": mask, "uv": uv, "xyz": xyz, "K": K, "vis": vis, "side": "right",
+                "category": -1}  # FreiHAND's masks are visible masks
 
 
 def _is_freihand(root):
@@ -235,12 +252,35 @@ def _is_freihand(root):
                for s in ("training", "evaluation"))
 
 
-def open_source(root):
+def open_source(root, pack="off"):
     """HopSource for a folder with dataset.json, RhdSource for an RHD layout, FreiHandSource for a
-    FreiHAND layout (<set>_xyz.json + <set>_K.json)."""
+    FreiHAND layout (<set>_xyz.json + <set>_K.json).
+
+    pack (HOP only): "off" reads the PNGs; "auto" reads the folder's current pack (trainer.pack),
+    writing it on first use when the folder is writable (else, or when the samples differ in size,
+    the PNGs with a one-line note); "require" fails without a current pack.
+    """
     root = os.fspath(root)
     if os.path.isfile(os.path.join(root, "dataset.json")):
-        return HopSource(root)
+        if pack == "off":
+            return HopSource(root)
+        from trainer import pack as packing
+        if pack not in ("auto", "require"):
+            raise DataError(f"config key 'data.pack': {pack!r}; expected auto, require or off")
+        path = packing.find_pack(root)
+        if path is None and pack == "auto":
+            if not os.access(root, os.W_OK):
+                print(f"note: {root} is read-only, so it is not packed (run `hopgen pack` where it is "
+                      "writable); decoding PNGs", file=sys.stderr)
+                return HopSource(root)
+            try:
+                path = packing.write_pack(root)
+            except ValueError as e:
+                print(f"note: not packing {root}: {e}; decoding PNGs", file=sys.stderr)
+                return HopSource(root)
+        if path is None:
+            raise DataError(f"{root}: data.pack is 'require' but there is no current pack; run `hopgen pack {root}`")
+        return packing.PackedSource(root, path)
     if glob.glob(os.path.join(root, "anno_*.pickle")) or glob.glob(os.path.join(root, "*", "anno_*.pickle")):
         return RhdSource(root)
     if _is_freihand(root):
@@ -313,8 +353,16 @@ def flip_record(rec):
     uv = rec["uv"].copy()
     uv[:, 0] = (w - 1) - uv[:, 0]
     xyz = rec["xyz"] * np.array([-1.0, 1.0, 1.0])
-    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1], uv=uv, xyz=xyz, K=K,
+    if "vis_mask" in rec:
+        rec = dict(rec, vis_mask=rec["vis_mask"][:, ::-1])
+    return dict(rec, rgb=rec["rgb"][:, ::-1], mask=rec["mask"][:, ::-1],
+                uv=uv, xyz=xyz, K=K,
                 side="left" if rec["side"] == "right" else "right")
+
+
+def mirror_affine(width):
+    """3x3 map u -> (width - 1) - u (the horizontal flip of flip_record, on pixel coordinates)."""
+    return np.array([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
 def colour_jitter(img, rng, amount):
@@ -342,6 +390,7 @@ class HandCrops(torch.utils.data.Dataset):
         self.crop_mode, self.boxes, self.box_scale = crop_mode, boxes, box_scale
         self.occluded_weight = occluded_weight
         self.epoch = 0
+        self.defer_image_ops = False  # True: return raw uint8 fields for augment.finish_batch (GPU training)
         self.items = []  # (source, id)
         for src, split in sources:
             ids = src.ids(split)
@@ -369,15 +418,24 @@ class HandCrops(torch.utils.data.Dataset):
 
     def record(self, index):
         src, sid = self.items[index]
-        return src.record(sid)
+        rec = src.record(sid)
+        if "vis_mask" not in rec and self.train and self.cfg.seg_crop > 0 and self.cfg.seg_target == "visible":
+            # a packed HOP source (trainer.pack) holds rgb and the amodal mask only: read the seg labels
+            if not hasattr(src, "_seg_reader"):
+                src._seg_reader = HopDataset(src.root)
+            rec = dict(rec, vis_mask=np.isin(src._seg_reader.image("seg", sid), HAND_LABELS))
+        return rec
 
-    def __getitem__(self, index):
+    def __getitem__(self, key):
+        index = self._epoch_key(key)
         cfg, size = self.cfg, self.cfg.crop
         rec = self.record(index)
         rng = np.random.default_rng([self.seed, self.epoch, index])
         aug = self.train and cfg.augment
-        if aug and rng.random() < cfg.flip_prob:
-            rec = flip_record(rec)
+        stored_w = rec["rgb"].shape[1]
+        flipped = bool(aug and rng.random() < cfg.flip_prob)
+        if flipped:
+            rec = flip_record(rec)  # keypoints and camera; the pixels are mirrored by the warp below
         h, w = rec["rgb"].shape[:2]
         full = self.crop_mode == "full" or (self.train and rng.random() < cfg.full_view_prob)
         if full:
@@ -395,20 +453,14 @@ class HandCrops(torch.utils.data.Dataset):
         if aug:
             angle = float(np.deg2rad(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)))
         A = crop_affine(centre, side, size, angle)
-        img = warp(rec["rgb"], A, size)
-        if aug and cfg.color_jitter > 0:
-            img = colour_jitter(img, rng, cfg.color_jitter)
-        mask = warp(rec["mask"].astype(np.float32), A, size) > 0.5
+        jitter = bool(aug and cfg.color_jitter > 0)
+        colour = rng.uniform(1 - cfg.color_jitter, 1 + cfg.color_jitter, size=3) if jitter else np.ones(3)
+        raw_A = A @ mirror_affine(stored_w) if flipped else A  # stored (unflipped) pixels -> crop px
         uv_crop = apply_affine(A, rec["uv"])
-        sigma = cfg.sigma * size / 256.0
         inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
         weight = np.where(rec["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
         weight = np.where(inside & (rec["vis"] != VIS_OUTSIDE), weight, 0.0)
-        heatmaps = render_heatmaps(uv_crop[None], (weight > 0)[None], size // cfg.heatmap_stride, sigma, crop_size=size)[0]
-        return {
-            "image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
-            "mask": mask[None].astype(np.float32),
-            "heatmaps": heatmaps,
+        out = {
             "weight": weight.astype(np.float32),
             "uv": rec["uv"].astype(np.float32), "uv_crop": uv_crop.astype(np.float32),
             "xyz": rec["xyz"].astype(np.float32), "K": rec["K"].astype(np.float32),
@@ -416,14 +468,131 @@ class HandCrops(torch.utils.data.Dataset):
             "side": np.int64(rec["side"] == "right"), "category": np.int64(rec["category"]),
             "A": A.astype(np.float32), "index": np.int64(index),
         }
+        if self.train and cfg.seg_crop > 0:  # HandSegNet's own view (hs_posenet, hand3d)
+            out.update(self._seg_view(rec, rng))
+        stored_rgb, stored_mask = rec["rgb"], rec["mask"]
+        if flipped:  # back to the stored orientation (views: no copy)
+            stored_rgb, stored_mask = stored_rgb[:, ::-1], stored_mask[:, ::-1]
+        # Own copies: the memory map is read-only, and a batch must not alias it.
+        raw = {"raw_rgb": np.array(stored_rgb, dtype=np.uint8, order="C"),
+               "raw_mask": np.array(stored_mask, dtype=np.uint8, order="C"),
+               "raw_A": raw_A.astype(np.float32), "colour": colour.astype(np.float32), "jitter": np.array(jitter)}
+        if self.defer_image_ops:  # augment.finish_batch renders image, mask and heatmaps on the device
+            return dict(out, **raw)
+        t = {k: torch.from_numpy(v)[None] for k, v in raw.items()}
+        img, mask = crop_images(t["raw_rgb"], t["raw_mask"], t["raw_A"], size, t["colour"], t["jitter"])
+        heat = crop_heatmaps(torch.from_numpy(out["uv_crop"])[None], torch.from_numpy(out["weight"])[None], cfg)
+        return dict(out, image=img[0].numpy(), mask=mask[0].numpy(), heatmaps=heat[0].numpy())
+
+    def _epoch_key(self, key):
+        """An index, or (epoch, index) from an EpochKeyed sampler (persistent workers learn the epoch so)."""
+        if isinstance(key, (tuple, list)):
+            epoch, key = key
+            self.epoch = int(epoch)
+        return int(key)
+
+
+    def _seg_view(self, rec, rng):
+        """HandSegNet's training view (hand3d): a random square of data.seg_crop x the shorter image side,
+        anywhere inside the image (not hand-centred), resized to data.crop, against the data.seg_target mask."""
+        cfg, size = self.cfg, self.cfg.crop
+        if cfg.seg_target not in ("visible", "amodal"):
+            raise ValueError(f"config key 'data.seg_target': {cfg.seg_target!r}; expected visible or amodal")
+        h, w = rec["rgb"].shape[:2]
+        side = min(1.0, cfg.seg_crop) * min(h, w)
+        x0, y0 = rng.uniform(0.0, w - side), rng.uniform(0.0, h - side)
+        A = crop_affine([x0 + (side - 1) / 2.0, y0 + (side - 1) / 2.0], side, size)
+        img = warp(rec["rgb"], A, size)
+        if cfg.augment and cfg.color_jitter > 0:
+            img = colour_jitter(img, rng, cfg.color_jitter)
+        if cfg.seg_target == "visible" and "vis_mask" not in rec:
+            raise DataError("config key 'data.seg_target': 'visible' needs a visible hand mask, which this data source "
+                            "does not provide (use amodal)")
+        target = rec["vis_mask"] if cfg.seg_target == "visible" else rec["mask"]
+        mask = warp(np.asarray(target, np.float32), A, size) > 0.5
+        return {"seg_image": np.ascontiguousarray((img / 255.0 - 0.5).transpose(2, 0, 1), dtype=np.float32),
+                "seg_mask": mask[None].astype(np.float32), "seg_A": A.astype(np.float32)}
 
 
 def make_dataset(cfg, roots, split, train, **kwargs):
     """HandCrops over the folders `roots` (HOP or RHD) for `split`, from a full Config."""
     if isinstance(roots, (str, os.PathLike)):
         roots = [roots]
-    return HandCrops([(open_source(r), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
+    return HandCrops([(open_source(r, cfg.data.pack), split) for r in roots], cfg.data, train=train, seed=cfg.train.seed,
                      occluded_weight=cfg.loss.occluded_weight, **kwargs)
+
+
+class LiftKeypoints(torch.utils.data.Dataset):
+    """GT heatmaps of hand crops, keypoints only (no image decoding after the first pass).
+
+    Records of `base` (a data.HandCrops) are read once; each item is the HandCrops dict without the
+    image and mask, with heatmaps rendered from the uv in the GT crop
+    (jittered, with uv noise and map dropout in training; draws from default_rng([seed, epoch, index, 3])).
+    """
+
+    def __init__(self, base, lift, train, occluded_weight=0.0):
+        self.cfg, self.lift, self.train = base.cfg, lift, train
+        self.seed, self.occluded_weight, self.epoch = base.seed, occluded_weight, 0
+        self.recs, self.ids = [], [base.sample_id(i) for i in range(len(base))]
+        for i in range(len(base)):
+            r = base.record(i)
+            self.recs.append({"uv": r["uv"], "xyz": r["xyz"], "K": r["K"], "vis": r["vis"], "side": r["side"],
+                              "category": r["category"], "hw": r["rgb"].shape[:2]})
+
+    def set_epoch(self, epoch):
+        self.epoch = int(epoch)
+
+    def sample_id(self, index):
+        return self.ids[index]
+
+    def __len__(self):
+        return len(self.recs)
+
+    def __getitem__(self, index):
+        cfg, lift, size = self.cfg, self.lift, self.cfg.crop
+        r = self.recs[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index, 3])
+        aug = self.train and cfg.augment
+        uv, xyz, K, side = r["uv"], r["xyz"], r["K"], r["side"]
+        h, w = r["hw"]
+        if aug and rng.random() < cfg.flip_prob:  # as data.flip_record, on the keypoints only
+            uv = np.stack([(w - 1) - uv[:, 0], uv[:, 1]], 1)
+            xyz = xyz * np.array([-1.0, 1.0, 1.0])
+            K = K.copy()
+            K[0, 2], K[0, 1] = (w - 1) - K[0, 2], -K[0, 1]
+            side = "left" if side == "right" else "right"
+        centre, side_px = gt_crop_box(uv, r["vis"], w, h, cfg)
+        angle = 0.0
+        if aug:
+            centre = centre + rng.normal(scale=cfg.centre_jitter * side_px / 256.0, size=2)
+            side_px *= float(np.exp(rng.normal(scale=cfg.scale_jitter)))
+            angle = float(np.deg2rad(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)))
+        A = crop_affine(centre, side_px, size, angle)
+        uv_crop = apply_affine(A, uv)
+        inside = np.all((uv_crop > -0.5) & (uv_crop < size - 0.5), axis=1)
+        weight = np.where(r["vis"] == VIS_VISIBLE, 1.0, self.occluded_weight)
+        weight = np.where(inside & (r["vis"] != VIS_OUTSIDE), weight, 0.0)
+        draw = weight > 0
+        uv_draw = uv_crop
+        if aug:
+            uv_draw = uv_crop + rng.normal(scale=lift.uv_noise * size / 256.0, size=uv_crop.shape)
+            if lift.heatmap_dropout > 0:
+                draw = draw & (rng.random(len(draw)) >= lift.heatmap_dropout)
+        maps = render_heatmaps(uv_draw[None], draw[None], size // cfg.heatmap_stride, cfg.sigma * size / 256.0,
+                               crop_size=size)[0]
+        return {"heatmaps": maps, "weight": weight.astype(np.float32),
+                "uv": uv.astype(np.float32), "uv_crop": uv_crop.astype(np.float32), "xyz": xyz.astype(np.float32),
+                "K": K.astype(np.float32), "vis": r["vis"].astype(np.int64), "side": np.int64(side == "right"),
+                "category": np.int64(r["category"]), "A": A.astype(np.float32), "index": np.int64(index)}
+
+
+def make_dataset_3d(cfg, roots, split, train, **kwargs):
+    """The 3D stage's dataset: LiftKeypoints for lift.source gt, HandCrops (images) for pred2d."""
+    lift = lift_cfg(cfg)
+    base = make_dataset(cfg, roots, split, train, **kwargs)
+    if lift.source == "pred2d":
+        return base
+    return LiftKeypoints(base, lift, train, cfg.loss.occluded_weight)
 
 
 class WorkerInit:

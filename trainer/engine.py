@@ -1,11 +1,11 @@
 """The training loop shared by the 2D and 3D stages.
 
-A stage plugs in through a `Stage` (registered by the module named in STAGE_MODULES, which sets
-a module-level `STAGE`):
+A stage plugs in through a `trainer.stages.Stage`, the module-level `STAGE` of the module that the
+torch-free table trainer.stages.STAGE_MODULES names (imported on first use by get_stage):
 
     Stage(name, build_model(cfg) -> nn.Module,
           loss(model, batch, cfg) -> (total tensor, {name: float}),
-          make_dataset(cfg, roots, split, train) -> Dataset of dicts of arrays (default data.make_dataset),
+          make_dataset(cfg, roots, split, train) -> Dataset of dicts of arrays (None: data.make_dataset),
           evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict)
 
 `train(cfg, roots, run_dir, resume)` then does: Adam/AdamW with the piecewise-constant lr schedule
@@ -24,45 +24,34 @@ import itertools
 import json
 import os
 import time
-import typing
 import warnings
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader
 
 from trainer.config import config_from_dict, config_to_dict, load_config, save_resolved
-from trainer.data import DataError, WorkerInit
+from trainer.data import DataError  # noqa: F401 (re-exported: callers catch engine.DataError)
 from trainer.data import make_dataset as default_make_dataset
+from trainer.augment import finish_batch
+from trainer.loader import TrainLoader
+from trainer.stages import STAGE_MODULES, Stage
 
-STAGE_MODULES = {"2d": "trainer.models2d", "3d": "trainer.models3d"}
 _STAGES = {}
 
 
-@dataclasses.dataclass
-class Stage:
-    name: str
-    build_model: typing.Callable
-    loss: typing.Callable
-    make_dataset: typing.Callable = default_make_dataset
-    evaluate: typing.Optional[typing.Callable] = None
-
-
-def register_stage(stage):
-    _STAGES[stage.name] = stage
-    return stage
-
-
 def get_stage(name):
-    """The Stage called `name`, importing its module on first use."""
+    """The Stage called `name` (the STAGE of its module in trainer.stages.STAGE_MODULES, imported on
+    first use); a missing make_dataset becomes data.make_dataset."""
     if name not in _STAGES:
         if name not in STAGE_MODULES:
             raise ValueError(f"config key 'stage': unknown stage {name!r}; expected one of {sorted(STAGE_MODULES)}")
-        mod = importlib.import_module(STAGE_MODULES[name])
-        if name not in _STAGES and hasattr(mod, "STAGE"):
-            register_stage(mod.STAGE)
-        if name not in _STAGES:
-            raise ValueError(f"stage {name!r}: {STAGE_MODULES[name]} defines no STAGE (engine.Stage)")
+        stage = getattr(importlib.import_module(STAGE_MODULES[name]), "STAGE", None)
+        if not isinstance(stage, Stage) or stage.name != name:
+            raise ValueError(f"stage {name!r}: {STAGE_MODULES[name]} defines no STAGE = trainer.stages.Stage({name!r}, ...)")
+        if stage.make_dataset is None:
+            stage = dataclasses.replace(stage, make_dataset=default_make_dataset)
+        _STAGES[name] = stage
     return _STAGES[name]
 
 
@@ -92,34 +81,11 @@ def make_optimizer(cfg, model):
     raise ValueError(f"config key 'optim.name': {o.name!r}; expected adam or adamw")
 
 
-class ResumableSampler(DistributedSampler):
-    """DistributedSampler (shuffled per epoch from seed + epoch, drop_last) that can skip the first `start` items."""
-
-    def __init__(self, dataset, num_replicas, rank, seed, start=0):
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=True)
-        self.start = start
-
-    def __iter__(self):
-        return itertools.islice(super().__iter__(), self.start, None)
-
-    def __len__(self):
-        return max(0, self.num_samples - self.start)
-
-
 def make_loader(ds, cfg, epoch, rank=0, world=1, start_batch=0, device=torch.device("cpu")):
-    """Training DataLoader for `epoch`, starting after `start_batch` batches (exact resume)."""
-    bs = cfg.data.batch_size
-    sampler = ResumableSampler(ds, world, rank, cfg.train.seed, start_batch * bs)
-    sampler.set_epoch(epoch)
-    if sampler.num_samples < bs:
-        raise DataError(f"{len(ds)} training samples over {world} process(es) is fewer than data.batch_size={bs}")
-    if hasattr(ds, "set_epoch"):
-        ds.set_epoch(epoch)
-    # Own generator: creating the iterator must not draw from the global torch RNG (exact resume).
-    gen = torch.Generator().manual_seed(cfg.train.seed * 7919 + epoch)
-    return DataLoader(ds, batch_size=bs, sampler=sampler, num_workers=cfg.data.workers, drop_last=True,
-                      pin_memory=device.type == "cuda", worker_init_fn=WorkerInit(cfg.train.seed, epoch),
-                      generator=gen)
+    """A DataLoader over the batches of `epoch` after `start_batch` (trainer.loader.TrainLoader, one epoch)."""
+    tl = TrainLoader(ds, cfg, rank, world, device)
+    tl.sampler.begin(epoch, start_batch * cfg.data.batch_size)
+    return tl.loader
 
 
 def to_device(batch, device, channels_last=False):
@@ -199,7 +165,6 @@ def load_model(run_dir, device="cpu", checkpoint="last.pt"):
     """(cfg, stage, model in eval mode) of a training run folder."""
     path = os.path.join(run_dir, "ckpt", checkpoint)
     ckpt = load_checkpoint(path, map_location=device)
-    # config_from_dict imports the stage plug-in first, so its sections are known
     cfg = config_from_dict(ckpt["config"]) if "config" in ckpt else load_config(os.path.join(run_dir, "config.yaml"))
     stage = get_stage(cfg.stage)
     model = stage.build_model(cfg)
@@ -221,14 +186,31 @@ class JsonlLog:
                 f.write(json.dumps(record) + "\n")
 
 
-def _setup_distributed():
+def _setup_distributed(device_name):
+    """(world, rank, local_rank, device) from torchrun's environment; NCCL on CUDA (after set_device, so
+    every collective and all_gather_object uses this rank's GPU), gloo on CPU."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0")) if world > 1 else 0
+    device = pick_device(device_name, local_rank)
     if world <= 1:
-        return 1, 0, 0
+        return 1, 0, 0, device
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
     import torch.distributed as dist
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return world, dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return world, dist.get_rank(), local_rank, device
+
+
+def _mean_over_ranks(values, world, device):
+    """{name: float} averaged over the DDP ranks (each rank's mean over the same number of steps)."""
+    if world == 1 or not values:
+        return values
+    import torch.distributed as dist
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return {k: float(v) / world for k, v in zip(keys, t.tolist())}
 
 
 def _all_finite(flag, world, device):
@@ -262,9 +244,8 @@ def validate(stage, model, cfg, roots, device):
 
 def train(cfg, roots, run_dir, resume=False, progress=True):
     """Train `cfg` on the dataset folders `roots` into `run_dir`; returns a summary dict."""
-    world, rank, local_rank = _setup_distributed()
+    world, rank, local_rank, device = _setup_distributed(cfg.train.device)
     main = rank == 0
-    device = pick_device(cfg.train.device, local_rank)
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     stage = get_stage(cfg.stage)
@@ -284,6 +265,9 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, PiecewiseLR(cfg.optim.lrs, cfg.optim.milestones))
     scaler = torch.amp.GradScaler(device.type, enabled=device.type == "cuda" and cfg.train.amp == "fp16")
     ds = stage.make_dataset(cfg, roots, cfg.data.train_split, True)
+    if device.type == "cuda" and hasattr(ds, "defer_image_ops"):
+        ds.defer_image_ops = True  # workers only slice uint8 arrays; warp/jitter/heatmaps run batched on the GPU
+    loader = TrainLoader(ds, cfg, rank, world, device)
 
     state = {"step": 0, "epoch": 0, "pos": 0, "nan_steps": 0}
     if resume:
@@ -323,9 +307,10 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     acc, acc_n, t_log, imgs = {}, 0, time.perf_counter(), 0
     last_loss = float("nan")
     while state["step"] < cfg.train.iterations:
-        loader = make_loader(ds, cfg, state["epoch"], rank, world, state["pos"], device)
-        for batch in loader:
-            batch = to_device(batch, device, channels_last)
+        for batch in loader.epoch(state["epoch"], state["pos"]):
+            # raw (B, H, W, 3) uint8 images are not NCHW: channels_last is applied to the finished crops
+            batch = finish_batch(to_device(batch, device, channels_last and "raw_rgb" not in batch), cfg.data,
+                                 channels_last)
             opt.zero_grad(set_to_none=True)
             with autocast(cfg, device):
                 loss, parts = stage.loss(net, batch, cfg)
@@ -360,8 +345,9 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
             bar.update(1)
             if step % cfg.train.log_every == 0 or step == cfg.train.iterations:
                 dt = time.perf_counter() - t_log
-                rec = {"step": step, "epoch": state["epoch"], "lr": opt.param_groups[0]["lr"],  # rank 0's losses
-                       **{k: v / max(acc_n, 1) for k, v in acc.items()},
+                # Under DDP the mean over ranks: the loss of the global batch, as one process would log it.
+                means = _mean_over_ranks({k: v / max(acc_n, 1) for k, v in acc.items()}, world, device)
+                rec = {"step": step, "epoch": state["epoch"], "lr": opt.param_groups[0]["lr"], **means,
                        "nan_steps": state["nan_steps"], "images_per_s": imgs / max(dt, 1e-9)}
                 log.write(rec)
                 bar.set_postfix(loss=f"{rec.get('loss', float('nan')):.4g}")
@@ -376,6 +362,10 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
             state["epoch"] += 1
             state["pos"] = 0
     bar.close()
+    if world > 1:  # every rank waits for rank 0's last checkpoint, then the group is closed
+        import torch.distributed as dist
+        dist.barrier()
+        dist.destroy_process_group()
     return {"run": run_dir, "step": state["step"], "loss": last_loss, "nan_steps": state["nan_steps"]}
 
 

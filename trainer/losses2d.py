@@ -1,9 +1,22 @@
-"""Stage 2D losses (paper eq. 4): L2d = KL_h + L_mask + L_heatmap, weights in cfg.loss.
+"""Stage 2D losses (paper eq. 4): L2d = beta * KL_h + L_mask + L_heatmap, weights in cfg.loss.
 
-The KL of q(z_h|X) against N(0, I) (summed over the latent, batch mean) is divided by the number of
-mask pixels, so that with the mask BCE averaged over pixels the first two terms are the negative
-ELBO per pixel. eq. 4's KL_j is the same term again in our 2D stage (p_j decodes from the same
-z_h through p_h), so it is not counted twice.
+Scaling (the balance of the ELBO terms, stated so it can be checked):
+- L_mask is the binary cross-entropy averaged over the mask pixels (a per-pixel Bernoulli likelihood);
+- L_heatmap is the visibility-weighted squared error averaged over each joint's map, summed over joints
+  and PoseNet stages (hand3d);
+- KL_h = KL(q(z_h|X) || N(0, I)) averaged over the latent dimensions (per-dimension mean, batch mean).
+Every term is a per-dimension mean, so `loss.kl` is the normalised beta of a beta-VAE (Higgins et al.
+2017: beta_norm = beta * latent / pixels); beta_norm = 1 weighs one nat of KL per latent dimension as
+much as one nat of BCE per mask pixel. (The previous scaling, KL summed over the latent / crop^2, is
+beta_norm = latent / crop^2 = 1/256 at 256 px with z 256, the plain per-pixel ELBO of the mask alone:
+the KL barely constrained q(z_h|X), so "ours" was close to "ours w/o variational"; issue 13.) beta ramps linearly from 0 to loss.kl over the first
+loss.kl_warmup training steps (the step count is the model's `kl_step` buffer, so resume is exact).
+eq. 4's KL_j is the same term again in our 2D stage (p_j decodes from the same z_h through p_h), so it
+is not counted twice. The CPU configs' beta was chosen on the val split (benchmarks/paper_cpu_2d.sh).
+
+HS-PoseNet trains its HandSegNet on its own view: when the batch has `seg_image` / `seg_mask`
+(data.seg_crop > 0: random whole-image crops against the visible mask, hand3d), the mask loss is
+computed on those and the heatmap loss on the hand crop `image`.
 """
 
 import torch
@@ -15,6 +28,14 @@ def kl_divergence(mu, logvar):
     mu, logvar = mu.float(), logvar.float()
     kl = 0.5 * (mu.pow(2) + torch.exp(logvar) - 1.0 - logvar).sum(1)
     return kl.clamp_min(0.0).mean()
+
+
+def kl_weight(cfg, step):
+    """beta_norm at training step `step` (0-based): loss.kl, ramped linearly over loss.kl_warmup steps."""
+    w = cfg.loss
+    if w.kl_warmup <= 0:
+        return float(w.kl)
+    return float(w.kl) * min(1.0, (float(step) + 1.0) / float(w.kl_warmup))
 
 
 def mask_loss(logits, target):
@@ -32,14 +53,29 @@ def heatmap_loss(maps, target, weight):
     return total
 
 
-def loss_2d(model, batch, cfg):
-    """(total loss, dict of float components) of a 2D model on a batch (tensors on the model's device)."""
-    out = model(batch["image"])
+def loss_2d_outputs(out, batch, cfg, step=0):
+    """(total loss tensor, {name: tensor}) of 2D network outputs `out` on `batch` (see the module
+    docstring); `step` drives the KL warm-up. Shared by the 2D stage and the joint (Table IV) training."""
     w = cfg.loss
-    parts = {"mask": mask_loss(out["mask_logits"], batch["mask"]),
+    target = batch["seg_mask"] if "seg_mask" in batch else batch["mask"]
+    parts = {"mask": mask_loss(out["mask_logits"], target),
              "heatmap": heatmap_loss(out["heatmaps"], batch["heatmaps"], batch["weight"])}
     total = w.mask * parts["mask"] + w.heatmap * parts["heatmap"]
     if "mu" in out:
-        parts["kl"] = kl_divergence(out["mu"], out["logvar"])
-        total = total + w.kl * parts["kl"] / float(batch["mask"].shape[-1] * batch["mask"].shape[-2])
+        parts["kl"] = kl_divergence(out["mu"], out["logvar"]) / float(out["mu"].shape[1])  # per latent dim
+        beta = kl_weight(cfg, step)
+        total = total + beta * parts["kl"]
+        parts["beta"] = torch.tensor(beta)
+    return total, parts
+
+
+def loss_2d(model, batch, cfg):
+    """(total loss, dict of float components) of a 2D model on a batch (tensors on the model's device)."""
+    inner = getattr(getattr(model, "_orig_mod", model), "module", getattr(model, "_orig_mod", model))
+    step = int(inner.kl_step) if hasattr(inner, "kl_step") else 0
+    if "seg_image" in batch:
+        out = model(batch["image"], seg_image=batch["seg_image"])
+    else:
+        out = model(batch["image"])
+    total, parts = loss_2d_outputs(out, batch, cfg, step)
     return total, {k: float(v.detach()) for k, v in parts.items()}

@@ -6,13 +6,10 @@ for the triplet loss), so weights do not depend on the batch size; reduction="su
 paper's literal sums over the batch.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-REDUCTIONS = ("mean", "sum")
-MINING = ("all", "random")
+from trainer.config import MINING, REDUCTIONS, Loss3DConfig  # noqa: F401  (Loss3DConfig: the weights of lifting_loss)
 
 
 def _reduce(per_item, reduction):
@@ -166,26 +163,6 @@ def cluster_purity(assignments, labels):
     return float(majority) / len(y)
 
 
-@dataclass
-class Loss3DConfig:
-    """Weights of eq. 9 (+ KL); a weight of 0 disables a term. Triplet needs labels, cluster
-    needs centres; both are skipped (reported as 0) when those are not given."""
-    pose: float = 1.0
-    rotation: float = 1.0
-    kl: float = 1.0            # the released code uses 1
-    triplet: float = 1.0
-    cluster: float = 0.01      # the released code uses 0.01 (with 7 centres)
-    margin: float = 0.01
-    mining: str = "all"        # see mine_triplets
-    reduction: str = "mean"
-
-    def __post_init__(self):
-        if self.mining not in MINING or self.reduction not in REDUCTIONS:
-            raise ValueError(f"Loss3DConfig: mining must be in {MINING} and reduction in {REDUCTIONS}, got {self}")
-        if min(self.pose, self.rotation, self.kl, self.triplet, self.cluster, self.margin) < 0:
-            raise ValueError(f"Loss3DConfig: weights and margin must be >= 0, got {self}")
-
-
 def metric_loss(z, labels=None, centres=None, cfg=None, generator=None):
     """Eq. 7 (unweighted): triplet (if labels) + cluster (if centres). Returns (loss, terms dict)."""
     cfg = cfg or Loss3DConfig()
@@ -203,7 +180,7 @@ def metric_loss(z, labels=None, centres=None, cfg=None, generator=None):
 def lifting_loss(out, target, cfg=None, labels=None, centres=None, generator=None):
     """Eq. 9 + KL: w_pose L_pose + w_rot |R_gt - R|^2 + w_kl KL + w_trip L_triplet + w_clu L_cluster.
 
-    out: Lifter output dict (canonical, rotation, z, mu, logvar). target: dict with canonical
+    out: Lifter output dict (canonical, rotation, z, mu, logvar); the metric terms see out[cfg.metric_on]. target: dict with canonical
     (B, J, 3) and rotation (B, 3, 3) from hopgen.hand.canonical. labels: (B,) categories (-1 unknown)
     or None; centres: (N, D) tensor (ClusterCentres()) or None. KL is used when out has logvar.
     Returns (total scalar, dict of the unweighted terms as detached tensors + "assignments").
@@ -223,7 +200,7 @@ def lifting_loss(out, target, cfg=None, labels=None, centres=None, generator=Non
     add("rotation", cfg.rotation, rotation_loss(out["rotation"], target["rotation"], cfg.reduction))
     if out.get("logvar") is not None and cfg.kl:
         add("kl", cfg.kl, kl_divergence(out["mu"], out["logvar"], cfg.reduction))
-    z = out.get("z")
+    z = out.get("mu") if cfg.metric_on == "mu" else out.get("z")  # metric losses on the means (Loss3DConfig)
     if z is not None and labels is not None and cfg.triplet:
         add("triplet", cfg.triplet, triplet_loss(z, labels, cfg.margin, cfg.mining, generator, cfg.reduction))
     if z is not None and centres is not None and cfg.cluster:
@@ -231,3 +208,35 @@ def lifting_loss(out, target, cfg=None, labels=None, centres=None, generator=Non
         add("cluster", cfg.cluster, value)
     terms["total"] = total.detach()
     return total, terms
+
+
+def kmeans_pp(x, n, generator=None, lloyd_steps=10):
+    """n centres (n, D) for the points x (M, D), M >= n: k-means++ seeding (each new centre drawn with
+    probability proportional to the squared distance to the nearest chosen one; `generator` a
+    torch.Generator on the CPU) refined by `lloyd_steps` Lloyd iterations (a centre that loses all its
+    points keeps its place)."""
+    x = x.detach().float().cpu()
+    if x.shape[0] < n:
+        raise ValueError(f"kmeans_pp: {x.shape[0]} points for {n} centres")
+    idx = [int(torch.randint(x.shape[0], (1,), generator=generator))]
+    d2 = squared_distances(x, x[idx[0]][None])[:, 0]
+    for _ in range(1, n):
+        p = d2 / d2.sum() if d2.sum() > 0 else torch.full_like(d2, 1.0 / len(d2))
+        idx.append(int(torch.multinomial(p, 1, generator=generator)))
+        d2 = torch.minimum(d2, squared_distances(x, x[idx[-1]][None])[:, 0])
+    c = x[idx].clone()
+    for _ in range(lloyd_steps):
+        a = squared_distances(x, c).argmin(1)
+        for k in range(n):
+            if (a == k).any():
+                c[k] = x[a == k].mean(0)
+    return c
+
+
+def far_point(x, centres, generator=None):
+    """One row of x (M, D) drawn with probability proportional to its squared distance to the nearest
+    of `centres` (K, D) (the k-means++ step; used to re-seed a dead centre)."""
+    x = x.detach().float().cpu()
+    d2 = squared_distances(x, centres.detach().float().cpu()).min(1).values
+    p = d2 / d2.sum() if d2.sum() > 0 else torch.full_like(d2, 1.0 / len(d2))
+    return x[int(torch.multinomial(p, 1, generator=generator))]

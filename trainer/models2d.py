@@ -162,8 +162,10 @@ class HSPoseNet(nn.Module):
     def segment(self, image):
         return self.seg(image)
 
-    def forward(self, image):
-        return {"mask_logits": self.seg(image), "heatmaps": self.pose(image)}
+    def forward(self, image, seg_image=None):
+        """Heatmaps of the hand crop `image`; the mask of `seg_image` (HandSegNet's own training view:
+        a random whole-image crop, data.seg_crop) when given, else of `image`."""
+        return {"mask_logits": self.seg(image if seg_image is None else seg_image), "heatmaps": self.pose(image)}
 
 
 class MaskEncoder(nn.Module):
@@ -210,7 +212,8 @@ class Ours2D(nn.Module):
     """Variational 2D stage: z_h ~ q_h(X) (reparameterised), mask = p_h(z_h), heatmaps = p_j(X * sigmoid(mask), sigmoid(mask)).
 
     With variational=False ("ours without variational") z_h = mu and no KL is computed.
-    In eval mode z_h = mu.
+    In eval mode z_h = mu. `kl_step` counts training forward passes (drives the KL warm-up of
+    losses2d; a buffer, so it is checkpointed and a resumed run continues the ramp).
     """
 
     def __init__(self, cfg, variational=True):
@@ -220,6 +223,11 @@ class Ours2D(nn.Module):
         self.enc = MaskEncoder(m.width, m.fc, m.latent, variational)
         self.dec = MaskDecoder(m.width, m.latent, cfg.data.crop)
         self.pose = make_pose_net(cfg, 4)
+        self.register_buffer("kl_step", torch.zeros((), dtype=torch.long))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        state_dict.setdefault(prefix + "kl_step", self.kl_step.clone())  # checkpoints from before the warm-up
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def encode(self, image):
         mu, logvar = self.enc(image)
@@ -232,7 +240,11 @@ class Ours2D(nn.Module):
     def segment(self, image):
         return self.dec(self.encode(image)[0])
 
-    def forward(self, image):
+    def forward(self, image, seg_image=None):
+        if seg_image is not None:
+            raise ValueError("Ours2D segments the hand crop it reads (data.seg_crop is for hs_posenet only)")
+        if self.training:
+            self.kl_step += 1
         z, mu, logvar = self.encode(image)
         mask_logits = self.dec(z)
         m = torch.sigmoid(mask_logits)
@@ -263,8 +275,8 @@ def _evaluate_2d(*args, **kwargs):
 
 
 def _stage():
-    from trainer.engine import Stage
     from trainer.losses2d import loss_2d
+    from trainer.stages import Stage
     return Stage(name="2d", build_model=build_model_2d, loss=loss_2d, evaluate=_evaluate_2d)
 
 

@@ -2,10 +2,14 @@
 
 - PosePrior / ViewPoint: the Zimmermann & Brox baseline (PAPER.md), leaky ReLU 0.01, 3x3 convs.
 - PoseEncoder (q_j) / PoseDecoder (p_p): the paper's variational lifting; q_j is PosePrior's conv
-  trunk + hand side -> FC -> (mu, logvar) of z_j; p_p maps z_j to the canonical pose. The
-  viewpoint branch is ViewPoint (the paper adopts it unchanged).
+  trunk + hand side -> PosePrior's first FC (512) -> FC [256, 128, 128] (the paper's text, Sec. III;
+  leaky ReLU instead of its ReLU, see PoseEncoder) -> (mu, logvar) of z_j (256 in the paper); p_p maps z_j to the canonical pose
+  (the paper gives no sizes; PosePrior's head: FC 512, 512, linear 63). The viewpoint branch is
+  ViewPoint (the paper adopts it unchanged).
 - Lifter: the three variants behind one interface ("poseprior", "variational", "deterministic").
-- ClusterCentres: the learnable cluster centres of eq. 6.
+- ClusterCentres: the learnable cluster centres of eq. 6 (seeded from data, dead ones re-seeded).
+- LiftModel: the 3D stage's whole model (Lifter + centres + the optional 2D network) with its
+  running training statistics (trainer.stage3d trains it).
 
 Conventions: joints in the HOP native order (targets come from hopgen.hand.canonical, native order);
 hand side one-hot (B, 2) with [1, 0] = left, [0, 1] = right; rotations act on row vectors:
@@ -21,6 +25,7 @@ import torch.nn.functional as F
 
 from hopgen.hand.canonical import canonicalize
 from hopgen.core.skeleton import NUM_JOINTS
+from trainer.losses3d import far_point, kmeans_pp, nearest_cluster
 
 VARIANTS = ("poseprior", "variational", "deterministic")
 
@@ -31,6 +36,8 @@ class LifterConfig:
     variant: str = "variational"      # one of VARIANTS
     width: float = 1.0
     latent_dim: int = 256
+    encoder_fc: tuple = (256, 128, 128)  # q_j's FC layers after PosePrior's first FC, scaled by width
+    logvar_init: float = -5.0         # initial bias of q_j's log-variance head (sigma ~ 0.08, see PoseEncoder)
     heatmap_size: int = 32
     num_joints: int = NUM_JOINTS
     pose_dropout: float = 0.2         # PosePrior FC dropout (hand3d keep 0.8)
@@ -137,19 +144,34 @@ class ViewPoint(nn.Module):
 
 
 class PoseEncoder(nn.Module):
-    """q_j: heatmaps + side -> (mu, logvar) of z_j. PosePrior's conv trunk, FC 512, 512, then two
-    linear heads of latent_dim (the paper's latent size is 256). With variational=False there is
-    no logvar head and forward returns (z, None)."""
+    """q_j: heatmaps + side -> (mu, logvar) of z_j. PosePrior's conv trunk and first FC (512, leaky
+    ReLU), then FC layers cfg.encoder_fc ([256, 128, 128] in the paper) with leaky ReLU, then two linear
+    heads of latent_dim (256 in the paper). With variational=False there is no logvar head and
+    forward returns (mu, None)."""
 
     def __init__(self, cfg, variational=True):
         super().__init__()
         self.cfg = cfg
         chans = [cfg.ch(32), cfg.ch(64), cfg.ch(128)]
         self.trunk = _conv_trunk(cfg.num_joints, chans)
-        hidden = cfg.ch(512)
-        self.fc = _mlp([_trunk_features(cfg, chans[-1]) + 2, hidden, hidden], 0.0)
-        self.mu = nn.Linear(hidden, cfg.latent_dim)
-        self.logvar = nn.Linear(hidden, cfg.latent_dim) if variational else None
+        first = cfg.ch(512)
+        layers = [nn.Linear(_trunk_features(cfg, chans[-1]) + 2, first), nn.LeakyReLU(0.01)]
+        c = first
+        for n in cfg.encoder_fc:
+            # Leaky (0.01, as every hand3d layer) where the paper's text says ReLU. Not a measured gain: on
+            # hop_cpu both sat on the same mean-pose plateau for ~600 steps (pose loss 4.0 at step 750-800
+            # with either); the CPU Table III runs used leaky, so it stays for reproducibility.
+            layers += [nn.Linear(c, cfg.ch(n)), nn.LeakyReLU(0.01)]
+            c = cfg.ch(n)
+        self.fc = nn.Sequential(*layers)
+        self.mu = nn.Linear(c, cfg.latent_dim)
+        self.logvar = nn.Linear(c, cfg.latent_dim) if variational else None
+        if self.logvar is not None:
+            # Start with a narrow posterior: with sigma = 1 at initialisation the samples z are pure noise next to
+            # the small initial means and p_p learns the mean pose (on hop_cpu the sigma-1 triplet run reached
+            # val AUC 0.229 after 1000 steps, the sigma-0.08 one 0.330, PosePrior 0.330; that pair also differs
+            # in ReLU vs leaky ReLU, see above); the (warmed-up) KL then widens the posterior where it can.
+            nn.init.constant_(self.logvar.bias, cfg.logvar_init)
 
     def forward(self, heatmaps, side):
         _check_inputs(heatmaps, side, self.cfg)
@@ -218,6 +240,16 @@ def lifting_targets(xyz, side, root="wrist"):
     return dict(canonical=f(can), rotation=f(rot), scale=f(scale), root=f(root_xyz))
 
 
+def camera_roll(A):
+    """(B, 3, 3) rotation about the optical axis matching the in-plane rotation of crop affines A (B, 3, 3):
+    the crop's view of the hand is xyz @ camera_roll(A).T (3D targets follow in-plane crop rotations)."""
+    M = A[:, :2, :2].double()
+    s = torch.sqrt(torch.det(M).abs()).clamp_min(1e-12)
+    R = torch.eye(3, dtype=torch.float64, device=A.device).repeat(A.shape[0], 1, 1)
+    R[:, :2, :2] = M / s[:, None, None]
+    return R.to(A.dtype)
+
+
 def reparameterize(mu, logvar, generator=None):
     """z = mu + eps * exp(logvar / 2), eps ~ N(0, 1) (drawn from `generator` if given)."""
     eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
@@ -259,22 +291,64 @@ class Lifter(nn.Module):
 
 
 class ClusterCentres(nn.Module):
-    """N learnable cluster centres (N, dim), initialised from N(0, std^2) (eq. 6)."""
+    """N learnable cluster centres (N, dim) of eq. 6, seeded from data.
 
-    def __init__(self, n, dim, std=1.0, generator=None):
+    init "gaussian": N(0, std^2) at construction, as the paper's text (with the KL pulling every z to
+    the origin, one such centre tends to win everything). init "kmeans++": the centres are not used
+    (`ready` is False, the cluster loss is off) until `warmup` training steps have passed and the ring
+    buffer of recent latent means holds at least `buffer` rows (or N, whichever is more, after
+    warm-up); then they are seeded by k-means++ on that buffer. Either way, every `reseed_every` steps
+    a centre whose running share of the assignments (EMA, momentum `ema`) is below dead_share / N is
+    moved onto a buffered latent far from the others (the k-means++ draw). All state is in buffers, so
+    it travels with the checkpoint and a resumed run continues exactly.
+    """
+
+    def __init__(self, n, dim, std=1.0, generator=None, init="kmeans++", buffer=1024, warmup=0,
+                 reseed_every=0, dead_share=0.1, ema=0.99, seed=0):
         super().__init__()
-        if n < 1 or dim < 1:
-            raise ValueError(f"ClusterCentres: need n >= 1 and dim >= 1, got n={n} dim={dim}")
+        if n < 1 or dim < 1 or buffer < n:
+            raise ValueError(f"ClusterCentres: need n >= 1, dim >= 1 and buffer >= n, got n={n} dim={dim} buffer={buffer}")
+        if init not in ("kmeans++", "gaussian"):
+            raise ValueError(f"ClusterCentres: init must be kmeans++ or gaussian, got {init!r}")
+        self.init, self.warmup, self.reseed_every = init, int(warmup), int(reseed_every)
+        self.dead_share, self.ema, self.seed = float(dead_share), float(ema), int(seed)
         self.centres = nn.Parameter(torch.randn(n, dim, generator=generator) * std)
+        self.register_buffer("ready", torch.tensor(init == "gaussian"))
+        self.register_buffer("share", torch.full((n,), 1.0 / n))          # running share of the assignments
+        self.register_buffer("pool", torch.zeros(buffer, dim))             # ring buffer of latent means
+        self.register_buffer("pool_seen", torch.zeros((), dtype=torch.long))
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("reseeded", torch.zeros((), dtype=torch.long))  # dead centres re-seeded so far
 
     def forward(self):
         return self.centres
 
+    def _pool(self):
+        return self.pool[: min(int(self.pool_seen), self.pool.shape[0])]
 
-def __getattr__(name):
-    """`STAGE` (what trainer.engine.get_stage("3d") looks up here) lives in trainer.stage3d; imported
-    lazily because stage3d imports this module."""
-    if name == "STAGE":
-        from trainer.stage3d import STAGE
-        return STAGE
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    @torch.no_grad()
+    def observe(self, mu):
+        """Book-keeping of one training step: mu (B, D) latent means (detached). Pushes them into the
+        buffer, seeds the centres after the warm-up, updates the shares and re-seeds dead centres."""
+        mu = mu.detach().float().to(self.pool.device)
+        cap = self.pool.shape[0]
+        at = (int(self.pool_seen) + torch.arange(mu.shape[0], device=mu.device)) % cap
+        self.pool[at] = mu[-cap:] if mu.shape[0] > cap else mu
+        self.pool_seen += mu.shape[0]
+        self.steps += 1
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + int(self.steps))
+        n = self.centres.shape[0]
+        if not bool(self.ready):
+            if int(self.steps) >= self.warmup and int(self.pool_seen) >= min(cap, max(n, 1)):
+                self.centres.copy_(kmeans_pp(self._pool(), n, gen).to(self.centres))
+                self.ready.fill_(True)
+                self.share.fill_(1.0 / n)
+            return
+        hist = torch.bincount(nearest_cluster(mu, self.centres), minlength=n).float() / mu.shape[0]
+        self.share.mul_(self.ema).add_((1.0 - self.ema) * hist)
+        if self.reseed_every and int(self.steps) % self.reseed_every == 0:
+            for k in (self.share < self.dead_share / n).nonzero(as_tuple=True)[0].tolist():
+                live = torch.cat([self.centres[:k], self.centres[k + 1:]])
+                self.centres[k] = far_point(self._pool(), live, gen).to(self.centres)
+                self.share[k] = 1.0 / n
+                self.reseeded += 1

@@ -53,7 +53,7 @@ class Pipeline:
 def load_pipeline(run, run2d=None, device="cpu", checkpoint="last.pt"):
     """Both stages of a 3D run (the 2D one from the run itself, --run2d or lift.run2d)."""
     from trainer.engine import load_model
-    from trainer.stage3d import config_2d, lift_cfg
+    from trainer.config import config_2d, lift_cfg
     device = torch.device(device)
     if not os.path.isfile(os.path.join(run, "ckpt", checkpoint)):
         raise PredictError(f"--run {run}: no checkpoint ckpt/{checkpoint}")
@@ -85,13 +85,13 @@ def _to_input(img):
 def hand_crop(pipe, rgb):
     """(x0, y0, x1, y1) full-image box of the hand from the 2D stage's mask, and whether a hand was found."""
     from trainer.data import apply_affine, crop_affine, warp
-    from trainer.evaluate import mask_box
+    from trainer.crops import object_box, view_link_radius
     h, w = rgb.shape[:2]
     crop = pipe.cfg2d.data.crop
     A = crop_affine([(w - 1) / 2.0, (h - 1) / 2.0], max(w, h), crop)
-    mask = (pipe.net2d.segment(_to_input(warp(rgb, A, crop)).to(pipe.device)) > 0)[0, 0].cpu().numpy()
-    box = mask_box(mask)
-    if box is None or mask.sum() < 4:
+    logits = pipe.net2d.segment(_to_input(warp(rgb, A, crop)).to(pipe.device))[0, 0].float().cpu().numpy()
+    box = object_box(logits, view_link_radius(pipe.cfg2d.eval.link_px, crop))  # hand3d's rule, as evaluate_2d
+    if box is None or (logits > 0).sum() < 4:
         return np.array([0.0, 0.0, w - 1.0, h - 1.0]), False
     corners = apply_affine(np.linalg.inv(A), box.reshape(2, 2))
     lo = np.clip(corners.min(0), 0.0, [w - 1.0, h - 1.0])   # the padding of the square view is no hand

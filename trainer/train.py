@@ -84,7 +84,11 @@ def main(argv=None):
         from trainer.config import config_to_dict
         sys.stdout.write(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
         return 0
-    problem = check_run_folder(args.out, args.resume, args.force) or check_data(args.data, cfg.data.train_split)
+    # Under torchrun only rank 0 judges the run folder: the others would see the files rank 0 has
+    # just started writing (rank 0 failing ends the job for all).
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    problem = (check_run_folder(args.out, args.resume, args.force) if rank0 else None) or \
+        check_data(args.data, cfg.data.train_split)
     if problem:
         print(f"hopgen train: {problem}", file=sys.stderr)
         return 2

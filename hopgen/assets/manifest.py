@@ -1,7 +1,6 @@
 """The asset manifest (assets_manifest.yaml): avatars, objects and backgrounds.
 
-(~450 lines on purpose: one loader for the three sections whose per-field checks share one error
-builder, and this docstring is the format's reference; mesh checks live in assets.mesh_checks.)
+(The objects section is parsed in assets.object_entries, mesh checks live in assets.mesh_checks.)
 
 Top-level sections `avatars`, `objects`, `backgrounds`. An absent section means the built-in set; a
 present one lists exactly what is used, and an entry `builtin: true` adds the built-in set.
@@ -10,10 +9,13 @@ present one lists exactly what is used, and an entry `builtin: true` adds the bu
       - builtin: true
       - name: my_mug            # unique
         category: cylindrical   # cylindrical | slender | cubical | spherical
-        file: objects/mug.obj   # relative to the manifest (.obj .stl .ply; checked: parses, closed, hand-sized)
+        file: objects/mug.obj   # relative to the manifest (.obj .stl .ply .gltf .glb .fbx .blend;
+                                # checked: parses, hand-sized, closed or sound open, images present)
         units: cm               # m | cm | mm   (or `scale: 0.01`)
+        material: file          # file (its own materials; default when it has some) | procedural
         license: CC-BY-4.0
         sha256: 3f2a...         # optional
+      - {folder: scans/, category: spherical, units: mm}   # every model under scans/ (named by file)
       - name: tall_bottle
         category: cylindrical
         procedural: {generator: bottle, ranges: {height: [0.26, 0.32]}}
@@ -50,33 +52,14 @@ from typing import Any, Dict, List, Optional
 
 from hopgen.core.skeleton import CATEGORIES, JOINT_NAMES
 from hopgen.core.structured import ConfigError, load_structured_file
+from hopgen.assets.object_entries import UNITS, ObjectEntry, parse_object, sha256_file  # noqa: F401 (public names)
 
-OBJECT_FILE_TYPES = (".obj", ".stl", ".ply")   # what grasp synthesis reads (hopgen.assets.mesh_checks)
 RIGGED_FILE_TYPES = (".blend", ".fbx", ".glb", ".gltf")
 PHOTO_TYPES = (".png", ".jpg", ".jpeg", ".exr", ".hdr", ".tif", ".tiff", ".webp")
-UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "dm": 0.1, "in": 0.0254}
 
 
 class ManifestError(ConfigError):
     pass
-
-
-@dataclass
-class ObjectEntry:
-    name: str
-    category: str
-    source: str                     # "procedural" | "file"
-    generator: Optional[str] = None
-    ranges: Dict[str, Any] = field(default_factory=dict)
-    file: Optional[str] = None      # absolute path after resolution
-    scale: float = 1.0
-    license: str = ""
-    sha256: Optional[str] = None
-    builtin: bool = False
-
-    @property
-    def category_id(self):
-        return CATEGORIES.index(self.category)
 
 
 @dataclass
@@ -127,7 +110,8 @@ class Manifest:
         return {"path": self.path, "digest": self.digest,
                 "avatars": [{"name": a.name, "kind": a.kind, "sex": a.sex} for a in self.avatars],
                 "objects": [{"name": o.name, "category": o.category, "source": o.source,
-                             "generator": o.generator, "file": o.file} for o in self.objects],
+                             "generator": o.generator, "file": o.file, "material": o.material}
+                            for o in self.objects],
                 "backgrounds": [{"name": b.name, "kind": b.kind, "files": len(b.files)} for b in self.backgrounds]}
 
 
@@ -148,8 +132,9 @@ def builtin_backgrounds():
 
 
 class _Ctx:
-    def __init__(self, path):
+    def __init__(self, path, mesh_cache=None):
         self.path = path
+        self.mesh_cache = mesh_cache
         self.base = os.path.dirname(os.path.abspath(path)) if path else os.getcwd()
 
     def err(self, section, index, name, fieldname, msg):
@@ -182,80 +167,6 @@ def _check_keys(ctx, section, index, name, entry, allowed):
     for key in entry:
         if key not in allowed:
             raise ctx.err(section, index, name, key, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-
-
-def sha256_file(path, chunk=1 << 20):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _parse_object(ctx, i, e):
-    name = e.get("name")
-    _check_keys(ctx, "objects", i, name, e, {"name", "category", "file", "procedural", "units", "scale", "license", "sha256"})
-    if not isinstance(name, str) or not name:
-        raise ctx.err("objects", i, None, "name", "missing or empty")
-    cat = e.get("category")
-    if cat not in CATEGORIES:
-        raise ctx.err("objects", i, name, "category", f"{cat!r} is not one of {', '.join(CATEGORIES)}")
-    if ("file" in e) == ("procedural" in e):
-        raise ctx.err("objects", i, name, "file", "give exactly one of `file` or `procedural`")
-    if "units" in e and "scale" in e:
-        raise ctx.err("objects", i, name, "scale", "give `units` or `scale`, not both")
-    scale = 1.0
-    if "units" in e:
-        if e["units"] not in UNITS:
-            raise ctx.err("objects", i, name, "units", f"{e['units']!r} is not one of {', '.join(UNITS)}")
-        scale = UNITS[e["units"]]
-    elif "scale" in e:
-        if not isinstance(e["scale"], (int, float)) or isinstance(e["scale"], bool) or e["scale"] <= 0:
-            raise ctx.err("objects", i, name, "scale", f"expected a positive number, got {e['scale']!r}")
-        scale = float(e["scale"])
-    lic = e.get("license", "")
-    if not isinstance(lic, str):
-        raise ctx.err("objects", i, name, "license", "expected text")
-    if "procedural" in e:
-        proc = e["procedural"]
-        if not isinstance(proc, dict):
-            raise ctx.err("objects", i, name, "procedural", "expected a mapping {generator, ranges}")
-        for key in proc:
-            if key not in ("generator", "ranges"):
-                raise ctx.err("objects", i, name, f"procedural.{key}", "unknown key (allowed: generator, ranges)")
-        from hopgen.objects import OBJECT_TYPES
-        gen = proc.get("generator")
-        if gen not in OBJECT_TYPES:
-            raise ctx.err("objects", i, name, "procedural.generator",
-                          f"unknown generator {gen!r} (see `hopgen assets list`)")
-        ranges = proc.get("ranges", {}) or {}
-        if not isinstance(ranges, dict):
-            raise ctx.err("objects", i, name, "procedural.ranges", "expected a mapping of parameter -> [lo, hi]")
-        try:
-            import numpy as np
-            from hopgen.objects import sample_object_params
-            sample_object_params(gen, np.random.default_rng(0), ranges=ranges)
-        except (ValueError, KeyError) as ex:
-            raise ctx.err("objects", i, name, "procedural.ranges", str(ex)) from None
-        return ObjectEntry(name=name, category=cat, source="procedural", generator=gen, ranges=ranges,
-                           scale=scale, license=lic)
-    path = ctx.resolve("objects", i, name, "file", e["file"])
-    if not path.lower().endswith(OBJECT_FILE_TYPES):
-        raise ctx.err("objects", i, name, "file", f"{path}: unsupported type {os.path.splitext(path)[1]!r} "
-                      f"(grasp synthesis reads {' '.join(OBJECT_FILE_TYPES)}; convert the mesh)")
-    digest = e.get("sha256")
-    if digest is not None:
-        if not (isinstance(digest, str) and len(digest) == 64):
-            raise ctx.err("objects", i, name, "sha256", "expected 64 hex digits")
-        actual = sha256_file(path)
-        if actual != digest.lower():
-            raise ctx.err("objects", i, name, "sha256", f"checksum mismatch for {path}: file has {actual}")
-    from hopgen.assets.mesh_checks import mesh_problem
-    problem = mesh_problem(name, path, scale)
-    if problem:
-        raise ctx.err("objects", i, name, "file", problem)
-    return ObjectEntry(name=name, category=cat, source="file", file=path, scale=scale, license=lic,
-                       sha256=digest)
 
 
 MAKEHUMAN_OPTIONS = {"ethnicity", "hand", "skin_tone", "skin_rgb"}
@@ -396,17 +307,25 @@ def _parse_background(ctx, i, e):
     return BackgroundEntry(name=name, kind="photos", files=files)
 
 
+def _parse_object(ctx, i, e):
+    return parse_object(ctx, i, e, ctx.mesh_cache)
+
+
 _SECTIONS = {"avatars": (_parse_avatar, builtin_avatars), "objects": (_parse_object, builtin_objects),
              "backgrounds": (_parse_background, builtin_backgrounds)}
 
 
-def load_manifest(path=None, data=None):
-    """Load and fully validate a manifest (None: the built-in defaults). Raises ManifestError."""
+def load_manifest(path=None, data=None, mesh_cache=None):
+    """Load and fully validate a manifest (None: the built-in defaults). Raises ManifestError.
+
+    ``mesh_cache``: the folder of triangles extracted from .fbx/.blend objects
+    (hopgen.assets.object_files); without it (or before extraction) those are checked when the
+    render extracts them."""
     if path is not None:
         raw = load_structured_file(path)
     else:
         raw = data if data is not None else {}
-    ctx = _Ctx(os.fspath(path) if path is not None else None)
+    ctx = _Ctx(os.fspath(path) if path is not None else None, mesh_cache)
     if not isinstance(raw, dict):
         raise ManifestError(f"{ctx.path}: expected a mapping with avatars/objects/backgrounds")
     for key in raw:
@@ -447,10 +366,14 @@ def load_manifest(path=None, data=None):
             if d.get(k):
                 d[k] = os.path.basename(d[k])
         d.pop("files", None)
+        for k in ("closed", "extracted"):  # known after extraction only: the digest must not change then
+            d.pop(k, None)
+        if "images" in d:  # .fbx/.blend images are known after extraction only: left out
+            d["images"] = [] if x.needs_blender_geometry else [os.path.basename(f) for f in d["images"]]
         return d
     blob = {s: [portable(x) for x in result[s]] for s in result}
     digest = hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode())
-    for f in sorted({o.file for o in result["objects"] if o.file}):
+    for f in sorted({o.file for o in result["objects"] if o.file} | {g for o in result["objects"] if not o.needs_blender_geometry for g in o.images}):
         digest.update(sha256_file(f).encode())
     return Manifest(path=ctx.path, avatars=result["avatars"], objects=result["objects"],
                     backgrounds=result["backgrounds"], digest=digest.hexdigest()[:16])

@@ -218,38 +218,64 @@ def hide_from_camera(obj, hidden=True):
     obj.visible_camera = not hidden
 
 
-def use_gpu(scene, prefer=("OPTIX", "CUDA")):
-    """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
+class NoGpuError(RuntimeError):
+    """A GPU render was asked for (render.device: GPU) and Cycles finds no OptiX/CUDA device."""
 
-    `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
-    or 'CPU', the device actually used.
-    """
-    scene.cycles.device = "CPU"
-    if not prefer:
-        return "CPU"
+
+def find_gpu(prefer=("OPTIX", "CUDA")):
+    """(backend, device names) of the first backend in `prefer` with a GPU, or (None, what was seen)."""
     if isinstance(prefer, str):
         prefer = (prefer,)
     try:
         prefs = bpy.context.preferences.addons["cycles"].preferences
     except (KeyError, AttributeError):
-        return "CPU"
+        return None, ["the cycles add-on is not loaded"]
+    seen = []
     for backend in prefer:
         try:
             prefs.compute_device_type = backend
         except (TypeError, ValueError):  # backend not compiled in
+            seen.append(f"{backend}: not in this build")
             continue
         if hasattr(prefs, "refresh_devices"):
             prefs.refresh_devices()
         else:
             prefs.get_devices()
         gpus = [d for d in prefs.devices if d.type == backend]
-        if not gpus:
-            continue
-        for d in prefs.devices:
-            d.use = d.type == backend
-        scene.cycles.device = "GPU"
-        return backend
+        if gpus:
+            for d in prefs.devices:
+                d.use = d.type == backend
+            return backend, [d.name for d in gpus]
+        seen.append(f"{backend}: no device")
     prefs.compute_device_type = "NONE"
+    return None, seen
+
+
+def use_gpu(scene, prefer=("OPTIX", "CUDA"), required=False):
+    """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
+
+    `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
+    or 'CPU', the device actually used. required: raise NoGpuError instead of falling back.
+    """
+    scene.cycles.device = "CPU"
+    if not prefer:
+        return "CPU"
+    backend, seen = find_gpu(prefer)
+    if backend is None:
+        if required:
+            raise NoGpuError(f"render.device is GPU but Cycles finds no GPU ({'; '.join(seen)}); "
+                             "set render.device: CPU or run on a node with an NVIDIA GPU and driver")
+        return "CPU"
+    scene.cycles.device = "GPU"
+    return backend
+
+
+def set_denoise_device(scene, gpu):
+    """OpenImageDenoise on the GPU (Blender 4.1+: cycles.denoising_use_gpu); returns 'GPU' or 'CPU'."""
+    c = scene.cycles
+    if hasattr(c, "denoising_use_gpu"):
+        c.denoising_use_gpu = bool(gpu)
+        return "GPU" if gpu else "CPU"
     return "CPU"
 
 
@@ -328,3 +354,60 @@ def set_subsurface_methods(materials, method):
                     continue
                 used = set_subsurface_method(node, method) or used
     return used
+
+
+def _has_op(module, name):
+    return name in dir(module)
+
+
+def import_object_file(path):
+    """Import an object file with Blender's own importer, axes as hopgen's pure readers take them:
+    OBJ/STL/PLY as written (Z up: no axis change), glTF Y-up turned Z-up (the glTF importer's
+    rule), FBX by its own axis and unit settings, a .blend appended (never linked; its scripts do
+    not run: autoexec is switched off first). Returns the new objects.
+
+    Version differences: OBJ ``wm.obj_import`` (3.2+; 3.x also has the legacy
+    ``import_scene.obj``, gone in 4.0); PLY/STL ``wm.ply_import``/``wm.stl_import`` (3.6/4.1+)
+    replace ``import_mesh.ply``/``import_mesh.stl``; the axis enums of the old Python importers
+    are ``axis_forward``/``axis_up``."""
+    import os
+    before = set(bpy.data.objects)
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".obj":
+        if _has_op(bpy.ops.wm, "obj_import"):
+            bpy.ops.wm.obj_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_scene.obj(filepath=path, axis_forward="Y", axis_up="Z")
+    elif ext == ".ply":
+        if _has_op(bpy.ops.wm, "ply_import"):
+            bpy.ops.wm.ply_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_mesh.ply(filepath=path)
+    elif ext == ".stl":
+        if _has_op(bpy.ops.wm, "stl_import"):
+            bpy.ops.wm.stl_import(filepath=path, forward_axis="Y", up_axis="Z")
+        else:
+            bpy.ops.import_mesh.stl(filepath=path, axis_forward="Y", axis_up="Z")
+    elif ext in (".glb", ".gltf"):
+        with gltf_importer_numpy():
+            bpy.ops.import_scene.gltf(filepath=path)
+    elif ext == ".fbx":
+        bpy.ops.import_scene.fbx(filepath=path)
+    elif ext == ".blend":
+        bpy.context.preferences.filepaths.use_scripts_auto_execute = False
+        with bpy.data.libraries.load(path, link=False) as (src, dst):
+            dst.objects = list(src.objects)
+        for obj in dst.objects:
+            if obj is not None:
+                bpy.context.scene.collection.objects.link(obj)
+    else:
+        raise ValueError(f"{path}: Blender import of {ext!r} files is not set up")
+    return [o for o in bpy.data.objects if o not in before]
+
+
+def colour_attribute_names(mesh):
+    """Names of the mesh's colour attributes (``color_attributes`` 3.2+, ``vertex_colors`` before)."""
+    layers = getattr(mesh, "color_attributes", None)
+    if layers is None:
+        layers = mesh.vertex_colors
+    return [a.name for a in layers]

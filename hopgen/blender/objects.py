@@ -1,4 +1,5 @@
-"""Blender objects from pure ObjectGeometry (hopgen.objects), with procedural materials."""
+"""Blender objects from pure ObjectGeometry (hopgen.objects), with procedural materials; a
+manifest object file is imported from the file itself (hopgen.blender.object_import)."""
 
 import math
 
@@ -17,7 +18,11 @@ def build_object_object(geom, name, collection=None, materials=True):
     One material slot per spec in geom.materials (built procedurally unless materials=False),
     face material indices from geom.face_material, smooth shading with angle-based sharp edges.
     The object is linked to `collection` (default: the scene collection) at the identity pose.
+    A file object (geom.file set) is the imported file, with its own materials or the procedural one.
     """
+    if getattr(geom, "file", None):
+        from hopgen.blender.object_import import build_file_object
+        return build_file_object(geom, name, collection=collection, materials=materials)
     mesh = bpy.data.meshes.new(name)
     verts = np.asarray(geom.vertices, dtype=np.float64)
     faces = np.asarray(geom.faces, dtype=np.int64)

@@ -140,7 +140,8 @@ def configure_cycles(scene, samples=32, adaptive_threshold=0.02, denoise=False, 
     build has no OpenImageDenoise; denoise_prefilter/denoise_quality: OIDN settings (compat.set_denoise;
     FAST prefilter costs ~0.2 CPU-s at 320x320 where ACCURATE costs ~1.2 CPU-s, with no visible
     difference on HOP scenes). threads: 0 = all cores. device: 'CPU', 'GPU' (any of
-    OptiX/CUDA), 'OPTIX' or 'CUDA'; falls back to the CPU when no GPU is present.
+    OptiX/CUDA), 'OPTIX' or 'CUDA'; a GPU device without a GPU raises compat.NoGpuError (no silent
+    CPU fallback). On a GPU, OpenImageDenoise runs there too (4.1+).
     view_transform: 'Filmic' (AgX on 4.0+), 'AgX', 'Standard' or 'Raw'.
     """
     if int(samples) < 1:
@@ -174,8 +175,11 @@ def configure_cycles(scene, samples=32, adaptive_threshold=0.02, denoise=False, 
     want = {"CPU": None, "GPU": ("OPTIX", "CUDA"), "OPTIX": ("OPTIX",), "CUDA": ("CUDA",)}
     if str(device).upper() not in want:
         raise SceneError(f"cycles: device must be CPU, GPU, OPTIX or CUDA, got {device!r}")
-    used = compat.use_gpu(scene, want[str(device).upper()])
-    return {"engine": "CYCLES", "device": used, "samples": int(samples),
+    used = compat.use_gpu(scene, want[str(device).upper()], required=want[str(device).upper()] is not None)
+    info = {}
+    if used != "CPU" and denoiser:  # only GPU renders record it: CPU annotations stay as they were
+        info["denoise_device"] = compat.set_denoise_device(scene, True)
+    return {**info, "engine": "CYCLES", "device": used, "samples": int(samples),
             "adaptive_threshold": float(adaptive_threshold or 0.0), "denoise": denoiser is not None,
             "denoise_prefilter": denoise_prefilter if denoiser else None,
             "view_transform": view,

@@ -1,5 +1,7 @@
-"""Triangle-mesh files: .obj / .stl (ASCII and binary) / .ply (ASCII and binary little endian)
-read into vertices (V, 3) float64 metres and faces (F, 3) int64.
+"""Triangle-mesh files: .obj / .stl (ASCII and binary) / .ply (ASCII and binary little endian) /
+.gltf and .glb (hopgen.core.gltf) read into vertices (V, 3) float64 metres and faces (F, 3) int64.
+.fbx and .blend need Blender to read: their triangles are extracted once into a binary PLY named
+by the file's sha256 (hopgen.blender.mesh_extract writes it) and read from there.
 
 Pure module: numpy + standard library only.
 """
@@ -20,11 +22,16 @@ class MeshFileError(ValueError):
 # ----------------------------------------------------------------------------- loading
 
 
-def load_mesh(path, units="m", scale=1.0):
+PURE_TYPES = (".obj", ".stl", ".ply", ".gltf", ".glb")   # read here, numpy only
+BLENDER_TYPES = (".fbx", ".blend")                       # read through an extracted PLY
+
+
+def load_mesh(path, units="m", scale=1.0, extracted=None):
     """Read a mesh file -> (vertices (V, 3) float64 metres, faces (F, 3) int64).
 
     `units` is one of UNIT_SCALES (the file's length unit); `scale` multiplies on top.
-    Polygons are fan-triangulated. Raises MeshFileError naming the file on bad input.
+    Polygons are fan-triangulated. An .fbx/.blend is read from `extracted`, the PLY of its
+    triangles (hopgen.blender.mesh_extract). Raises MeshFileError naming the file on bad input.
     """
     if units not in UNIT_SCALES:
         raise MeshFileError(f"{path}: unknown units {units!r} (expected one of {sorted(UNIT_SCALES)})")
@@ -32,18 +39,27 @@ def load_mesh(path, units="m", scale=1.0):
         raise MeshFileError(f"{path}: scale must be a positive number, got {scale!r}")
     ext = os.path.splitext(str(path))[1].lower()
     readers = {".obj": _read_obj, ".stl": _read_stl, ".ply": _read_ply}
-    if ext not in readers:
-        raise MeshFileError(f"{path}: unsupported mesh format {ext!r} (expected .obj, .stl or .ply)")
+    if ext in BLENDER_TYPES:
+        if not extracted or not os.path.isfile(extracted):
+            raise MeshFileError(f"{path}: a {ext} file is read by Blender; its triangles are extracted when "
+                                "rendering starts (hopgen render, or a farm worker) and not yet here")
+        return load_mesh(extracted, scale=UNIT_SCALES[units] * float(scale))
+    if ext not in readers and ext not in (".gltf", ".glb"):
+        raise MeshFileError(f"{path}: unsupported mesh format {ext!r} "
+                            f"(expected {' '.join(PURE_TYPES + BLENDER_TYPES)})")
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        if ext in (".gltf", ".glb"):
+            from hopgen.core.gltf import read_gltf
+            verts, faces = read_gltf(path)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            verts, faces = readers[ext](data)
     except OSError as exc:
         raise MeshFileError(f"{path}: cannot read ({exc})") from exc
-    try:
-        verts, faces = readers[ext](data)
     except MeshFileError as exc:
         raise MeshFileError(f"{path}: {exc}") from None
-    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
+    except (ValueError, IndexError, KeyError, TypeError, struct.error, UnicodeDecodeError) as exc:
         raise MeshFileError(f"{path}: malformed {ext[1:].upper()} file ({exc})") from exc
     verts = np.asarray(verts, dtype=np.float64).reshape(-1, 3) * (UNIT_SCALES[units] * float(scale))
     faces = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
@@ -199,3 +215,16 @@ def weld(vertices, faces, tol=0.0):
     key = np.round(v / tol) if tol > 0 else v
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     return v[first], inverse.reshape(-1)[np.asarray(faces)]
+
+
+def ply_bytes(vertices, faces):
+    """A binary little-endian PLY of triangles (float32 vertices, int32 indices): what
+    load_mesh reads back, e.g. for the triangles extracted from an .fbx/.blend file."""
+    v = np.ascontiguousarray(vertices, dtype="<f4").reshape(-1, 3)
+    f = np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+    header = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(v)}\n"
+              "property float x\nproperty float y\nproperty float z\n"
+              f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n").encode("ascii")
+    rows = np.zeros(len(f), np.dtype([("n", "u1"), ("i", "<i4", 3)]))
+    rows["n"], rows["i"] = 3, f
+    return header + v.tobytes() + rows.tobytes()

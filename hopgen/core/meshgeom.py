@@ -280,7 +280,9 @@ class TriangleMesh:
                 d2[inbox], c[inbox], f[inbox], feat[inbox] = self._query(P[inbox])
         dist = np.sqrt(d2)
         if method == "winding":
-            inside = self.winding_number(P) > 0.5
+            inside = np.zeros(len(P), bool)
+            near = np.isfinite(dist) & ~(miss & ~inbox) if miss.any() else np.ones(len(P), bool)
+            inside[near] = self.winding_number(P[near]) > 0.5  # capped far points are outside
         elif method == "pseudonormal":
             fv = self.faces[f]
             normal = self.face_normals[f].copy()
@@ -294,9 +296,11 @@ class TriangleMesh:
             raise ValueError(f"signed_distance: unknown method {method!r} (pseudonormal|winding)")
         return np.where(inside, -dist, dist)
 
-    def winding_number(self, P, chunk=2048):
-        """Generalised winding number of P (N,): ~1 inside, ~0 outside, O(N F)."""
+    def winding_number(self, P, chunk=None):
+        """Generalised winding number of P (N,): ~1 inside, ~0 outside, O(N F). Points go in chunks
+        of ``chunk`` (default: about 2 million point-triangle pairs, ~50 MB per temporary)."""
         P = np.asarray(P, dtype=np.float64).reshape(-1, 3)
+        chunk = chunk or max(1, 2_000_000 // len(self.tri))
         out = np.zeros(len(P))
         for s in range(0, len(P), chunk):
             a = self.tri[None, :, 0] - P[s:s + chunk, None]  # (n, F, 3)
@@ -314,7 +318,8 @@ def object_distance_fn(geom, max_dist=np.inf):
     """Signed distance function P (N, 3) -> (N,) for an object geometry.
 
     Uses geom.sdf when it is present (analytic, procedural objects), otherwise a
-    TriangleMesh built from geom.vertices / geom.faces (cached on the geometry object).
+    TriangleMesh built from geom.vertices / geom.faces (cached on the geometry object), signed by
+    geom.sign_method when given ("winding" for open meshes; default "pseudonormal").
     With a finite max_dist, the mesh distance may return max_dist for points farther than
     that outside the mesh's box (see TriangleMesh.signed_distance); much faster.
     """
@@ -328,9 +333,8 @@ def object_distance_fn(geom, max_dist=np.inf):
             geom._hopgen_trimesh = mesh
         except (AttributeError, TypeError):
             pass  # frozen/slotted geometry: no cache
-    if np.isfinite(max_dist):
-        return lambda P: mesh.signed_distance(P, max_dist=max_dist)
-    return mesh.signed_distance
+    method = getattr(geom, "sign_method", "pseudonormal")
+    return lambda P: mesh.signed_distance(P, method=method, max_dist=max_dist)
 
 
 def box_bounded_sdf(sdf, lo, hi, margin=0.005):

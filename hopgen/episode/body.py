@@ -354,13 +354,17 @@ def choose_body_placement(rig, side, targets, object_poses, geom, rng):
     return best[1]
 
 
+def body_subject(avatar, side):
+    """(rig, subject dict, proxy subjects.Subject) of a makehuman/rigged avatar's `side` hand."""
+    r, subject_dict = avatar_rig(avatar, side)
+    return r, subject_dict, proxy_subject(subject_dict, rg.hand_joints(r, r.rest, side), side)
+
+
 def build_body_episode(cfg, manifest, spec, avatar):
     """BodyEpisodeScene of plan ``spec`` for a makehuman/rigged manifest entry ``avatar``."""
     from hopgen.hand.subjects import subject_shape
     side = spec.side
-    r, subject_dict = avatar_rig(avatar, side)
-    rest_hand = rg.hand_joints(r, r.rest, side)
-    subject = proxy_subject(subject_dict, rest_hand, side)
+    r, subject_dict, subject = body_subject(avatar, side)
     shape = subject_shape(subject)
     geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
     grasp, states = episode_grasp(cfg, spec, subject, side, geom)

@@ -12,6 +12,7 @@ import numpy as np
 
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import CATEGORIES
+from hopgen.assets.object_geometry import load_file_object, load_object_geometry  # noqa: F401 (builders use them)
 from hopgen.episode.framing import place_in_scene
 
 GRASP_ANIMATION_STREAM = 1  # default_rng([grasp_seed, 1]): the approach -> grasp -> hold animation
@@ -63,48 +64,14 @@ class EpisodeScene:
         return K, w2c
 
 
-def load_object_geometry(entry, seed):
-    """Geometry of a manifest object entry: a procedural generator or a mesh file."""
-    if entry.source == "procedural":
-        from hopgen.objects import build_object, sample_object_params
-        params = sample_object_params(entry.generator, np.random.default_rng(seed), ranges=entry.ranges or None)
-        return build_object(params)
-    return load_file_object(entry)
-
-
-_MATERIAL_FOR_FILES = {"kind": "plastic", "color": [0.55, 0.55, 0.58], "roughness": 0.45}
-
-
-def load_file_object(entry):
-    """A manifest mesh file as ObjectGeometry: scaled to metres, centred at its bounding box, checked
-    graspable (UngraspableObjectError names the object and the reason). Grasp synthesis then uses
-    the triangle-mesh signed distance. .obj/.stl/.ply are read here; other formats need Blender."""
-    from hopgen.core.graspable import check_graspable, normalise_for_grasp
-    from hopgen.core.meshfiles import MeshFileError, load_mesh
-    from hopgen.objects.registry import ObjectGeometry
-    if not entry.file.lower().endswith((".obj", ".stl", ".ply")):
-        raise MeshFileError(f"object {entry.name}: {entry.file}: grasp synthesis reads .obj/.stl/.ply; "
-                            "convert the mesh to one of those")
-    vertices, faces = load_mesh(entry.file, scale=entry.scale)
-    check_graspable(entry.name, vertices, faces)
-    frame = normalise_for_grasp(vertices, faces)
-    v = frame.vertices
-    f = np.asarray(faces, np.int32)
-    geom = ObjectGeometry(name=entry.name, category=entry.category, vertices=v, faces=f,
-                          face_material=np.zeros(len(f), np.int32), materials=[dict(_MATERIAL_FOR_FILES)],
-                          vertex_part=np.zeros(len(v), np.int32))
-    geom.source = "file"
-    return geom
-
-
 def episode_grasp(cfg, spec, subject, side, geom):
     """(grasp, per-frame states) of an episode: the grasp synthesised for ``subject``'s kinematic hand
     from ``default_rng(grasp_seed)`` and animated over the episode's frames from
     ``default_rng([grasp_seed, GRASP_ANIMATION_STREAM])``. Both episode builders use this one set-up."""
-    from hopgen.grasp import grasp_episode, synthesize_grasp
+    from hopgen.grasp import grasp_episode
+    from hopgen.physics.library import planned_grasp  # grasp.require_physics: library or hold test
     type_probs = cfg.grasp.type_probabilities.get(spec.category) if cfg.grasp.type_probabilities else None
-    grasp = synthesize_grasp(subject, side, geom, np.random.default_rng(spec.grasp_seed),
-                             type_probs=type_probs, max_attempts=cfg.grasp.max_attempts)
+    grasp = planned_grasp(cfg, spec, subject, geom, type_probs)
     states = grasp_episode(grasp, np.random.default_rng([spec.grasp_seed, GRASP_ANIMATION_STREAM]),
                            cfg.dataset.frames_per_episode, phases=tuple(cfg.grasp.phases))
     return grasp, states
@@ -185,11 +152,13 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                  "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},
         "object": {"name": spec.object, "category": spec.category, "category_id": CATEGORIES.index(spec.category),
                    "source": getattr(geom, "source", "procedural"), "type": getattr(geom, "name", spec.object),
+                   "material": getattr(geom, "material_source", "procedural"),
                    "object_to_camera": (w2c @ state.object_to_world).tolist(), "visible_fraction": None},
         "grasp": {"type": grasp_dict.get("type"), "phase": state.phase, "frame": state.frame,
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
-                  "fingers_in_contact": grasp_dict.get("fingers_in_contact")},
+                  "fingers_in_contact": grasp_dict.get("fingers_in_contact"),
+                  **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
                     "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
         "scene": {"background": spec.background.kind, "background_fallback_from": spec.background.fallback_from,

@@ -53,6 +53,7 @@ class Grasp:
     score: float
     attempts: int
     failures: dict = field(default_factory=dict)
+    physics: dict = None  # hopgen.physics hold test (PhysicsResult.to_dict()) when one was run
 
     def contact_centre(self):
         """(3,) mean of the contact points (object frame); the hold motion turns about it."""
@@ -78,6 +79,7 @@ class Grasp:
             "thumb_opposition": float(round(self.thumb_opposition, 6)),
             "held": bool(self.held), "score": float(round(self.score, 6)),
             "attempts": int(self.attempts), "failures": dict(self.failures),
+            **({"physics": dict(self.physics)} if self.physics is not None else {}),
         }
 
 
@@ -169,12 +171,18 @@ def _resolve_probs(category, extents, type_probs):
     return taxonomy.type_probs_for(category, extents, type_probs)
 
 
-def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attempts=DEFAULT_MAX_ATTEMPTS):
+def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attempts=DEFAULT_MAX_ATTEMPTS,
+                     physics=None):
     """Synthesise one acceptable grasp of `object_geom` by a subject's hand.
 
     subject: subjects.Subject or a built-in id; side 'left'|'right'; object_geom: anything
     with vertices, faces, category, name and optional sdf (objects.ObjectGeometry); rng:
     numpy Generator; type_probs: {category: {type: prob}} overrides or {type: prob}.
+    physics: optional hold test (hopgen.physics.hold_test(geom): callable (Grasp, HandModel) ->
+    result with .holds and .to_dict(), with .mass_kg and .epsilon(points, normals)): then every geometrically acceptable grasp is
+    squeezed (see _squeeze) and tested, and a failure feeds back (a deeper squeeze, then fewer
+    draws of the failing grasp type; heavy objects start with power grasps); the accepted
+    grasp records the test in Grasp.physics.
     Raises graspable.UngraspableObjectError for objects no hand can hold and
     GraspFailedError when max_attempts random placements all fail the quality bar.
     """
@@ -191,19 +199,104 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame.extents, type_probs)
+    feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
     s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
-        gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs)]
+        probs_now = feedback.probs if feedback else probs
+        gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs_now)]
         att = _attempt(model, gtype, frame, category, sdf, rng, s_start)
         if att.reason is not None:
             reasons[att.reason] += 1
             continue
-        q = att.quality
-        return Grasp(gtype.name, model.subject_id, side, name, category, att.angles, att.preshape, att.pose,
-                     att.direction, q.contacts, q.fingers_in_contact, q.palm_contact, q.max_penetration_mm,
-                     q.thumb_opposition, q.held, q.score, attempt, dict(reasons))
+        grasp, why = _accept(model, att, name, category, attempt, reasons, sdf, physics, feedback)
+        if grasp is not None:
+            return grasp
+        reasons[why] += 1
     raise GraspFailedError(name, reasons, max_attempts)
+
+
+def _grasp_of(model, att, name, category, attempt, reasons, angles=None, q=None):
+    q = att.quality if q is None else q
+    return Grasp(att.gtype.name, model.subject_id, model.side, name, category,
+                 att.angles if angles is None else angles, att.preshape, att.pose, att.direction, q.contacts,
+                 q.fingers_in_contact, q.palm_contact, q.max_penetration_mm, q.thumb_opposition, q.held, q.score,
+                 attempt, dict(reasons))
+
+
+# ------------------------------------------------------------------ physics feedback
+
+# Squeeze: the grasping fingers close on past first touch until their skin presses this far
+# into the surface (the hold test turns the pressing into grip force); always within the
+# synthesis bound score.MAX_PENETRATION, measured on the true skin.
+SQUEEZE_MM = (0.9, 1.6)
+SQUEEZE_HEADROOM_MM = 0.1  # the squeezed skin stays this far inside the penetration bound
+HEAVY_KG = 0.3  # objects above this start with precision grasps drawn PRECISION_WEIGHT as often
+PRECISION_WEIGHT = 0.25
+FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much less often
+
+
+class _PhysicsFeedback:
+    """Type probabilities adapted to the object's mass and to the hold tests seen so far."""
+
+    def __init__(self, physics, probs):
+        self.physics = physics
+        self.probs = dict(probs)
+        if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
+            self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
+                          for k, p in self.probs.items()}
+
+    def epsilon(self, grasp, sdf):
+        """Ferrari-Canny epsilon of a grasp's contacts (object frame), from the hold test's object model."""
+        if len(grasp.contacts) < 2:
+            return 0.0
+        pts = np.array([c["point"] for c in grasp.contacts])
+        return self.physics.epsilon(pts, -score.sdf_normals(sdf, pts))
+
+    def failed(self, gtype):
+        self.probs[gtype] *= FAILED_TYPE_WEIGHT
+
+
+def _squeeze(model, att, sdf, depth_mm):
+    """(angles, Quality) with the grasping fingers pressed depth_mm into the object, or None
+    when that leaves the penetration bound or breaks the grasp's acceptance."""
+    gtype = att.gtype
+    fingers = list(gtype.fingers)
+    angles, _ = closing.close_fingers(model.skin, att.angles, att.pose, sdf, fingers, gap=-depth_mm / 1000.0,
+                                      thumb_drive=gtype.thumb_drive)
+    pts, labels = model.verify_points(angles, att.pose)
+    d = sdf(pts)
+    q = score.measure(pts, labels, sdf, d)
+    if q.max_penetration_mm > score.MAX_PENETRATION * 1000.0 - SQUEEZE_HEADROOM_MM:
+        return None
+    if score.rejection_reason(q, gtype, kin.within_limits(angles)) is not None:
+        return None
+    return angles, q
+
+
+def _accept(model, att, name, category, attempt, reasons, sdf, physics, feedback):
+    """(Grasp, None) for an acceptable attempt, or (None, reason) when every squeeze of it
+    failed the hold test."""
+    if physics is None:
+        return _grasp_of(model, att, name, category, attempt, reasons), None
+    why = "physics_squeeze_out_of_bounds"
+    for depth in SQUEEZE_MM:
+        sq = _squeeze(model, att, sdf, depth)
+        if sq is None:
+            continue
+        grasp = _grasp_of(model, att, name, category, attempt, reasons, *sq)
+        if feedback.epsilon(grasp, sdf) <= 0.0:
+            # No force closure at the contacts: the squeeze alone would push the object out
+            # (seen in the simulator for nearly every such grasp); no need to simulate it.
+            why = "physics_no_force_closure"
+            continue
+        result = physics(grasp, model)
+        if result.holds:
+            grasp.physics = result.to_dict()
+            return grasp, None
+        why = "physics_slipped"
+    feedback.failed(att.gtype.name)
+    return None, why
 
 
 @dataclass

@@ -34,8 +34,10 @@ def dataset_meta(cfg, manifest):
 
 
 # What hopgen itself puts in a dataset folder.
-# logs/: the Slurm tasks' logs (slurm_render.sh, `hopgen farm slurm`), made before the first task renders.
-HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "logs", "anno", "splits", *IMAGE_KINDS}
+# logs/: the Slurm tasks' logs (slurm_render.sh, `hopgen farm slurm`), made before the first task renders;
+# pack/: the trainer's decoded cache (trainer.pack);
+# meshcache/: triangles extracted from .fbx/.blend objects (hopgen.assets.object_files).
+HOPGEN_NAMES = {"dataset.json", "index.jsonl", "render.log", "logs", "meshcache", "anno", "splits", "pack", *IMAGE_KINDS}
 
 
 def check_output_folder(cfg, manifest, out, force=False):
@@ -105,8 +107,8 @@ def _stop(procs):
             pass
 
 
-def _follow(procs, progress, failures, log):
-    """Read the workers' HOPGEN_* lines until every worker closed its stdout."""
+def _follow(procs, progress, failures, log, fatal):
+    """Read the workers' HOPGEN_* lines until every worker closed its stdout (HOPGEN_FATAL messages into `fatal`)."""
     import selectors
     sel = selectors.DefaultSelector()
     for p in procs:
@@ -123,6 +125,8 @@ def _follow(procs, progress, failures, log):
                 progress.update("done")
             elif line.startswith("HOPGEN_SKIP"):
                 progress.update("skipped")
+            elif line.startswith("HOPGEN_FATAL"):
+                fatal.append(line.split(" ", 1)[1].strip())
             elif line.startswith("HOPGEN_FAIL"):
                 progress.update("failed")
                 failures.append(line.split(" ", 3)[1:])
@@ -134,6 +138,26 @@ def worker_command(args, blender):
     if blender:
         return [blender, "-b", "--factory-startup", "--python-exit-code", "1", "-P", RENDER_SCRIPT, "--", *args]
     return [sys.executable, "-m", "hopgen.render.worker", *args]
+
+
+def extract_object_meshes(manifest, out, blender, manifest_path, config_path):
+    """Extract the triangles of the manifest's .fbx/.blend objects into OUT/meshcache with the
+    Blender that renders (one short worker run), then check them like any object file: a bad file
+    stops the render here, before dataset.json, naming the object."""
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.assets.object_files import MESH_CACHE
+    if not any(o.needs_blender_geometry for o in manifest.objects):
+        return
+    args = ["--config", os.path.abspath(config_path), "--out", os.path.abspath(out), "--extract-meshes"]
+    if manifest_path:
+        args += ["--manifest", os.path.abspath(manifest_path)]
+    env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run(worker_command(args, blender), capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        said = [ln[len("HOPGEN_ERROR "):] for ln in r.stdout.splitlines() if ln.startswith("HOPGEN_ERROR ")]
+        tail = (r.stderr or r.stdout).strip().splitlines()[-3:]
+        raise RenderError(said[0] if said else f"extracting object meshes failed (exit {r.returncode}): {' | '.join(tail)}")
+    load_manifest(manifest_path, mesh_cache=os.path.join(out, MESH_CACHE))  # ManifestError names the object
 
 
 def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, config_path=None,
@@ -151,6 +175,10 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
             raise RenderError(f"--blender {blender}: no such executable")
     if config_path is None:
         raise RenderError("render needs a config file (--config)")
+    check_output_folder(cfg, manifest, out, force=force)  # before anything is written, the cache too
+    from hopgen.physics.library import check_physics_ready
+    check_physics_ready(cfg, blender_binary=bool(blender))  # require_physics that cannot be met: fail now
+    extract_object_meshes(manifest, out, blender, manifest_path, config_path)
     # Fails before any work on a mismatching folder; cleans leftovers unless other shards may be running.
     prepare_output(cfg, manifest, out, exclusive=shard[1] == 1, force=force)
     total = sum(len(episode_samples(cfg, e)) for e in shard_episodes(cfg, shard))
@@ -165,7 +193,7 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
         base += ["--set", o]
     log_path = os.path.join(out, "render.log")
     progress = Progress(total, label="render", enabled=True)
-    failures = []
+    failures, fatal = [], []
     procs = []
     with open(log_path, "a") as log:
         try:
@@ -173,11 +201,13 @@ def render_dataset(cfg, manifest, out, shard=(0, 1), workers=1, blender=None, co
                 cmd = worker_command(base + ["--worker", f"{k}/{workers}"], blender)
                 env = dict(os.environ, PYTHONPATH=PACKAGE_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
                 procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env))
-            _follow(procs, progress, failures, log)
+            _follow(procs, progress, failures, log, fatal)
             codes = [p.wait() for p in procs]
         finally:  # also on Ctrl-C / SIGTERM: no worker outlives this process
             _stop(procs)
     progress.close()
+    if fatal:
+        raise RenderError(fatal[0])
     if failures:
         print(f"{len(failures)} samples failed (details in {log_path}):", file=sys.stderr)
         for index, seed, msg in failures[:50]:

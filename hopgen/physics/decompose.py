@@ -1,0 +1,102 @@
+"""Convex pieces for the simulator (pure: numpy + stdlib).
+
+MuJoCo collides a mesh geom as its convex hull, so a non-convex object (a mug's hollow body
+and its handle, a fork's tines) is split into pieces whose hulls stay close to the surface:
+the object's surface samples are bisected recursively (at the middle of the piece's extent
+along its principal axis, the halves overlapping by OVERLAP so no gap opens between them) until the
+midpoints of random pairs of a piece's points all lie inside the object (signed distance below
+OUTSIDE_TOL), i.e. the piece's hull does not bridge empty space. The hand is split by its
+segmentation labels (one piece per phalanx) and the palm into a grid of patches.
+"""
+
+import numpy as np
+
+OUTSIDE_TOL = 0.002  # m: a midpoint this far outside the surface means the hull bridges a gap
+OVERLAP = 0.0015  # m: neighbouring pieces share the points within this distance of the cut
+MAX_DEPTH = 8  # at most 2^8 pieces
+MIN_POINTS = 6
+PAIRS = 2000
+
+
+def surface_samples(vertices, faces, face_values=None):
+    """(points (N, 3), values (N,) or None): the mesh's vertices and face centroids.
+
+    face_values (F,): a per-face quantity (friction) carried to the samples (vertices take
+    the value of one face that uses them)."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces)
+    pts = np.concatenate([v, v[f].mean(1)])
+    if face_values is None:
+        return pts, None
+    fv = np.asarray(face_values, dtype=np.float64)
+    vv = np.full(len(v), fv[0] if len(fv) else 0.0)
+    vv[f.reshape(-1)] = np.repeat(fv, 3)
+    return pts, np.concatenate([vv, fv])
+
+
+def _tight(points, sdf, rng):
+    n = len(points)
+    i, j = rng.integers(0, n, PAIRS), rng.integers(0, n, PAIRS)
+    t = rng.uniform(0.2, 0.8, PAIRS)[:, None]
+    mid = points[i] * t + points[j] * (1 - t)
+    return bool(np.all(sdf(mid) < OUTSIDE_TOL))
+
+
+def convex_pieces(points, sdf, max_depth=MAX_DEPTH, seed=0):
+    """Index arrays into `points` (N, 3), one per piece whose hull hugs the object.
+
+    sdf: (M, 3) -> (M,) signed distance of the object (negative inside). Deterministic for a
+    given seed."""
+    points = np.asarray(points, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    out, stack = [], [(np.arange(len(points)), 0)]
+    while stack:
+        idx, depth = stack.pop()
+        p = points[idx]
+        if depth >= max_depth or len(idx) < 2 * MIN_POINTS or _tight(p, sdf, rng):
+            out.append(idx)
+            continue
+        c = p - p.mean(0)
+        axis = np.linalg.eigh(c.T @ c)[1][:, -1]
+        s = c @ axis
+        m = 0.5 * float(s.min() + s.max())  # the middle of the extent (a median cut leaves sparse regions lumped)
+        lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
+        if min(len(lo), len(hi)) < MIN_POINTS:  # a few outlying points: cut at the median instead
+            m = float(np.median(s))
+            lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
+        if len(lo) < MIN_POINTS or len(hi) < MIN_POINTS or len(lo) == len(idx) or len(hi) == len(idx):
+            out.append(idx)
+            continue
+        stack += [(hi, depth + 1), (lo, depth + 1)]
+    return sorted(out, key=lambda a: int(a[0]))
+
+
+def hand_pieces(points, labels, palm_label, palm_grid=(3, 3), hand_frame_points=None):
+    """Index arrays into hand points (P, 3) with seg labels (P,): one per phalanx, the palm as
+    a palm_grid patchwork (its hull would fill the hollow of a cupped palm otherwise).
+
+    hand_frame_points (P, 3): the same points in the hand frame (the grid is laid out there;
+    defaults to `points`)."""
+    labels = np.asarray(labels)
+    hf = np.asarray(points if hand_frame_points is None else hand_frame_points, dtype=np.float64)
+    out = []
+    for lab in np.unique(labels):
+        idx = np.nonzero(labels == lab)[0]
+        if lab != palm_label:
+            if len(idx) >= 4:
+                out.append(idx)
+            continue
+        q = hf[idx]
+        bins = []
+        for k, n in zip((0, 1), palm_grid):
+            edges = np.quantile(q[:, k], np.linspace(0, 1, n + 1))
+            bins.append(np.clip(np.searchsorted(edges, q[:, k], side="right") - 1, 0, n - 1))
+        for bx in range(palm_grid[0]):
+            for by in range(palm_grid[1]):
+                sel = idx[(bins[0] == bx) & (bins[1] == by)]
+                if len(sel) >= 4:
+                    # Grow each patch by its neighbours' nearest points: no crack between patches.
+                    c = hf[sel].mean(0)
+                    r = np.max(np.linalg.norm(hf[sel] - c, axis=1)) + 0.002
+                    out.append(idx[np.linalg.norm(q - c, axis=1) <= r])
+    return out

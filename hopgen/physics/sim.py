@@ -1,0 +1,303 @@
+"""The MuJoCo hold test of one grasp (needs the `physics` extra: pip install 'hopgen[physics]').
+
+Scene (object frame = world frame, metres, kg, s):
+- the object: a free body with the mass, centre of mass and inertia of its closed mesh at its
+  density (hopgen.physics.model), collided as convex pieces (hopgen.physics.decompose), each
+  with the skin friction of the material most of its surface has;
+- the hand: a kinematic (mocap) body at the synthesised grasp carrying the posed hand mesh,
+  split into pads (one convex piece per phalanx, the palm a 3 x 3 patchwork). The joints do
+  not move; the grip is the touching pads' springs: a pad within TOUCH_M of the object at the
+  pose slides along its contact normal on a spring of SKIN_STIFFNESS (skin and pulp: fingertips
+  are 1-5 N/mm at grasping forces) that rests `grip_travels` inside the object (the grip force
+  regulated to the object's weight and balanced over the pads, see there), so it pushes with K x (travel + the squeeze
+  the pose has, i.e. the skin's penetration, at most the synthesis bound of 2 mm) and follows
+  the object by up to that much when it moves away (a finger driven closed, not a rigid clamp);
+  pads that do not touch are rigid parts of the hand.
+
+Test: for each of the 6 directions +-x, +-y, +-z of the hand frame, the pads' springs are first
+stiffened from 0 to SKIN_STIFFNESS over SQUEEZE_S (the grip builds up as fingers close, instead
+of the whole squeeze kicking the object at once), then gravity (9.81 m/s^2) is ramped up along
+it over RAMP_S, held for HOLD_S, then the hand shakes (up to SHAKE_AMP_M at SHAKE_HZ
+along all three axes under a smooth sin^2 envelope, peak acceleration about 0.15 g) for SHAKE_S. The grasp holds when, in
+every direction, the object (relative to the hand) never moves its centre of mass more than
+MAX_DISPLACEMENT_M nor any surface point more than MAX_SURFACE_DISPLACEMENT_M (a rotation of a
+long object moves its ends: a pencil rolling about its own axis barely moves its surface, a
+bottle tipping 5 degrees moves its top 13 mm); the largest rotation is reported too.
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+try:
+    import mujoco
+except ImportError as e:  # pragma: no cover - exercised where the extra is missing
+    raise ImportError("hopgen.physics.sim needs MuJoCo: pip install 'hopgen[physics]' (mujoco>=3.2); "
+                      f"import failed: {e}") from None
+
+from hopgen.core.skeleton import SEG_PALM
+from hopgen.physics import decompose, epsilon, model
+
+TIMESTEP = 0.001
+GRAVITY = 9.81
+SQUEEZE_S, RAMP_S, HOLD_S, SHAKE_S, SETTLE_S = 0.1, 0.1, 0.25, 0.3, 0.05
+SHAKE_AMP_M, SHAKE_HZ = 0.002, 4.0
+MAX_DISPLACEMENT_M = 0.01
+MAX_SURFACE_DISPLACEMENT_M = 0.015
+SURFACE_POINTS = 256  # object vertices watched for the surface displacement
+SKIN_STIFFNESS = 2000.0  # N/m: each pad's spring (skin and pulp, 2 N per mm)
+GRIP_SAFETY = 2.0  # grip force = this x the least that friction needs to carry the weight
+GRIP_TRAVEL_M = (0.0, 0.005)  # per pad: at most 10 N of grip (K x travel)
+GRIP_MIN_N = 2.0  # the lightest objects are still held with 2 N in all
+TOUCH_M = 0.001  # pads within this of the surface at the pose are pressed by their finger
+PAD_MASS = 0.005  # kg per pad (only sets how fast a pad follows; gravity-compensated)
+PAD_DAMPING_RATIO = 1.0
+CONTACT_SOLREF = "0.004 1"  # stiff object-pad contact (time constant 4 ms): the pads are the compliance
+CONTACT_MARGIN = 0.001  # m: contacts within 1 mm are listed (for epsilon), only penetrating ones push
+TORSION = 0.004  # m: torsional friction = mu x a 4 mm contact patch radius
+FLAT_PIECE_M = 0.001
+HAND_FRICTION = 0.01  # the object's (priority) friction is used for every hand-object pair
+
+
+@dataclass
+class PhysicsResult:
+    """The outcome of one hold test (JSON-friendly through to_dict)."""
+
+    holds: bool
+    displacement_mm: float  # worst (over directions) largest COM displacement relative to the hand
+    surface_displacement_mm: float  # worst largest displacement of an object surface point
+    rotation_deg: float  # worst largest rotation relative to the hand
+    contacts: int  # hand-object contacts (within 1 mm) at the synthesised pose
+    epsilon: float  # Ferrari-Canny quality of those contacts (0: no force closure)
+    mass_kg: float
+    failed_directions: list = field(default_factory=list)  # hand-frame gravity directions that lost it
+    per_direction: dict = field(default_factory=dict)  # direction -> [com mm, surface mm, rotation deg]
+    time_s: float = 0.0
+
+    def to_dict(self):
+        d = asdict(self)
+        for k in ("displacement_mm", "surface_displacement_mm", "rotation_deg", "epsilon", "mass_kg", "time_s"):
+            d[k] = float(round(d[k], 6))
+        d["per_direction"] = {k: [float(round(x, 4)) for x in v] for k, v in self.per_direction.items()}
+        return d
+
+
+DIRECTIONS = {"+x": (0, 1.0), "-x": (0, -1.0), "+y": (1, 1.0), "-y": (1, -1.0), "+z": (2, 1.0), "-z": (2, -1.0)}
+
+
+def _fmt(a):
+    return " ".join(f"{x:.7g}" for x in np.asarray(a, dtype=np.float64).reshape(-1))
+
+
+def object_pieces(geom):
+    """[(points (n, 3), friction)] convex pieces of an object (cached on the geometry)."""
+    cached = getattr(geom, "_hopgen_physics_pieces", None)
+    if cached is not None:
+        return cached
+    from hopgen.core import meshgeom
+    sdf = meshgeom.object_distance_fn(geom, max_dist=0.01)
+    pts, fr = decompose.surface_samples(geom.vertices, geom.faces, model.face_friction(geom))
+    pieces = []
+    from hopgen.grasp.score import sdf_normals
+    for idx in decompose.convex_pieces(pts, sdf):
+        vals, counts = np.unique(np.round(fr[idx], 4), return_counts=True)
+        p = pts[idx]
+        # Every piece gets a back layer FLAT_PIECE_M inside the surface: a flat piece (a lid, a
+        # face) has no hull otherwise, and the layer lies inside the object (the hull grows inward).
+        p = np.concatenate([p, p - FLAT_PIECE_M * sdf_normals(sdf, p)])
+        _, sv, vt = np.linalg.svd(p - p.mean(0))
+        if sv[-1] < FLAT_PIECE_M:  # still flat (a ring of rim points, normals in its plane): thicken
+            thin = vt[-1] if sdf((p.mean(0) + FLAT_PIECE_M * vt[-1])[None])[0] < 0 else -vt[-1]
+            p = np.concatenate([p, p + FLAT_PIECE_M * thin])
+        pieces.append((p, float(vals[np.argmax(counts)])))
+    try:
+        geom._hopgen_physics_pieces = pieces
+    except (AttributeError, TypeError):
+        pass
+    return pieces
+
+
+def _hand_points(grasp, hand):
+    if hand is None:
+        from hopgen.grasp.synthesis import hand_model
+        hand = hand_model(grasp.subject, grasp.side)
+    pts, labels = hand.verify_points(grasp.angles, grasp.hand_to_object)
+    local, _ = hand.verify_points(grasp.angles, np.eye(4))
+    return pts, local, labels
+
+
+def build_model(grasp, geom, hand=None):
+    """(MjModel, mass kg, COM (3,)): the hand at the grasp and the object as a free body."""
+    mass, com, inertia, _ = model.object_mass_properties(geom)
+    hp, hlocal, labels = _hand_points(grasp, hand)
+    assets, pads, obj_geoms = [], [], []
+    damping = 2.0 * np.sqrt(SKIN_STIFFNESS * PAD_MASS) * PAD_DAMPING_RATIO
+    from hopgen.core import meshgeom
+    from hopgen.grasp.score import sdf_normals
+    sdf = meshgeom.object_distance_fn(geom, max_dist=0.01)
+    pieces = decompose.hand_pieces(hp, labels, SEG_PALM, hand_frame_points=hlocal)
+    touch, touch_points = [], []  # (piece index, inward contact normal), point of the touching pads
+    for i, idx in enumerate(pieces):
+        dist = sdf(hp[idx])
+        k = int(np.argmin(dist))
+        if dist[k] < TOUCH_M:
+            touch.append((i, -sdf_normals(sdf, hp[idx][k:k + 1])[0]))
+            touch_points.append(hp[idx][k])
+    obj_pieces = object_pieces(geom)
+    mu = float(np.mean([m_ for _, m_ in obj_pieces]))
+    travel = dict(zip([i for i, _ in touch], grip_travels(mass, com, touch_points, [n for _, n in touch], mu)))
+    normal = dict(touch)
+    for i, idx in enumerate(pieces):
+        assets.append(f'<mesh name="h{i}" vertex="{_fmt(hp[idx])}"/>')
+        slides = ""
+        if i in normal:  # a touching pad: its finger presses it on along the contact normal
+            slides = (f'<joint type="slide" axis="{_fmt(normal[i])}" stiffness="{SKIN_STIFFNESS}" '
+                      f'springref="{travel[i]:.6g}" damping="{damping:.5g}"/>')
+        pads.append(f'<body name="pad{i}" gravcomp="1">{slides}<inertial pos="{_fmt(hp[idx].mean(0))}" '
+                    f'mass="{PAD_MASS}" diaginertia="1e-7 1e-7 1e-7"/><geom type="mesh" mesh="h{i}" '
+                    f'friction="{HAND_FRICTION} 0 0" contype="1" conaffinity="2" margin="{CONTACT_MARGIN}" '
+                    f'gap="{CONTACT_MARGIN}"/></body>')
+    for i, (p, mu) in enumerate(obj_pieces):
+        assets.append(f'<mesh name="o{i}" vertex="{_fmt(p)}"/>')
+        obj_geoms.append(f'<geom type="mesh" mesh="o{i}" priority="1" condim="4" '
+                         f'friction="{mu:.4g} {mu * TORSION:.4g} 0" solref="{CONTACT_SOLREF}" '
+                         f'contype="2" conaffinity="1" margin="{CONTACT_MARGIN}" gap="{CONTACT_MARGIN}"/>')
+    ev = np.linalg.eigvalsh(inertia)
+    if ev.min() <= 0:
+        inertia = inertia + np.eye(3) * (1e-9 - min(0.0, ev.min()))
+    full = [inertia[0, 0], inertia[1, 1], inertia[2, 2], inertia[0, 1], inertia[0, 2], inertia[1, 2]]
+    xml = f"""<mujoco model="hold">
+  <compiler inertiafromgeom="false"/>
+  <option timestep="{TIMESTEP}" gravity="0 0 0" cone="elliptic" impratio="10" integrator="implicitfast">
+    <flag multiccd="enable"/></option>
+  <asset>{''.join(assets)}</asset>
+  <worldbody>
+    <body name="hand" mocap="true">{''.join(pads)}</body>
+    <body name="object"><freejoint/>
+      <inertial pos="{_fmt(com)}" mass="{mass:.7g}" fullinertia="{_fmt(full)}"/>
+      {''.join(obj_geoms)}
+    </body>
+  </worldbody>
+</mujoco>"""
+    return mujoco.MjModel.from_xml_string(xml), mass, com
+
+
+def grip_travels(mass, com, points, normals, mu):
+    """How far (m) each touching pad's spring rests inside the object: the grip the hand applies.
+
+    People scale grip force to the load with a safety margin of about 1.5-2 over slipping
+    (Johansson & Westling 1984), and distribute it so that the squeeze alone does not push
+    the object away (internal forces, as in grasp-force optimisation): the pads together press
+    F = GRIP_SAFETY x m g / mu, split into pad forces f >= 0 (sum F) that minimise the net
+    wrench of the squeeze (projected gradient on the simplex); each travel is f / K, clipped
+    to GRIP_TRAVEL_M[1]. A grasp whose normals cannot balance keeps a net push and loses the
+    object in the test, as it should."""
+    n = len(points)
+    if n == 0:
+        return []
+    p, nr = np.asarray(points, float), np.asarray(normals, float)
+    scale = max(float(np.max(np.linalg.norm(p - com, axis=1))), 1e-3)
+    a = np.concatenate([nr.T, np.cross(p - com, nr).T / scale])  # (6, n) wrench per unit pad force
+    w = np.full(n, 1.0 / n)
+    step = 0.5 / max(float(np.linalg.norm(a, 2)) ** 2, 1e-9)
+    for _ in range(300):
+        grad = a.T @ (a @ w) + 1e-3 * (w - 1.0 / n)
+        w = _project_simplex(w - step * grad)
+    force = max(GRIP_SAFETY * mass * GRAVITY / max(mu, 1e-3), GRIP_MIN_N)
+    return list(np.clip(force * w / SKIN_STIFFNESS, 0.0, GRIP_TRAVEL_M[1]))
+
+
+def _project_simplex(v):
+    """Euclidean projection of v (n,) onto {w >= 0, sum w = 1}."""
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - 1.0
+    k = np.nonzero(u - css / np.arange(1, len(v) + 1) > 0)[0][-1]
+    return np.maximum(v - css[k] / (k + 1.0), 0.0)
+
+
+def _contacts(m, d, obj_body, com):
+    """(points (C, 3), inward normals (C, 3), friction (C,)) of hand-object contacts."""
+    pts, nrm, mu = [], [], []
+    for c in d.contact[:d.ncon]:
+        b1, b2 = m.geom_bodyid[c.geom1], m.geom_bodyid[c.geom2]
+        if obj_body not in (b1, b2) or b1 == b2:
+            continue
+        n = np.array(c.frame[:3])  # from geom1 to geom2
+        pts.append(np.array(c.pos))
+        nrm.append(n if b2 == obj_body else -n)  # the push on the object points into it
+        mu.append(float(c.friction[0]))
+    return np.array(pts).reshape(-1, 3), np.array(nrm).reshape(-1, 3), np.array(mu)
+
+
+def _rot_deg(q):
+    return float(np.degrees(2 * np.arccos(min(1.0, abs(q[0])))))
+
+
+def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_failure=False):
+    """PhysicsResult of a Grasp (hopgen.grasp.synthesis) of object geometry `geom`.
+
+    hand: the grasp's HandModel (default: the cached one of grasp.subject / grasp.side);
+    stop_on_failure: skip the remaining directions once one has lost the object (the result's
+    per_direction then lists only those run)."""
+    t0 = time.perf_counter()
+    m, mass, com = build_model(grasp, geom, hand)
+    d = mujoco.MjData(m)
+    obj = m.body("object").id
+    qa = int(m.jnt_qposadr[m.body_jntadr[obj]])  # the object's free joint in qpos (after the pads')
+    mujoco.mj_forward(m, d)
+    cp, cn, cmu = _contacts(m, d, obj, com)
+    scale = float(np.max(np.linalg.norm(np.asarray(geom.vertices) - com, axis=1)))
+    eps = epsilon.epsilon_quality(epsilon.contact_wrenches(cp, cn, cmu, com, scale))
+    rot = np.asarray(grasp.hand_to_object)[:3, :3]
+    n_sq, n_ramp, n_hold = int(SQUEEZE_S / TIMESTEP), int(RAMP_S / TIMESTEP), int(HOLD_S / TIMESTEP)
+    pads = m.jnt_bodyid != obj  # the pads' slide joints
+    n_shake, n_settle = int(SHAKE_S / TIMESTEP), int(SETTLE_S / TIMESTEP)
+    phase = np.array([0.0, 2.1, 4.2])
+    per_dir, failed, worst_d, worst_s, worst_r = {}, [], 0.0, 0.0, 0.0
+    v = np.asarray(geom.vertices, dtype=np.float64)
+    surf = v[np.linspace(0, len(v) - 1, min(SURFACE_POINTS, len(v))).round().astype(int)]
+    for name in directions:
+        if failed and stop_on_failure:
+            break
+        axis, sign = DIRECTIONS[name]
+        g = sign * rot[:, axis] * GRAVITY
+        mujoco.mj_resetData(m, d)
+        max_d = max_s = max_r = 0.0
+        total = n_sq + n_ramp + n_hold + n_shake + n_settle
+        for step in range(total):
+            m.jnt_stiffness[pads] = SKIN_STIFFNESS * min(1.0, (step + 1) / n_sq)
+            m.opt.gravity[:] = g * float(np.clip((step + 1 - n_sq) / n_ramp, 0.0, 1.0))
+            shake0 = n_sq + n_ramp + n_hold
+            if shake0 <= step < shake0 + n_shake:
+                t = (step - shake0) * TIMESTEP
+                # Smooth envelope: the hand starts and stops shaking at rest (no velocity jumps).
+                env = np.sin(np.pi * t / SHAKE_S) ** 2
+                d.mocap_pos[0] = SHAKE_AMP_M * env * np.sin(2 * np.pi * SHAKE_HZ * t + phase)
+            else:
+                d.mocap_pos[0] = 0.0
+            mujoco.mj_step(m, d)
+            if step % 10 == 9 or step == total - 1:
+                # Object pose relative to the hand (the hand only translates).
+                pos, quat = d.qpos[qa:qa + 3] - d.mocap_pos[0], d.qpos[qa + 3:qa + 7]
+                r_now = _quat_matrix(quat)
+                dd = float(np.linalg.norm(pos + r_now @ com - com))
+                ds = float(np.max(np.linalg.norm(surf @ (r_now - np.eye(3)).T + pos, axis=1)))
+                max_d, max_s, max_r = max(max_d, dd), max(max_s, ds), max(max_r, _rot_deg(quat))
+                if max_d > 3 * MAX_DISPLACEMENT_M or max_s > 3 * MAX_SURFACE_DISPLACEMENT_M:
+                    break  # clearly lost: no need to watch it fall
+        per_dir[name] = [max_d * 1000.0, max_s * 1000.0, max_r]
+        if max_d > MAX_DISPLACEMENT_M or max_s > MAX_SURFACE_DISPLACEMENT_M:
+            failed.append(name)
+        worst_d, worst_s, worst_r = max(worst_d, max_d), max(worst_s, max_s), max(worst_r, max_r)
+    m.opt.gravity[:] = 0.0
+    m.jnt_stiffness[pads] = SKIN_STIFFNESS
+    return PhysicsResult(not failed, worst_d * 1000.0, worst_s * 1000.0, worst_r, len(cp), eps, mass, failed,
+                         per_dir, time.perf_counter() - t0)
+
+
+def _quat_matrix(q):
+    w, x, y, z = q
+    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                  [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                  [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])

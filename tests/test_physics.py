@@ -1,0 +1,156 @@
+"""Physics check of grasps (hopgen.physics): mass/friction model, epsilon, MuJoCo hold test, require_physics."""
+
+import json
+
+import os
+
+import numpy as np
+import pytest
+
+from hopgen.config import load_generation_config
+from hopgen.core.structured import ConfigError
+from hopgen.physics import PhysicsUnavailableError, epsilon, model
+from hopgen.physics.library import (GraspLibraryError, LIBRARY_FORMAT, check_physics_ready, grasp_from_dict,
+                                    library_key, load_library)
+
+
+def box_mesh(size):
+    """Closed outward box centred at the origin: (vertices (8, 3), faces (12, 3))."""
+    v = np.array([[x, y, z] for x in (-0.5, 0.5) for y in (-0.5, 0.5) for z in (-0.5, 0.5)]) * size
+    f = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                  [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+    return v, f
+
+
+@pytest.mark.parametrize("d", [1.0, 700.0, 2500.0])
+def test_unit_cube_at_density_d_has_mass_d(d):
+    v, f = box_mesh([1.0, 1.0, 1.0])
+    m, com, inertia = model.mass_properties(v + 3.0, f, d)
+    assert m == pytest.approx(d)
+    assert np.allclose(com, 3.0)
+    assert np.allclose(inertia, np.eye(3) * d / 6.0)
+
+
+def test_mass_of_inward_mesh_is_an_error():
+    v, f = box_mesh([1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="no positive volume"):
+        model.mass_properties(v, f[:, ::-1])
+
+
+def test_friction_and_density_tables():
+    assert model.friction_for("rubber") == 1.0
+    assert model.friction_for("glass") == 0.55
+    assert model.friction_for("no_such_kind") == model.DEFAULT_FRICTION
+    assert model.density_for("can", "cylindrical") == model.CATEGORY_DENSITY["cylindrical"]
+    assert model.density_for("tennis_ball", "spherical") == 380.0
+    with pytest.raises(ValueError, match="category"):
+        model.density_for("thing", "floppy")
+
+
+def test_epsilon_positive_only_with_force_closure():
+    # Unit cube: one contact at the centre of every face pushing inward closes; one face does not.
+    n = np.concatenate([np.eye(3), -np.eye(3)])
+    pts = -0.5 * n
+    w = epsilon.contact_wrenches(pts, n, 0.5, np.zeros(3), 0.87)
+    assert epsilon.epsilon_quality(w) > 0.05
+    w1 = epsilon.contact_wrenches(pts[:1].repeat(3, 0) + [[0, 0.1, 0], [0, -0.1, 0], [0, 0, 0.1]],
+                                  n[:1].repeat(3, 0), 0.5, np.zeros(3), 0.87)
+    assert epsilon.epsilon_quality(w1) == 0.0
+
+
+def test_library_key_round_trip_and_errors(tmp_path):
+    assert library_key("can", 3, "f01", "left", 9) == "can|3|f01|left|9"
+    with pytest.raises(GraspLibraryError, match="no such file"):
+        load_library(str(tmp_path / "missing.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "other"}))
+    with pytest.raises(GraspLibraryError, match="not a grasp library"):
+        load_library(str(bad))
+
+
+def test_require_physics_errors(tmp_path):
+    with pytest.raises(ConfigError, match="grasp.library"):
+        load_generation_config(data={"grasp": {"library": "x.json"}})
+    cfg = load_generation_config(data={"grasp": {"require_physics": True}})
+    # A Blender-binary farm worker has no MuJoCo: without a library the render must not start.
+    with pytest.raises(PhysicsUnavailableError, match="hopgen grasps build"):
+        check_physics_ready(cfg, blender_binary=True)
+    cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(tmp_path / "no.json")}})
+    with pytest.raises(GraspLibraryError, match="no such file"):
+        check_physics_ready(cfg)
+    lib = tmp_path / "lib.json"
+    lib.write_text(json.dumps({"format": LIBRARY_FORMAT, "grasps": {}}))
+    cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(lib)}})
+    check_physics_ready(cfg, blender_binary=True)  # a library is enough
+
+
+# ------------------------------------------------------------------ MuJoCo
+
+if os.environ.get("CI") == "true":
+    import mujoco  # noqa: F401  (CI installs the physics extra: a missing MuJoCo fails there)
+else:
+    mujoco = pytest.importorskip("mujoco", reason="the physics extra (MuJoCo) is not installed")
+
+
+def _object(name, seed=0):
+    from hopgen.objects import build_object, sample_object_params
+    return build_object(sample_object_params(name, np.random.default_rng(seed)))
+
+
+def test_contact_normals_point_into_the_object_and_pieces_hug_a_mug():
+    from hopgen.physics import decompose, sim
+    from hopgen.core import meshgeom
+    mug = _object("mug")
+    pieces = sim.object_pieces(mug)
+    assert len(pieces) > 4  # hollow body + handle: never one hull
+    sdf = meshgeom.object_distance_fn(mug, max_dist=0.02)
+    rng = np.random.default_rng(1)
+    for pts, mu in pieces:
+        assert mu == model.SKIN_FRICTION["ceramic"]
+        a, b = pts[rng.integers(0, len(pts), 200)], pts[rng.integers(0, len(pts), 200)]
+        assert np.all(sdf(0.5 * (a + b)) < 0.01)  # no hull bridges the handle hole (2-3 cm)
+
+
+@pytest.mark.slow
+def test_power_grasp_on_a_can_holds():
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    can = _object("can", 0)
+    g = synthesize_grasp("f01", "right", can, np.random.default_rng([0, 1]), physics=hold_test(can))
+    assert g.type in ("power_sphere", "large_diameter", "medium_wrap")
+    p = g.physics
+    assert p["holds"] and p["displacement_mm"] <= 10.0 and p["surface_displacement_mm"] <= 15.0
+    assert p["epsilon"] > 0 and p["contacts"] >= 3 and len(p["per_direction"]) == 6
+    assert g.max_penetration_mm <= 2.0  # the squeeze stays inside the synthesis bound
+    assert g.to_dict()["physics"] == p
+    assert grasp_from_dict(json.loads(json.dumps(g.to_dict()))).to_dict() == g.to_dict()
+
+
+def test_fingers_opened_away_from_a_ball_do_not_hold():
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.hand import kinematics as kin
+    from hopgen.physics import sim
+    ball = _object("rubber_ball", 0)
+    g = synthesize_grasp("f01", "right", ball, np.random.default_rng(3), type_probs={"power_sphere": 1.0})
+    opened = kin.neutral_angles()  # every finger straight, away from the ball
+    g.angles = np.asarray(opened, dtype=np.float64)
+    r = sim.check_grasp(g, ball, stop_on_failure=True)
+    assert not r.holds
+    assert r.failed_directions and max(r.displacement_mm, r.surface_displacement_mm) > 10.0
+
+
+def test_episode_grasp_reads_held_grasps_from_the_library(tmp_path):
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics.library import planned_grasp, spec_key
+    ball = _object("tennis_ball", 0)
+    g = synthesize_grasp("f01", "right", ball, np.random.default_rng(5))
+    g.physics = {"holds": True, "displacement_mm": 1.0}
+    spec = {"episode": 0, "object": "tennis_ball", "object_seed": 0, "avatar": "f01", "side": "right",
+            "grasp_seed": 5}
+    lib = tmp_path / "lib.json"
+    lib.write_text(json.dumps({"format": LIBRARY_FORMAT, "grasps": {spec_key(spec): g.to_dict()}}))
+    cfg = load_generation_config(data={"grasp": {"require_physics": True, "library": str(lib)}})
+    got = planned_grasp(cfg, spec, "f01", ball)
+    assert got.to_dict() == g.to_dict() and got.physics["holds"]
+    with pytest.raises(GraspLibraryError, match="no grasp for episode 3"):
+        planned_grasp(cfg, dict(spec, episode=3, grasp_seed=6), "f01", ball)
