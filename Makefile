@@ -40,9 +40,9 @@ demo: venv
 	$(HOPGEN) validate $(OUT)
 	$(HOPGEN) stats $(OUT)
 	$(HOPGEN) preview $(OUT) --out $(OUT)/preview.png
-	$(HOPGEN) train --config configs/train/tiny_ours_posenet.yaml --data $(OUT) --out $(RUN)/2d \
+	$(HOPGEN) train --config configs/train/tiny_ours_posenet.yaml --data $(OUT) --out $(RUN)/2d --force \
 		--set train.iterations=$(DEMO_STEPS) --set train.ckpt_every=$(DEMO_STEPS) --set train.log_every=25
-	$(HOPGEN) train --config configs/train/tiny_3d_cluster.yaml --data $(OUT) --out $(RUN)/3d \
+	$(HOPGEN) train --config configs/train/tiny_3d_cluster.yaml --data $(OUT) --out $(RUN)/3d --force \
 		--set train.iterations=$(DEMO_STEPS) --set train.ckpt_every=$(DEMO_STEPS) --set train.log_every=25
 	$(HOPGEN) eval --run $(RUN)/2d --run $(RUN)/3d --data $(OUT) --out $(RUN)/report
 	$(HOPGEN) predict $(OUT)/rgb/$$(head -n 1 $(OUT)/splits/test.txt).png --run $(RUN)/3d --run2d $(RUN)/2d \

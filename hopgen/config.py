@@ -99,6 +99,9 @@ class CameraConfig:
     sensor_width_mm: float = 36.0
     margin: float = 0.08             # keep the hand this fraction of the image inside the border
     crop_jitter: float = 0.1         # random offset of the hand in the frame, fraction of the image
+    hand_share: Range = (0.3, 0.6)   # the hand box's longer side, fraction of the image (paper-like framing)
+    foreground_occluder_probability: float = 0.05  # a distractor may stand between lens and hand
+    effects: bool = True             # depth of field, noise, JPEG, white balance, ... (hopgen.episode.effects)
 
     def validate(self):
         _check_probs("camera.rigs", self.rigs, ("third_person", "egocentric"))
@@ -112,6 +115,12 @@ class CameraConfig:
             raise ConfigError(f"camera.margin: {self.margin} is not in [0, 0.4)")
         if not 0 <= self.crop_jitter <= 0.5:
             raise ConfigError(f"camera.crop_jitter: {self.crop_jitter} is not in [0, 0.5] (a fraction of the image)")
+        _check_range("camera.hand_share", self.hand_share, 0.05, 0.9)
+        if not 0 <= self.foreground_occluder_probability <= 1:
+            raise ConfigError(f"camera.foreground_occluder_probability: {self.foreground_occluder_probability} "
+                              "is not in [0, 1]")
+        if not isinstance(self.effects, bool):
+            raise ConfigError(f"camera.effects: {self.effects!r} is not true/false")
 
 
 @dataclass

@@ -12,7 +12,8 @@ from PIL import Image
 from hopgen.core import camera
 from hopgen.core.skeleton import NATIVE_FROM_RHD, RHD_FROM_NATIVE, VIS_VISIBLE
 from trainer.config import load_config
-from trainer.data import DataError, HandCrops, HopSource, RhdSource, flip_record, make_dataset, open_source
+from trainer.data import HandCrops, flip_record, make_dataset
+from trainer.sources import DataError, HopSource, RhdSource, open_source
 from trainer.evaluate import heatmaps_to_uv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -164,7 +164,7 @@ def _write_freihand(root, n=3, versions=2, size=64):
 
 
 def test_freihand_layout_reader(tmp_path):
-    from trainer.data import FreiHandSource, open_source
+    from trainer.sources import FreiHandSource, open_source
     root = str(tmp_path / "FH")
     os.makedirs(root)
     xyz, K = _write_freihand(root)
@@ -177,14 +177,15 @@ def test_freihand_layout_reader(tmp_path):
     uv = (xyz[1] @ K.T)[:, :2] / xyz[1][:, 2:]
     np.testing.assert_allclose(r4["uv"], uv)
     assert r4["side"] == "right" and r4["mask"][20, 20] and not r4["mask"][40, 40]
-    from trainer.data import DataError
+    from trainer.sources import DataError
     with pytest.raises(DataError, match="evaluation_xyz.json missing"):
         src.ids("test")
 
 
 def test_freihand_export_feeds_the_trainer(hop, tmp_path):
     from trainer.config import load_config
-    from trainer.data import FreiHandSource, make_dataset, open_source
+    from trainer.data import make_dataset
+    from trainer.sources import FreiHandSource, open_source
     out = str(tmp_path / "FH")
     assert main(["export", hop, "--format", "freihand", "--split", "train", "--out", out]) == 0
     assert main(["export", hop, "--format", "freihand", "--split", "test", "--out", out]) == 0

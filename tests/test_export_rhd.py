@@ -192,7 +192,7 @@ def test_left_hand_without_visible_pixels_is_left_out(hop, tmp_path):
 
 
 def test_trainer_reads_the_rhd_export(hop, tmp_path):
-    from trainer.data import RhdSource, open_source
+    from trainer.sources import RhdSource, open_source
     out = str(tmp_path / "RHD")
     assert main(["export", hop, "--format", "rhd", "--split", "test", "--size", "128", "--out", out]) == 0
     src = open_source(out)
@@ -207,7 +207,7 @@ def test_trainer_reads_the_rhd_export(hop, tmp_path):
 
 def test_trainer_rhd_tie_goes_to_the_right_hand(tmp_path):
     """trainer.data.RhdSource breaks a pixel tie as BinaryDbReader does (left only with more pixels)."""
-    from trainer.data import RhdSource
+    from trainer.sources import RhdSource
     folder = tmp_path / "training"
     (folder / "color").mkdir(parents=True)
     (folder / "mask").mkdir()

@@ -17,7 +17,8 @@ from hopfixtures import make_toy_hop  # noqa: E402
 from trainer import pack  # noqa: E402
 from trainer.augment import finish_batch, warp_batch  # noqa: E402
 from trainer.config import load_config  # noqa: E402
-from trainer.data import HopSource, crop_affine, make_dataset, open_source, warp  # noqa: E402
+from trainer.data import crop_affine, make_dataset, warp
+from trainer.sources import HopSource, open_source  # noqa: E402
 from trainer.loader import EpochKeyed, TrainLoader  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]

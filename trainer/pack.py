@@ -80,7 +80,7 @@ def write_pack(root, progress=False):
     Does nothing when a valid pack with the current digest exists. Removes older packs this
     module wrote (other digests, or temporary folders of this process).
     """
-    from trainer.data import HopSource  # here: data imports this module
+    from trainer.sources import HopSource  # here: sources imports this module
 
     digest = dataset_digest(root)
     final = pack_path(root, digest)

@@ -7,7 +7,7 @@ CREASE_ATTRIBUTE = "hop_crease"  # POINT FLOAT attribute (0..1) read by the skin
 
 
 def build_hand_object(mesh, name, skin_material=None, nail_material=None, subject=None, subsurf=False,
-                      collection=None, faces=None):
+                      collection=None, faces=None, point_attributes=None):
     """Create the hand + forearm object from a HandMesh at its rest pose (the asset sheet, the
     preview and the dataset render all build hands here).
 
@@ -17,7 +17,8 @@ def build_hand_object(mesh, name, skin_material=None, nail_material=None, subjec
     [skin, nail] (mesh.face_material).  Missing materials are made with
     hopgen.blender.materials from `subject` (a subjects.Subject; its skin/nail colours), or a
     neutral skin tone when no subject is given.  Smooth shading (the ~1.7 mm mesh needs no
-    subdivision); with `subsurf`, a Subdivision Surface modifier (render level 1, viewport 0) --
+    subdivision); point_attributes: {name: (V,) float} extra POINT FLOAT attributes (skin maps of
+    hopgen.episode.appearance.hand_skin_maps); with `subsurf`, a Subdivision Surface modifier (render level 1, viewport 0) --
     it costs ~20 s of Cycles sync per scene on 2 CPU cores, so it is off by default.  Vertex positions: set_hand_pose.
     """
     skin_rgb = tuple(subject.skin_rgb) if subject is not None else (0.6, 0.42, 0.33)
@@ -34,8 +35,11 @@ def build_hand_object(mesh, name, skin_material=None, nail_material=None, subjec
     old = me.attributes.get(CREASE_ATTRIBUTE)
     if old is not None:
         me.attributes.remove(old)
-    attr = me.attributes.new(CREASE_ATTRIBUTE, "FLOAT", "POINT")
-    attr.data.foreach_set("value", np.ascontiguousarray(mesh.crease, dtype=np.float32))
+    for key, values in [(CREASE_ATTRIBUTE, mesh.crease)] + sorted((point_attributes or {}).items()):
+        if key != CREASE_ATTRIBUTE and me.attributes.get(key) is not None:
+            me.attributes.remove(me.attributes.get(key))
+        attr = me.attributes.new(key, "FLOAT", "POINT")
+        attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
     if subsurf:
         mod = obj.modifiers.new("hop_subsurf", "SUBSURF")
         mod.levels, mod.render_levels = 0, 1

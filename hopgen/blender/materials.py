@@ -12,7 +12,7 @@ from hopgen.blender import compat
 
 LABEL_ATTRIBUTE = "hop_label"          # INT FACE attribute written by scene.add_mesh_object
 GROUP_ATTRIBUTE = "hop_group_weight"   # object custom property read by the x-ray label material
-PATTERNS = ("solid", "stripes", "checks", "knit", "fabric", "noise", "wood", "tiles")
+PATTERNS = ("solid", "stripes", "checks", "knit", "fabric", "noise", "wood", "tiles", "grain", "brushed")
 
 
 class MaterialError(ValueError):
@@ -167,6 +167,20 @@ def pattern(tree, kind, colour_a, colour_b, scale=20.0, colour_c=(0.05, 0.05, 0.
         wave.inputs["Distortion"].default_value = 6.0
         wave.inputs["Detail"].default_value = 4.0
         return _ramp(tree, wave.outputs["Fac"], [(0.0, a), (0.8, b), (1.0, a)]), wave.outputs["Fac"]
+    if kind in ("grain", "brushed"):
+        # Planks / brushed metal: noise stretched 12x along x gives long fibres (grain) or fine
+        # streaks (brushed); the height drives the bump.
+        stretch = nodes.new("ShaderNodeMapping")
+        links.new(vec, stretch.inputs["Vector"])
+        stretch.inputs["Scale"].default_value = (1.0 / 12.0, 1.0, 1.0) if kind == "grain" else (1.0 / 40.0, 1.0, 1.0)
+        fib = nodes.new("ShaderNodeTexNoise")
+        links.new(stretch.outputs[0], fib.inputs["Vector"])
+        fib.inputs["Scale"].default_value = scale * (1.0 if kind == "grain" else 6.0)
+        fib.inputs["Detail"].default_value = 8.0
+        if kind == "grain":
+            fib.inputs["Distortion"].default_value = 1.5
+            return _ramp(tree, fib.outputs["Fac"], [(0.3, a), (0.5, b), (0.7, a)]), fib.outputs["Fac"]
+        return _ramp(tree, fib.outputs["Fac"], [(0.35, a), (0.65, b)]), fib.outputs["Fac"]
     brick = tex("ShaderNodeTexBrick")  # tiles
     brick.inputs["Color1"].default_value = a + (1.0,)
     brick.inputs["Color2"].default_value = b + (1.0,)
@@ -194,11 +208,22 @@ class SkinParams:
     crease_scale: float = 60.0       # procedural crease bands per metre when there is no attribute
 
 
-def skin_material(name, skin_rgb, params=None, crease_attribute=None):
+def _point_attribute(tree, name):
+    """Fac socket of a float geometry attribute."""
+    node = tree.nodes.new("ShaderNodeAttribute")
+    node.attribute_type = "GEOMETRY"
+    node.attribute_name = name
+    return node.outputs["Fac"]
+
+
+def skin_material(name, skin_rgb, params=None, crease_attribute=None, palmar_attribute=None, flush_attribute=None):
     """Principled skin with random-walk SSS, noise-driven albedo variation, pores and creases.
 
     skin_rgb: linear RGB of the average skin tone. crease_attribute: name of a float mesh
     attribute (0 flat .. 1 deep crease) if the mesh has one, else creases are procedural bands.
+    palmar_attribute / flush_attribute: float point attributes (hopgen.episode.appearance
+    hand_skin_maps): the palm side is lighter (less melanin) and rougher than the back of the hand,
+    knuckles and fingertips redder.
     """
     p = _params(SkinParams, params)
     rgb = _rgb(f"skin_material {name}: skin_rgb", skin_rgb)
@@ -222,10 +247,31 @@ def skin_material(name, skin_rgb, params=None, crease_attribute=None):
     links.new(_math(tree, "MULTIPLY", patches.outputs["Fac"], p.redness), red.fac)
     links.new(toned, red.a)
     red.b.default_value = (min(1.0, rgb[0] * 1.15), rgb[1] * 0.7, rgb[2] * 0.7, 1.0)
-    _link_base_colour(tree, bsdf, red.result)
+    colour = red.result
+    if palmar_attribute:
+        palmar = _point_attribute(tree, palmar_attribute)
+        palm = compat.new_mix_rgb(tree, "MIX")
+        links.new(_math(tree, "MULTIPLY", palmar, 0.55), palm.fac)
+        links.new(colour, palm.a)
+        # Palms: far less melanin; towards a light pinkish beige whatever the tone.
+        palm.b.default_value = tuple(min(1.0, 0.5 * c + 0.5 * t) for c, t in zip(rgb, (0.62, 0.40, 0.33))) + (1.0,)
+        colour = palm.result
+        rough = tree.nodes.new("ShaderNodeMapRange")
+        links.new(palmar, rough.inputs["Value"])
+        rough.inputs["To Min"].default_value = p.roughness
+        rough.inputs["To Max"].default_value = min(1.0, p.roughness + 0.15)
+        links.new(rough.outputs["Result"], compat.find_input(bsdf, "roughness"))
+    if flush_attribute:
+        flush = compat.new_mix_rgb(tree, "MIX")
+        links.new(_math(tree, "MULTIPLY", _point_attribute(tree, flush_attribute), 0.35), flush.fac)
+        links.new(colour, flush.a)
+        flush.b.default_value = (min(1.0, rgb[0] * 1.1), rgb[1] * 0.55, rgb[2] * 0.55, 1.0)
+        colour = flush.result
+    _link_base_colour(tree, bsdf, colour)
 
     compat.set_subsurface(bsdf, p.subsurface, [r * 1e-3 * p.subsurface_scale for r in p.subsurface_radius_mm])
-    compat.set_input(bsdf, "roughness", p.roughness)
+    if not palmar_attribute:
+        compat.set_input(bsdf, "roughness", p.roughness)
     compat.set_input(bsdf, "specular", p.specular)
     compat.set_input(bsdf, "sheen", p.sheen)
 
@@ -256,7 +302,8 @@ def nail_material(name, skin_rgb, gloss=0.6):
     rgb = _rgb(f"nail_material {name}: skin_rgb", skin_rgb)
     mat, tree, out = _new_material(name)
     bsdf = _principled(tree, out)
-    base = tuple(0.45 * c + 0.55 * n for c, n in zip(rgb, (0.85, 0.62, 0.6)))
+    # The nail plate shows the nail bed: lighter and pinker than the skin, never chalk white on dark skin.
+    base = tuple(0.6 * c + 0.4 * n for c, n in zip(rgb, (0.62, 0.44, 0.40)))
     compat.set_input(bsdf, "base_color", base)
     compat.set_input(bsdf, "subsurface_color", base)
     compat.set_subsurface(bsdf, 0.3, (0.0015, 0.0006, 0.0003))

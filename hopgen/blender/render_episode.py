@@ -12,10 +12,13 @@ import numpy as np
 import bpy
 from mathutils import Matrix
 
+from hopgen.core import camera as cam
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
-from hopgen.dataset.hopformat import sample_id
-from hopgen.dataset.visibility import compute_visibility
+from hopgen.dataset.hopformat import read_rendered_rgb, sample_id
+from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
+from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
+from hopgen.episode.effects import apply_effects
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
@@ -95,11 +98,13 @@ class EpisodeRenderer:
         """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
         ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus the sleeve."""
         subj, mesh = scene_data.subject, scene_data.hand_mesh
-        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE)
+        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, knuckle/fingertip redness
+        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
+                                       palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
         nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
         hand_f, arm_f = _split_hand(mesh)
-        self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f)
-        self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f) if len(arm_f) else None
+        self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f, point_attributes=maps)
+        self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f, point_attributes=maps) if len(arm_f) else None
         sel = scene_data.sleeve_faces
         if sel is not None and len(sel):
             used, inv = np.unique(np.asarray(mesh.faces)[sel], return_inverse=True)
@@ -137,7 +142,12 @@ class EpisodeRenderer:
             self._pose(state)
             self._posed_frame = state.frame
         K, w2c = scene_data.place_camera(self.cfg, sample, state, W, H)
-        hscene.set_camera(K, W, H, w2c)
+        dof = None
+        if backplate and sample.effects is not None:  # depth of field in the beauty pass only
+            pts = state.hand_points if state.hand_points is not None else state.vertices
+            focus = float(np.median(cam.transform(w2c, pts)[:, 2]))
+            dof = (focus, sample.effects.fstop)
+        hscene.set_camera(K, W, H, w2c, dof=dof)
         if backplate and ep.background.kind == "photo":
             if self.backplate is not None:
                 bpy.data.objects.remove(self.backplate, do_unlink=True)
@@ -182,8 +192,11 @@ class EpisodeRenderer:
                 depth = None
                 if cfg.dataset.depth:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
-                self.writer.write_sample(sample_id(sample.index), anno, tmp, passes["masks"]["hand"],
-                                         obj_mask, seg, depth)
+                rgb = tmp
+                if sample.effects is not None:  # the camera's effects touch the beauty image only
+                    rgb = apply_effects(read_rendered_rgb(sample_id(sample.index), tmp), sample.effects)
+                self.writer.write_sample(sample_id(sample.index), anno, rgb, passes["masks"]["hand"],
+                                         obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None
             except Exception as e:
                 yield sample.index, e

@@ -91,11 +91,12 @@ def update_vertices(obj, vertices):
     mesh.update()
 
 
-def set_camera(K, width, height, world_to_camera, clip=(0.01, 100.0), scene=None):
+def set_camera(K, width, height, world_to_camera, clip=(0.01, 100.0), scene=None, dof=None):
     """Create or update the scene camera so it realises OpenCV intrinsics K and extrinsics.
 
     K: 3x3 (fx == fy, no skew); world_to_camera: 4x4 rigid (OpenCV frame). Sets the render
-    resolution to width x height. Returns the camera object.
+    resolution to width x height. dof: (focus distance m, f-stop) for depth of field (the lens is
+    the full-frame equivalent of K, 36 mm sensor), None: a pinhole. Returns the camera object.
     """
     scene = scene or bpy.context.scene
     if int(width) <= 0 or int(height) <= 0:
@@ -116,7 +117,10 @@ def set_camera(K, width, height, world_to_camera, clip=(0.01, 100.0), scene=None
     data.shift_x = params["shift_x"]
     data.shift_y = params["shift_y"]
     data.clip_start, data.clip_end = clip
-    data.dof.use_dof = False
+    data.dof.use_dof = dof is not None
+    if dof is not None:
+        data.dof.focus_distance = float(dof[0])
+        data.dof.aperture_fstop = float(dof[1])
     # A Matrix, not nested lists: bpy reads a plain nested sequence column-major (transposed).
     obj.matrix_world = Matrix(cam.blender_matrix_world(world_to_camera).tolist())
     scene.camera = obj

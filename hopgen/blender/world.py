@@ -1,7 +1,8 @@
 """Lighting and surroundings: studio HDRIs, plain worlds, backdrops/tables, photo backplates, distractors.
 
 Each builder takes plain parameters (dicts/floats, colours linear RGB 0..1) that a pure planner
-draws; nothing here is random. Surroundings carry label 0 (background) in the label pass; photo
+draws; nothing here is random. Surroundings carry label SEG_SURROUNDINGS in the label pass (written
+as 0 in seg PNGs; visibility code 4 where they hide a joint); photo
 backplates are hidden from annotation passes altogether (depth 0 there).
 """
 
@@ -13,10 +14,11 @@ import bpy
 from mathutils import Euler
 
 from hopgen.core import camera as cam
+from hopgen.core.shapes import SHAPES, ShapeError, grid_faces as _grid_faces, primitive_mesh
+from hopgen.core.skeleton import SEG_SURROUNDINGS
 from hopgen.blender import compat, materials, scene as hscene
 from hopgen.blender.passes import PASS_HIDDEN
 
-SHAPES = ("box", "sphere", "cylinder", "cone", "torus")
 
 
 class WorldError(ValueError):
@@ -91,59 +93,6 @@ def set_colour_world(colour=(0.05, 0.05, 0.05), strength=1.0, scene=None):
 
 # ---------------------------------------------------------------------------- meshes
 
-def primitive_mesh(shape, size=1.0, segments=24):
-    """(V,3) vertices and (F,3) triangles of a closed primitive centred at the origin.
-
-    size: edge of the box / diameter of sphere, cylinder, cone and torus (height = size too).
-    """
-    r = 0.5 * float(size)
-    n = int(segments)
-    if shape == "box":
-        v = np.array([[x, y, z] for x in (-r, r) for y in (-r, r) for z in (-r, r)])
-        quads = [[0, 1, 3, 2], [4, 6, 7, 5], [0, 4, 5, 1], [2, 3, 7, 6], [0, 2, 6, 4], [1, 5, 7, 3]]
-        return v, np.array([t for q in quads for t in ([q[0], q[1], q[2]], [q[0], q[2], q[3]])])
-    if shape == "torus":
-        major, minor = 0.75 * r, 0.25 * r
-        u, w = np.meshgrid(np.arange(n) * 2 * np.pi / n, np.arange(n // 2) * 2 * np.pi / (n // 2), indexing="ij")
-        v = np.stack([(major + minor * np.cos(w)) * np.cos(u), (major + minor * np.cos(w)) * np.sin(u),
-                      minor * np.sin(w)], -1).reshape(-1, 3)
-        return v, _grid_faces(n, n // 2, wrap_u=True, wrap_v=True, swap=True)
-    if shape not in ("sphere", "cylinder", "cone"):
-        raise WorldError(f"primitive: shape must be one of {SHAPES}, got {shape!r}")
-    rings = n // 2 if shape == "sphere" else 2
-    if shape == "sphere":
-        polar = np.linspace(0, np.pi, rings + 1)[1:-1]
-        radius, height = r * np.sin(polar), r * np.cos(polar)
-    else:
-        radius = np.array([r, r if shape == "cylinder" else 1e-4 * r])
-        height = np.array([-r, r])
-    if shape == "sphere":
-        radius, height = radius[::-1], height[::-1]  # bottom ring first, like the others
-    az = np.arange(n) * 2 * np.pi / n
-    ring_v = np.stack([radius[:, None] * np.cos(az), radius[:, None] * np.sin(az),
-                       np.broadcast_to(height[:, None], (len(radius), n))], -1).reshape(-1, 3)
-    faces = _grid_faces(len(radius), n, wrap_u=False, wrap_v=True)
-    bottom, top = len(ring_v), len(ring_v) + 1
-    poles = np.array([[0, 0, -r], [0, 0, r]])
-    k = np.arange(n)
-    cap_lo = np.stack([np.full(n, bottom), (k + 1) % n, k], -1)
-    last = (len(radius) - 1) * n
-    cap_hi = np.stack([np.full(n, top), last + k, last + (k + 1) % n], -1)
-    return np.concatenate([ring_v, poles]), np.concatenate([faces, cap_lo, cap_hi])
-
-
-def _grid_faces(nu, nv, wrap_u, wrap_v, swap=False):
-    """Triangles of an nu x nv vertex grid (index u * nv + v), optionally closed in u and/or v;
-    swap reverses the winding."""
-    rows = []
-    for i in range(nu if wrap_u else nu - 1):
-        for j in range(nv if wrap_v else nv - 1):
-            a, b = i * nv + j, i * nv + (j + 1) % nv
-            c, d = ((i + 1) % nu) * nv + (j + 1) % nv, ((i + 1) % nu) * nv + j
-            rows += [[a, b, c], [a, c, d]] if not swap else [[a, d, c], [a, c, b]]
-    return np.array(rows, dtype=np.int64)
-
-
 def _place(obj, location=(0, 0, 0), rotation=(0, 0, 0), scale=1.0):
     obj.location = tuple(float(x) for x in location)
     obj.rotation_euler = Euler(tuple(float(x) for x in rotation), "XYZ")
@@ -177,11 +126,12 @@ def add_backdrop(params):
     location = p.pop("location", (0.0, 0.0, 0.0))
     rot = p.pop("rotation_z", 0.0)
     surface = p.pop("surface", {})
+    p.pop("material", None)  # the support material's name (recorded in the annotation)
     if p:
         raise WorldError(f"backdrop: unknown field(s) {sorted(p)}")
     v, f = backdrop_mesh(**shape)
     mat = materials.surface_material("hop_backdrop", surface)
-    obj = hscene.add_mesh_object("hop_backdrop", v, f, 0, materials=[mat], smooth=True)
+    obj = hscene.add_mesh_object("hop_backdrop", v, f, SEG_SURROUNDINGS, materials=[mat], smooth=True)
     return _place(obj, location, (0.0, 0.0, rot))
 
 
@@ -194,13 +144,14 @@ def add_distractor(params, name="hop_distractor"):
     location = p.pop("location", (0.0, 0.0, 0.0))
     rotation = p.pop("rotation", (0.0, 0.0, 0.0))
     surface = p.pop("surface", {})
+    p.pop("radius", None)  # bounding radius used by the pure placement rules
     if p:
         raise WorldError(f"distractor {name}: unknown field(s) {sorted(p)}")
     if shape not in SHAPES:
         raise WorldError(f"distractor {name}: shape must be one of {SHAPES}, got {shape!r}")
     v, f = primitive_mesh(shape, size)
     mat = materials.surface_material(name, surface)
-    obj = hscene.add_mesh_object(name, v, f, 0, materials=[mat], smooth=shape != "box")
+    obj = hscene.add_mesh_object(name, v, f, SEG_SURROUNDINGS, materials=[mat], smooth=shape != "box")
     return _place(obj, location, rotation)
 
 

@@ -45,6 +45,11 @@ SEG_OBJECT = 1
 SEG_ARM = 2
 SEG_PALM = 3
 NUM_SEG_LABELS = 4 + 15
+# Surroundings (table, backdrop, distractor, accessory) in the annotation pass only: the seg PNG
+# contract writes them as SEG_BACKGROUND (dataset.visibility.seg_for_file), but visibility must tell "hidden by the
+# surroundings" (VIS_SURROUNDINGS) from "nothing there".
+SEG_SURROUNDINGS = 255
+
 
 
 def seg_phalanx(finger, segment):
@@ -73,6 +78,7 @@ VIS_VISIBLE = 0
 VIS_OBJECT = 1
 VIS_SELF = 2
 VIS_OUTSIDE = 3
+VIS_SURROUNDINGS = 4  # hidden by the table, backdrop, a distractor or an accessory
 
 # Finger colours (RGB 0-255) for overlays, thumb..pinky; the wrist uses WRIST_COLOUR.
 FINGER_COLOURS = ((230, 60, 60), (240, 180, 40), (60, 190, 80), (50, 130, 230), (170, 80, 220))

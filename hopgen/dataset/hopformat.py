@@ -94,8 +94,7 @@ class HopWriter:
                 with open(rgb, "rb") as f:
                     check_png(f.read(), w, h, 3)
             except (OSError, PNGError) as e:
-                raise HopFormatError(f"sample {sid}: the rendered RGB image {rgb} is incomplete or wrong ({e}); "
-                                     "is the disk full?") from None
+                raise _rendered_rgb_error(sid, rgb, e) from None
             os.makedirs(os.path.join(self.root, "rgb"), exist_ok=True)
             os.replace(rgb, sample_path(self.root, "rgb", sid))
         else:
@@ -237,3 +236,18 @@ class HopDataset:
                 else:
                     owner[sid] = name
         return out
+
+
+def _rendered_rgb_error(sid, path, error):
+    return HopFormatError(f"sample {sid}: the rendered RGB image {path} is incomplete or wrong ({error}); "
+                          "is the disk full?")
+
+
+def read_rendered_rgb(sid, path):
+    """(H,W,3) uint8 of the RGB PNG Blender rendered for sample `sid` (for post-processing); a
+    truncated or unreadable file (Blender reports no error when the disk fills up) is a
+    HopFormatError naming it."""
+    try:
+        return read_png(path)
+    except (OSError, PNGError) as e:
+        raise _rendered_rgb_error(sid, path, e) from None

@@ -37,7 +37,8 @@ def dataset_stats(root, images=True):
     def hist(values):
         return {"bins": bins.round(2).tolist(), "counts": np.histogram(values, bins=bins)[0].tolist()} if values else None
 
-    names = {0: "visible", 1: "hidden_by_object", 2: "hidden_by_hand_or_body", 3: "outside_image"}
+    names = {0: "visible", 1: "hidden_by_object", 2: "hidden_by_hand_or_body", 3: "outside_image",
+             4: "hidden_by_surroundings"}
     return {
         "samples": len(ds.ids),
         **{k: dict(sorted(v.items())) for k, v in counts.items()},

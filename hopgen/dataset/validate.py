@@ -14,8 +14,11 @@ import numpy as np
 from hopgen import FORMAT
 from hopgen.core.camera import is_rigid, project
 from hopgen.dataset.hopformat import HopDataset, HopFormatError, sample_path
-from hopgen.core.skeleton import CATEGORIES, HAND_LABELS, NUM_JOINTS, NUM_SEG_LABELS, SEG_OBJECT
-from hopgen.dataset.visibility import compute_visibility
+from hopgen.core.skeleton import (CATEGORIES, HAND_LABELS, NUM_JOINTS, NUM_SEG_LABELS, SEG_BACKGROUND, SEG_OBJECT,
+                                  VIS_SURROUNDINGS)
+from hopgen.dataset.visibility import HAND_PIXEL_RADIUS_PX, compute_visibility, joint_pixels, visible_without_hand
+
+VIS_CODES = (0, 1, 2, 3, 4)
 
 REPROJECTION_TOL_PX = 0.05
 
@@ -64,8 +67,8 @@ def check_annotation(sid, anno):
         xyz = _arr(hand["xyz"], (NUM_JOINTS, 3), "hand.xyz")
         uv = _arr(hand["uv"], (NUM_JOINTS, 2), "hand.uv")
         vis = np.asarray(hand["visibility"])
-        if vis.shape != (NUM_JOINTS,) or not np.all(np.isin(vis, [0, 1, 2, 3])):
-            out.append(Problem(sid, "visibility", "hand.visibility must be 21 codes in 0..3"))
+        if vis.shape != (NUM_JOINTS,) or not np.all(np.isin(vis, VIS_CODES)):
+            out.append(Problem(sid, "visibility", "hand.visibility must be 21 codes in 0..4"))
         if hand.get("side") not in ("left", "right"):
             out.append(Problem(sid, "side", f"hand.side {hand.get('side')!r} is not left/right"))
         if np.any(xyz[:, 2] <= 0):
@@ -129,10 +132,18 @@ def check_images(ds, sid, parsed):
         n = int(np.sum(obj_vis & (imgs["object_mask"] == 0)))
         out.append(Problem(sid, "masks", f"{n} visible object pixels in seg lie outside the amodal object mask"))
     expected = compute_visibility(parsed["uv"], seg)
-    bad = np.nonzero(expected != parsed["vis"])[0]
+    vis = parsed["vis"]
+    # seg PNGs write the surroundings as background: code 4 is consistent wherever seg shows 0.
+    px = np.clip(joint_pixels(parsed["uv"]), 0, [w - 1, h - 1])
+    behind_surroundings = (vis == VIS_SURROUNDINGS) & (expected == 0) & (seg[px[:, 1], px[:, 0]] == SEG_BACKGROUND)
+    bad = np.nonzero((expected != vis) & ~behind_surroundings)[0]
     if bad.size:
-        out.append(Problem(sid, "visibility", f"joints {bad.tolist()} have visibility {parsed['vis'][bad].tolist()}, "
+        out.append(Problem(sid, "visibility", f"joints {bad.tolist()} have visibility {vis[bad].tolist()}, "
                                               f"seg/bounds say {expected[bad].tolist()}"))
+    hidden = visible_without_hand(parsed["uv"], vis, seg)
+    if hidden:
+        out.append(Problem(sid, "visibility", f"joints {hidden} are marked visible but no hand pixel lies within "
+                                              f"{HAND_PIXEL_RADIUS_PX} px of them (hidden by the surroundings?)"))
     return out
 
 

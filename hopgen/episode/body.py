@@ -23,6 +23,8 @@ from hopgen.core import camera as cam
 from hopgen.avatars import rig as rg
 from hopgen.avatars.entries import avatar_rig, proxy_subject
 from hopgen.episode.appearance import episode_looks
+from hopgen.episode.framing import view_problems
+from hopgen.episode.surroundings import occluding_distractors
 from hopgen.episode.scene import (EpisodeScene, FrameState, episode_grasp, load_object_geometry, needed_frames,
                                   place_camera)
 
@@ -75,13 +77,21 @@ class BodyEpisodeScene(EpisodeScene):
                 K, w2c = place_camera(cfg, s2, proxy, width, height)
             except ValueError:
                 continue
-            cost = _camera_blocking(K, w2c, state, width, height)
+            # The surroundings' rules (table top, wall, distractors; hopgen.episode.framing) weigh
+            # more than any count of body points in front of the hand.
+            problems = view_problems(K, w2c, state, self.looks, c2, width, height)
+            cost = _camera_blocking(K, w2c, state, width, height) + 10 ** 7 * len(problems)
             if best is None or cost < best[0]:
-                best = (cost, K, w2c)
+                best = (cost, K, w2c, problems, c2)
             if cost == 0:
                 break
         if best is None:
             raise ValueError(f"avatar {self.spec.avatar}: no camera around the hand clears the body")
+        self.camera_records[sample.index] = {
+            "turn_deg": round(math.degrees(best[4].azimuth - c.azimuth), 3), "raise_deg": 0, "breaks": best[3],
+            "hand_share": c.hand_share,
+            "foreground_occluder": bool(self.looks is not None and occluding_distractors(
+                cam.invert_rigid(best[2])[:3, 3], state.hand_points, self.looks.distractors))}
         return best[1], best[2]
 
 
@@ -398,7 +408,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
     shown = np.ones(len(r.triangles), bool)
     if not cfg.avatar.body:
         shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
-    looks = episode_looks(spec, BODY_CLOTHES, frames)
+    looks = episode_looks(spec, BODY_CLOTHES, frames, geom.vertices)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
                             frames=frames, looks=looks, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
                             skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))

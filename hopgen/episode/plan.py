@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from hopgen.core.skeleton import CATEGORIES
+from hopgen.episode.effects import sample_effects
 from hopgen.episode.spec import BackgroundChoice, CameraChoice, EpisodeSpec, HdriChoice, Lamp, SampleSpec
 
 EPISODE_STREAM = 1
@@ -109,8 +110,11 @@ def plan_episode(cfg, manifest, episode):
                            power_w=_uniform(rng, cfg.lighting.lamp_power_w),
                            colour_temperature_k=float(rng.uniform(3200, 6500))))
     background = _choice(rng, cfg.background.kinds)
+    fallback = None
     if background == "photo" and not manifest.photo_files():
-        background = "backdrop"  # no photo folder in the manifest: fall back, recorded in the spec
+        # No photo folder in the manifest: an HDRI seen behind the scene is the photographic
+        # fallback (not a plain backdrop); recorded in the spec.
+        background, fallback = "hdri", "photo"
     photos = manifest.photo_files()
     # The draws below happen in this order (keyword arguments are evaluated left to right).
     spec = EpisodeSpec(
@@ -127,7 +131,8 @@ def plan_episode(cfg, manifest, episode):
                         index=int(rng.integers(1 << 16)),
                         rotation=float(rng.uniform(0, 2 * np.pi)), strength=_uniform(rng, cfg.lighting.hdri_strength)),
         background=BackgroundChoice(kind=background, seed=int(rng.integers(2 ** 31)),
-                                    photo=photos[int(rng.integers(len(photos)))] if background == "photo" else None),
+                                    photo=photos[int(rng.integers(len(photos)))] if background == "photo" else None,
+                                    fallback_from=fallback),
         distractors=int(rng.integers(cfg.background.distractors[0], cfg.background.distractors[1] + 1)),
     )
     nviews = cfg.dataset.views_per_frame
@@ -140,18 +145,20 @@ def plan_sample(cfg, index, frame):
     """Per-sample camera choices (SampleSpec); the camera is placed around the hand at build time from these."""
     rng = np.random.default_rng([cfg.dataset.seed, SAMPLE_STREAM, index])
     cam = cfg.camera
-    return SampleSpec(
-        index=index, frame=frame, seed=[cfg.dataset.seed, index],
-        camera=CameraChoice(
-            rig=_choice(rng, cam.rigs),
-            distance=_uniform(rng, cam.distance_m),
-            azimuth=float(rng.uniform(-np.pi, np.pi)),
-            elevation=math.radians(_uniform(rng, cam.elevation_deg)),
-            roll=math.radians(_uniform(rng, cam.roll_deg)),
-            focal_mm=_uniform(rng, cam.focal_mm),
-            jitter=[float(x) for x in rng.uniform(-cam.crop_jitter, cam.crop_jitter, size=2)],
-        ),
+    choice = CameraChoice(
+        rig=_choice(rng, cam.rigs),
+        distance=_uniform(rng, cam.distance_m),
+        azimuth=float(rng.uniform(-np.pi, np.pi)),
+        elevation=math.radians(_uniform(rng, cam.elevation_deg)),
+        roll=math.radians(_uniform(rng, cam.roll_deg)),
+        focal_mm=_uniform(rng, cam.focal_mm),
+        jitter=[float(x) for x in rng.uniform(-cam.crop_jitter, cam.crop_jitter, size=2)],
     )
+    # Drawn after the choices above, so adding them left every earlier draw as it was.
+    choice.hand_share = _uniform(rng, cam.hand_share)
+    choice.foreground_occluder = bool(rng.random() < cam.foreground_occluder_probability)
+    fx = sample_effects(rng, cfg.dataset.seed, index) if cam.effects else None
+    return SampleSpec(index=index, frame=frame, seed=[cfg.dataset.seed, index], camera=choice, effects=fx)
 
 
 def plan(cfg, manifest, shard=(0, 1)):

@@ -3,6 +3,9 @@
 import numpy as np
 
 SLEEVE_START_M = 0.05  # the sleeve covers arm faces beyond this distance from the wrist (rest pose)
+# Wrist to elbow of an adult (~0.25-0.28 m): long enough that the camera rules (episode.framing)
+# can always let the forearm leave the frame instead of ending in the air.
+FOREARM_LENGTH_M = 0.27
 
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import SEG_ARM
@@ -19,7 +22,8 @@ def build_hand_episode(cfg, manifest, spec, avatar):
     subject = get_subject(avatar.name)
     shape = subject_shape(subject)
     side = spec.side
-    mesh = build_hand_mesh(subject, side)
+    mesh = build_hand_mesh(subject, side, forearm_length_m=FOREARM_LENGTH_M)
+    arm_end_hand = np.array([[0.0, float(np.asarray(mesh.rest_vertices)[:, 1].min()), 0.0]])  # forearm along -y
     geom = load_object_geometry(manifest.object(spec.object), spec.object_seed)
     grasp, states = episode_grasp(cfg, spec, subject, side, geom)
     hand_faces = np.asarray(mesh.faces)[np.asarray(mesh.face_labels) != SEG_ARM]
@@ -33,9 +37,10 @@ def build_hand_episode(cfg, manifest, spec, avatar):
                                  hand_to_world=np.asarray(st.hand_to_world), object_to_world=np.asarray(st.object_to_world),
                                  joints=cam.transform(st.hand_to_world, joints_hand),
                                  vertices=cam.transform(st.hand_to_world, verts_hand),
-                                 hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids])))
+                                 hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids]),
+                                 arm_end=cam.transform(st.hand_to_world, arm_end_hand)[0]))
     sleeve = sleeve_faces(mesh) if spec.sleeve else np.zeros(0, np.int64)
-    looks = episode_looks(spec, ["sleeve"] if len(sleeve) else [], frames)
+    looks = episode_looks(spec, ["sleeve"] if len(sleeve) else [], frames, geom.vertices)
     return EpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=mesh, object_geom=geom,
                         grasp=grasp, frames=frames, looks=looks, sleeve_faces=sleeve)
 

@@ -13,6 +13,7 @@ import numpy as np
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import CATEGORIES
 from hopgen.assets.object_geometry import load_file_object, load_object_geometry  # noqa: F401 (builders use them)
+from hopgen.episode.framing import place_in_scene
 
 GRASP_ANIMATION_STREAM = 1  # default_rng([grasp_seed, 1]): the approach -> grasp -> hold animation
 
@@ -28,6 +29,7 @@ class FrameState:
     joints: np.ndarray          # (21,3) joint centres, world
     vertices: np.ndarray        # (V,3) posed skin, world
     hand_points: np.ndarray = None  # (H,3) skin of palm + fingers (not the forearm), world: for framing
+    arm_end: np.ndarray = None      # (3,) far end of a bodiless forearm, world (None: the arm joins a body)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class EpisodeScene:
     frames: List[FrameState] = field(default_factory=list)
     looks: object = None        # appearance.EpisodeLooks: every random appearance choice
     sleeve_faces: np.ndarray = None  # (S,) hand_mesh faces under the sleeve (procedural hands; empty: no sleeve)
+    camera_records: dict = field(default_factory=dict)  # sample index -> framing.place_in_scene record
 
     #: a rigged avatar (hopgen.episode.body.BodyEpisodeScene) carries a skinned rig instead of a hand mesh
     rigged = False
@@ -53,8 +56,12 @@ class EpisodeScene:
         raise KeyError(frame)
 
     def place_camera(self, cfg, sample, state, width, height):
-        """(K, world_to_camera) of one sample: the planned viewpoint framed around the hand."""
-        return place_camera(cfg, sample, state, width, height)
+        """(K, world_to_camera) of one sample: the planned viewpoint framed around the hand, turned
+        until it respects the arm and the surroundings (hopgen.episode.framing); the record of what
+        was done goes to camera_records for the annotation."""
+        K, w2c, record = place_in_scene(cfg, sample, state, width, height, self.looks, place_camera)
+        self.camera_records[sample.index] = record
+        return K, w2c
 
 
 def episode_grasp(cfg, spec, subject, side, geom):
@@ -111,6 +118,9 @@ def place_camera(cfg, sample, state, width, height):
     half_w, half_h = (0.5 - m) * width, (0.5 - m) * height
     extent_x = max(abs(x.min()), abs(x.max()))
     extent_y = max(abs(y.min()), abs(y.max()))
+    if c.hand_share is not None:  # paper-like framing: the hand box is this share of the image
+        box = max((x.max() - x.min()) / width, (y.max() - y.min()) / height)
+        f = c.hand_share / max(box, 1e-9)
     f = min(f, half_w / max(extent_x, 1e-9), half_h / max(extent_y, 1e-9))
     # Jitter: shift the principal point, but keep every hand point inside the margins.
     u_lo, u_hi = f * x.min(), f * x.max()
@@ -135,7 +145,8 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     return {
         "id": sample_id(sample.index), "seed": sample.seed, "format": FORMAT, "episode": spec.episode,
         "camera": {"K": K.tolist(), "world_to_camera": w2c.tolist(), "width": width, "height": height,
-                   "rig": sample.camera.rig},
+                   "rig": sample.camera.rig, "placement": scene.camera_records.get(sample.index),
+                   "effects": sample.effects.to_dict() if sample.effects is not None else None},
         "hand": {"side": spec.side, "xyz": xyz.tolist(), "uv": uv.tolist(), "visibility": None,
                  "joint_angles": {k: float(v) for k, v in angles_to_dict(state.angles).items()},
                  "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},
@@ -150,7 +161,9 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                   **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
                     "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
-        "scene": {"background": spec.background.kind, "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
-                  "distractors": spec.distractors, "sleeve": spec.sleeve},
+        "scene": {"background": spec.background.kind, "background_fallback_from": spec.background.fallback_from,
+                  "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
+                  "distractors": len(scene.looks.distractors) if scene.looks is not None else spec.distractors,
+                  "sleeve": spec.sleeve, **(scene.looks.scene_record() if scene.looks is not None else {})},
         "render": {"generator_version": __version__},
     }

@@ -70,6 +70,24 @@ class CameraChoice(_Spec):
     roll: float          # radians
     focal_mm: float
     jitter: List[float]  # (2,) principal-point shift, fraction of the image size
+    hand_share: Optional[float] = None  # the hand box's longer side, fraction of the image (None: fit only)
+    foreground_occluder: bool = False   # a distractor may stand between the lens and the hand
+
+
+@dataclass
+class CameraEffects(_Spec):
+    """What the camera does to the picture (hopgen.episode.effects); recorded in the annotation.
+    Labels and masks come from the sharp, exact annotation pass and are never affected."""
+    fstop: float                 # depth of field: physical aperture (full-frame equivalent), focus on the hand
+    exposure_ev: float           # exposure error, stops
+    white_balance: List[float]   # (3,) RGB gains of a white-balance error (green 1)
+    vignette: float              # relative light loss at the image corners
+    chromatic_px: float          # lateral chromatic aberration: red/blue shift at the corners, px
+    noise_read: float            # sensor read noise, std in linear 0..1 units
+    noise_shot: float            # shot noise: variance per unit linear signal
+    jpeg_quality: int            # JPEG-like 8x8 DCT quantisation quality (1..100)
+    seed: List[int]              # noise generator seed
+    motion_blur: str = "skipped: frames are single grasp states (no sub-frame motion in the plan)"
 
 
 @dataclass
@@ -79,6 +97,7 @@ class SampleSpec(_Spec):
     frame: int
     seed: List[int]      # [dataset seed, index]: recorded in the annotation
     camera: CameraChoice
+    effects: Optional[CameraEffects] = None  # None: a perfect camera (camera.effects false)
 
 
 @dataclass
@@ -104,6 +123,7 @@ class BackgroundChoice(_Spec):
     kind: str            # hdri | backdrop | photo
     seed: int            # backdrop and distractor draws (episode.appearance)
     photo: Optional[str] = None  # the backplate file of a photo background
+    fallback_from: Optional[str] = None  # "photo" when no photo folder was given (kind is then hdri)
 
 
 @dataclass
