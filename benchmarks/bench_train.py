@@ -37,7 +37,7 @@ import torch
 from hopgen.core.atomic import atomic_write_json
 from trainer.augment import finish_batch
 from trainer.config import load_config
-from trainer.engine import autocast, get_stage, make_optimizer, pick_device, to_device
+from trainer.engine import get_stage, make_optimizer, pick_device, to_device, training_step_fn
 from trainer.loader import TrainLoader
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -83,17 +83,6 @@ def _timed(fn, items, device, steps, warmup):
     _sync(device)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return n / wall, cpu / n
-
-
-def _step_fn(stage, model, cfg, device, opt):
-    def step(batch):
-        opt.zero_grad(set_to_none=True)
-        with autocast(cfg, device):
-            loss, _ = stage.loss(model, batch, cfg)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
 
 
 def _flops_per_image(step, batch):
@@ -173,7 +162,7 @@ def bench_config(config, data, steps, warmup, overrides=(), compile_variants=Tru
             b = {k: (v.contiguous(memory_format=torch.channels_last) if torch.is_tensor(v) and v.ndim == 4 else v)
                  for k, v in batch.items()}
         net = torch.compile(model) if comp else model
-        step = _step_fn(stage, net, vcfg, device, make_optimizer(vcfg, model))
+        step = training_step_fn(stage, net, vcfg, device, make_optimizer(vcfg, model))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         try:
@@ -195,7 +184,7 @@ def bench_config(config, data, steps, warmup, overrides=(), compile_variants=Tru
     if best is None:
         raise RuntimeError(f"bench train {config}: every speed setting failed: {variants}")
     fmodel = stage.build_model(cfg).to(device).train()  # FLOPs do not depend on dtype or memory format
-    flops = _flops_per_image(_step_fn(stage, fmodel, cfg, device, make_optimizer(cfg, fmodel)), batch)
+    flops = _flops_per_image(training_step_fn(stage, fmodel, cfg, device, make_optimizer(cfg, fmodel)), batch)
     del fmodel
     peak = _peak(device)
     m = dict(variants[best], variants=variants, best=best, train_flops_per_image=flops,
@@ -212,7 +201,7 @@ def bench_config(config, data, steps, warmup, overrides=(), compile_variants=Tru
     if cl:
         model = model.to(memory_format=torch.channels_last)
     net = torch.compile(model) if best.endswith("compile") else model
-    step = _step_fn(stage, net, bcfg, device, make_optimizer(bcfg, model))
+    step = training_step_fn(stage, net, bcfg, device, make_optimizer(bcfg, model))
     tl = TrainLoader(ds, bcfg, device=device)
     ips, cpu = _timed(step, _batches(tl, device, cfg.data, cl), device, steps, warmup)
     res["combined"] = {"img_per_s": ips, "setting": best, "workers": dataclasses.asdict(bcfg.data)["workers"]}

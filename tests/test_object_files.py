@@ -184,6 +184,7 @@ def test_folder_entry_and_assets_add_list(tmp_path):
 TINY = """dataset: {name: objects_tiny, num_samples: 12, seed: SEED, width: 64, height: 64, frames_per_episode: 1,
           views_per_frame: 2, test_fraction: 0.0, val_fraction: 0.0, holdout_objects_per_category: 0}
 background: {distractors: [0, 0]}
+camera: {effects: false}      # colours straight from the materials (no white balance, fringes, noise)
 render: {samples: 2, denoise: false, max_bounces: 2}
 """
 TEXTURED = ("can", "box", "crate_fbx", "crate_blend", "paint_ply")   # each shows red and blue

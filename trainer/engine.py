@@ -369,9 +369,10 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     return {"run": run_dir, "step": state["step"], "loss": last_loss, "nan_steps": state["nan_steps"]}
 
 
-def training_step_fn(stage, model, cfg, device):
-    """A callable(batch) doing one full optimisation step (for benchmarks); returns the loss."""
-    opt = make_optimizer(cfg, model)
+def training_step_fn(stage, model, cfg, device, opt=None):
+    """A callable(batch) doing one full optimisation step (for benchmarks); returns the loss. `opt`
+    defaults to a fresh optimizer of `model` (pass one when `model` is a compiled view of another)."""
+    opt = opt if opt is not None else make_optimizer(cfg, model)
 
     def step(batch):
         opt.zero_grad(set_to_none=True)

@@ -24,23 +24,11 @@ class RiggedFileError(rg.RigError):
 
 
 def _import(path):
-    """Import ``path``; returns the new objects."""
-    before = set(bpy.data.objects)
-    ext = os.path.splitext(path)[1].lower()
-    if ext in (".glb", ".gltf"):
-        with compat.gltf_importer_numpy():
-            bpy.ops.import_scene.gltf(filepath=path)
-    elif ext == ".fbx":
-        bpy.ops.import_scene.fbx(filepath=path)
-    elif ext == ".blend":
-        with bpy.data.libraries.load(path, link=False) as (src, dst):
-            dst.objects = list(src.objects)
-        for obj in dst.objects:
-            if obj is not None:
-                bpy.context.scene.collection.objects.link(obj)
-    else:
-        raise RiggedFileError(f"{path}: unsupported rigged file type {ext!r}")
-    return [o for o in bpy.data.objects if o not in before]
+    """Import ``path`` with Blender's own importer (compat.import_object_file: a .blend is appended with
+    autoexec off); returns the new objects."""
+    if os.path.splitext(path)[1].lower() not in (".glb", ".gltf", ".fbx", ".blend"):
+        raise RiggedFileError(f"{path}: unsupported rigged file type {os.path.splitext(path)[1].lower()!r}")
+    return compat.import_object_file(path)
 
 
 def _orthonormal(m):
