@@ -82,31 +82,47 @@ def _unfilter(data, h, stride, bpp):
     return out
 
 
-def decode_png(data):
-    """Decode PNG bytes to (H,W) or (H,W,C) uint8/uint16. Palette and interlaced files are rejected."""
+def _read_chunks(data, strict):
+    """Walk PNG bytes -> (IHDR fields, IDAT payloads). strict: every chunk's CRC must match and an IEND
+    must be present (check_png); the decoder reads what it can (decode_png)."""
     if data[:8] != _SIGNATURE:
         raise PNGError("not a PNG file (bad signature)")
-    pos, idat, header = 8, [], None
+    pos, idat, header, ended = 8, [], None, False
     while pos < len(data):
-        if pos + 8 > len(data):
+        if pos + (12 if strict else 8) > len(data):
             raise PNGError("truncated PNG chunk")
         (length,) = struct.unpack(">I", data[pos:pos + 4])
         tag = data[pos + 4:pos + 8]
         payload = data[pos + 8:pos + 8 + length]
         if len(payload) != length:
             raise PNGError("truncated PNG chunk")
+        if strict:
+            crc = data[pos + 8 + length:pos + 12 + length]
+            if len(crc) != 4:
+                raise PNGError("truncated PNG chunk")
+            if struct.unpack(">I", crc)[0] != zlib.crc32(tag + payload) & 0xFFFFFFFF:
+                raise PNGError(f"CRC mismatch in a {tag.decode('latin-1')} chunk")
         if tag == b"IHDR":
             header = struct.unpack(">IIBBBBB", payload)
         elif tag == b"IDAT":
             idat.append(payload)
         elif tag == b"IEND":
+            ended = True
             break
         pos += 12 + length
     if header is None or not idat:
         raise PNGError("PNG lacks IHDR or IDAT")
+    if strict and not ended:
+        raise PNGError("truncated PNG (no IEND chunk)")
     w, h, depth, ctype, _comp, _filt, interlace = header
     if ctype not in _CHANNELS or depth not in (8, 16) or interlace:
         raise PNGError(f"unsupported PNG (colour type {ctype}, depth {depth}, interlace {interlace})")
+    return (w, h, depth, ctype), idat
+
+
+def decode_png(data):
+    """Decode PNG bytes to (H,W) or (H,W,C) uint8/uint16. Palette and interlaced files are rejected."""
+    (w, h, depth, ctype), idat = _read_chunks(data, strict=False)
     c = _CHANNELS[ctype]
     bpp = c * depth // 8
     try:
@@ -126,35 +142,7 @@ def check_png(data, width=None, height=None, channels=None):
     with a matching CRC, an IEND, IDAT that inflates to exactly the size the header promises, and
     (when given) the expected width, height and channel count. Returns (width, height, channels);
     raises PNGError saying what is wrong (a truncated file, e.g. from a full disk, fails here)."""
-    if data[:8] != _SIGNATURE:
-        raise PNGError("not a PNG file (bad signature)")
-    pos, idat, header, ended = 8, [], None, False
-    while pos < len(data):
-        if pos + 12 > len(data):
-            raise PNGError("truncated PNG chunk")
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        tag = data[pos + 4:pos + 8]
-        payload = data[pos + 8:pos + 8 + length]
-        crc = data[pos + 8 + length:pos + 12 + length]
-        if len(payload) != length or len(crc) != 4:
-            raise PNGError("truncated PNG chunk")
-        if struct.unpack(">I", crc)[0] != zlib.crc32(tag + payload) & 0xFFFFFFFF:
-            raise PNGError(f"CRC mismatch in a {tag.decode('latin-1')} chunk")
-        if tag == b"IHDR":
-            header = struct.unpack(">IIBBBBB", payload)
-        elif tag == b"IDAT":
-            idat.append(payload)
-        elif tag == b"IEND":
-            ended = True
-            break
-        pos += 12 + length
-    if header is None or not idat:
-        raise PNGError("PNG lacks IHDR or IDAT")
-    if not ended:
-        raise PNGError("truncated PNG (no IEND chunk)")
-    w, h, depth, ctype, _comp, _filt, interlace = header
-    if ctype not in _CHANNELS or depth not in (8, 16) or interlace:
-        raise PNGError(f"unsupported PNG (colour type {ctype}, depth {depth}, interlace {interlace})")
+    (w, h, depth, ctype), idat = _read_chunks(data, strict=True)
     c = _CHANNELS[ctype]
     try:
         raw = zlib.decompressobj()
