@@ -45,6 +45,8 @@ class BodyFrameState(FrameState):
     arm_points: np.ndarray = None   # (A, 3)
     body_points: np.ndarray = None  # (P, 3)
     wrist_error_m: float = 0.0
+    penetration_m: float = 0.0      # deepest hand/forearm skin inside the object after posing (>= 0)
+    pushed_m: float = 0.0           # how far the hand was backed out of the object (push_out_of_object)
 
 
 @dataclass
@@ -250,6 +252,48 @@ def settle_fingers(rig, local, side, root, object_to_world, sdf, fingers_ids, to
     return worst
 
 
+PUSH_TOLERANCE_M = CONTACT_TOLERANCE_M  # palm/thumb-base skin deeper than this backs the hand out
+PUSH_ITERATIONS = 3
+
+
+def skin_depth(points, object_to_world, sdf):
+    """(deepest depth (m, >= 0), (3,) outward unit normal of the object there, world) of world
+    ``points`` against the object's signed distance (normal from central differences)."""
+    inv = np.linalg.inv(object_to_world)
+    local = cam.transform(inv, points)
+    d = sdf(local)
+    k = int(np.argmin(d))
+    eps = 1e-4
+    grad = np.array([sdf(local[k] + e)[0] - sdf(local[k] - e)[0] for e in np.eye(3) * eps])
+    n = object_to_world[:3, :3] @ (grad / max(np.linalg.norm(grad), 1e-12))
+    return max(0.0, -float(d[k])), n
+
+
+def shifted_target(tgt, shift):
+    """The _Target moved rigidly by ``shift`` (3,) (wrist, elbow hint and finger goal)."""
+    w = tgt.wrist_goal.copy()
+    w[:3, 3] += shift
+    return _Target(w, tgt.elbow_hint + shift, tgt.goal + shift, tgt.pulps)
+
+
+def push_out_of_object(rig, side, tgt, root, contact, pulp_locals, ids, tol=PUSH_TOLERANCE_M,
+                       iterations=PUSH_ITERATIONS):
+    """pose_frame, then back the whole hand out of the object while its skin ``ids`` (hand and
+    forearm vertices) sinks deeper than ``tol``: the rig's palm and thumb base are not the proxy
+    hand's, so the proxy's contacts can leave them a few mm inside (fingers are opened by
+    settle_fingers; a palm cannot open). Each step moves the target along the object's normal at
+    the deepest point by the excess depth; fingers are settled again after each move.
+    Returns (local, root, arm solution, depth (m), total shift (m))."""
+    object_to_world, sdf = contact[0], contact[1]
+    shift = np.zeros(3)
+    for it in range(iterations + 1):
+        local, root_k, sol = pose_frame(rig, side, shifted_target(tgt, shift), root, contact, pulp_locals)
+        depth, normal = skin_depth(rg.skin(rig, rg.pose(rig, local, root_k), ids), object_to_world, sdf)
+        if depth <= tol or it == iterations:
+            return local, root_k, sol, depth, float(np.linalg.norm(shift))
+        shift = shift + (depth - 0.8 * tol) * normal
+
+
 RELAXED_ARM_DEG = 12.0  # the free arm hangs this far out from the vertical (rest poses hold it out)
 
 
@@ -391,8 +435,9 @@ def build_body_episode(cfg, manifest, spec, avatar):
     frames = []
     for k, tgt in zip(needed, targets):
         st = states[k]
-        local, root_k, sol = pose_frame(r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids),
-                                        thumb_pulp_locals(r, side, shape))
+        local, root_k, sol, depth, pushed = push_out_of_object(
+            r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids), thumb_pulp_locals(r, side, shape),
+            arm_ids)
         posed = rg.pose(r, local, root_k)
         verts = rg.skin(r, posed)
         joints = rg.hand_joints(r, posed, side)
@@ -400,7 +445,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
             frame=k, phase=st.phase, angles=np.asarray(st.angles), hand_to_world=rg.hand_frame(joints, side),
             object_to_world=np.asarray(st.object_to_world), joints=joints, vertices=verts,
             hand_points=verts[hand_ids], arm_points=verts[arm_ids], body_points=verts[body_ids],
-            wrist_error_m=sol.wrist_error_m if sol else 0.0))
+            wrist_error_m=sol.wrist_error_m if sol else 0.0, penetration_m=depth, pushed_m=pushed))
     eyes = None
     if root is not None and all(b in r.bone_names for b in EYE_BONES):
         posed = rg.pose(r, rg.identity_pose(r), root)  # the head does not move with the arms

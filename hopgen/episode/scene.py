@@ -158,6 +158,10 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
                   "fingers_in_contact": grasp_dict.get("fingers_in_contact"),
+                  # rigged avatars: the rendered skin's own depth in the object this frame (the
+                  # grasp's figure above is the proxy hand's; hopgen.episode.body.push_out_of_object)
+                  **({"avatar_penetration_mm": round(1000.0 * state.penetration_m, 3)}
+                     if getattr(state, "penetration_m", None) is not None else {}),
                   **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
                     "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
