@@ -206,6 +206,8 @@ class RenderConfig:
     # Skin subsurface scattering: "burley" (Christensen-Burley, ~28% faster per sample) or
     # "random_walk" (Blender's skin random walk where the build has it; closest to measured skin).
     subsurface: str = "burley"
+    # Per-subject skin detail (veins, pores, micro-relief, knuckle wrinkles as bump; hopgen.episode.skin).
+    skin_detail: bool = True
 
     def validate(self):
         if not 1 <= self.samples <= 1 << 16:

@@ -17,12 +17,13 @@ from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
 from hopgen.dataset.hopformat import read_rendered_rgb, sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
-from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
+from hopgen.episode.skin import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps, subject_skin
 from hopgen.episode.effects import apply_effects
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
 from hopgen.blender.hand import CREASE_ATTRIBUTE, build_hand_object
+from hopgen.blender.skin import detailed_skin_material
 from hopgen.blender.objects import build_object_object
 from hopgen.blender.passes import render_annotations, render_rgb
 
@@ -65,10 +66,11 @@ class EpisodeRenderer:
         self.render_info["view_transform"] = compat.set_view_transform(
             scene, "Filmic" if r.view_transform == "filmic" else "Standard")
         looks = scene_data.looks  # every random appearance choice, drawn in pure code
+        self.body_avatar = None
         self.sleeve = None
         if scene_data.rigged:  # MakeHuman body / rigged file (hopgen.blender.avatars)
-            body = BodyAvatar(scene_data, ep)
-            self.hand, self.arm = body.hand, body.body  # both posed from state.vertices
+            self.body_avatar = BodyAvatar(scene_data, ep, subject_skin(cfg, scene_data))
+            self.hand, self.arm = self.body_avatar.hand, self.body_avatar.body  # posed by BodyAvatar.pose
         else:
             self._add_hand(scene_data, looks)
         self.obj = build_object_object(scene_data.object_geom, "hop_object")
@@ -98,9 +100,13 @@ class EpisodeRenderer:
         """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
         ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus the sleeve."""
         subj, mesh = scene_data.subject, scene_data.hand_mesh
-        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, knuckle/fingertip redness
-        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
-                                       palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
+        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, redness, veins, wrinkles, rest coordinates
+        detail = subject_skin(self.cfg, scene_data)
+        if detail is not None:
+            skin = detailed_skin_material("hop_skin", subj.skin_rgb, detail, crease_attribute=CREASE_ATTRIBUTE)
+        else:
+            skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
+                                           palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
         nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
         hand_f, arm_f = _split_hand(mesh)
         self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f, point_attributes=maps)
@@ -114,9 +120,12 @@ class EpisodeRenderer:
                                                  inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
 
     def _pose(self, state):
-        hscene.update_vertices(self.hand, state.vertices)
-        if self.arm is not None:
-            hscene.update_vertices(self.arm, state.vertices)
+        if self.body_avatar is not None:  # clothes stand off the skin (hopgen.blender.avatars)
+            self.body_avatar.pose(state)
+        else:
+            hscene.update_vertices(self.hand, state.vertices)
+            if self.arm is not None:
+                hscene.update_vertices(self.arm, state.vertices)
         if self.sleeve is not None:
             faces = np.asarray(self._mesh.faces)
             vn = _vertex_normals(state.vertices, faces)

@@ -22,6 +22,8 @@ import numpy as np
 from hopgen.core import camera as cam
 from hopgen.avatars import rig as rg
 from hopgen.avatars.entries import avatar_rig, proxy_subject
+from hopgen.episode import outfit
+from hopgen.episode.contact import push_out_of_object
 from hopgen.episode.appearance import episode_looks
 from hopgen.episode.framing import view_problems
 from hopgen.episode.surroundings import occluding_distractors
@@ -59,6 +61,9 @@ class BodyEpisodeScene(EpisodeScene):
     shown: np.ndarray = None  # (T,) bool: triangles rendered (avatar.body false: hand + forearm only)
     eyes: np.ndarray = None   # (3,) midpoint of the eyes (world), for egocentric views; None: no head
     skin_rgb: tuple = (0.6, 0.42, 0.32)
+    region: np.ndarray = None           # (T,) appearance region per triangle (rig.REGION_*, sleeve applied)
+    garment_offset: np.ndarray = None   # (V,) stand-off of the clothes/hair from the skin (m; outfit.garment_offsets)
+    hair: dict = None                   # outfit.hair_params of the subject (None: no hair region)
 
     rigged = True
 
@@ -252,48 +257,6 @@ def settle_fingers(rig, local, side, root, object_to_world, sdf, fingers_ids, to
     return worst
 
 
-PUSH_TOLERANCE_M = CONTACT_TOLERANCE_M  # palm/thumb-base skin deeper than this backs the hand out
-PUSH_ITERATIONS = 3
-
-
-def skin_depth(points, object_to_world, sdf):
-    """(deepest depth (m, >= 0), (3,) outward unit normal of the object there, world) of world
-    ``points`` against the object's signed distance (normal from central differences)."""
-    inv = np.linalg.inv(object_to_world)
-    local = cam.transform(inv, points)
-    d = sdf(local)
-    k = int(np.argmin(d))
-    eps = 1e-4
-    grad = np.array([sdf(local[k] + e)[0] - sdf(local[k] - e)[0] for e in np.eye(3) * eps])
-    n = object_to_world[:3, :3] @ (grad / max(np.linalg.norm(grad), 1e-12))
-    return max(0.0, -float(d[k])), n
-
-
-def shifted_target(tgt, shift):
-    """The _Target moved rigidly by ``shift`` (3,) (wrist, elbow hint and finger goal)."""
-    w = tgt.wrist_goal.copy()
-    w[:3, 3] += shift
-    return _Target(w, tgt.elbow_hint + shift, tgt.goal + shift, tgt.pulps)
-
-
-def push_out_of_object(rig, side, tgt, root, contact, pulp_locals, ids, tol=PUSH_TOLERANCE_M,
-                       iterations=PUSH_ITERATIONS):
-    """pose_frame, then back the whole hand out of the object while its skin ``ids`` (hand and
-    forearm vertices) sinks deeper than ``tol``: the rig's palm and thumb base are not the proxy
-    hand's, so the proxy's contacts can leave them a few mm inside (fingers are opened by
-    settle_fingers; a palm cannot open). Each step moves the target along the object's normal at
-    the deepest point by the excess depth; fingers are settled again after each move.
-    Returns (local, root, arm solution, depth (m), total shift (m))."""
-    object_to_world, sdf = contact[0], contact[1]
-    shift = np.zeros(3)
-    for it in range(iterations + 1):
-        local, root_k, sol = pose_frame(rig, side, shifted_target(tgt, shift), root, contact, pulp_locals)
-        depth, normal = skin_depth(rg.skin(rig, rg.pose(rig, local, root_k), ids), object_to_world, sdf)
-        if depth <= tol or it == iterations:
-            return local, root_k, sol, depth, float(np.linalg.norm(shift))
-        shift = shift + (depth - 0.8 * tol) * normal
-
-
 RELAXED_ARM_DEG = 12.0  # the free arm hangs this far out from the vertical (rest poses hold it out)
 
 
@@ -436,8 +399,8 @@ def build_body_episode(cfg, manifest, spec, avatar):
     for k, tgt in zip(needed, targets):
         st = states[k]
         local, root_k, sol, depth, pushed = push_out_of_object(
-            r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids), thumb_pulp_locals(r, side, shape),
-            arm_ids)
+            pose_frame, r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids),
+            thumb_pulp_locals(r, side, shape), arm_ids)
         posed = rg.pose(r, local, root_k)
         verts = rg.skin(r, posed)
         joints = rg.hand_joints(r, posed, side)
@@ -454,6 +417,9 @@ def build_body_episode(cfg, manifest, spec, avatar):
     if not cfg.avatar.body:
         shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
     looks = episode_looks(spec, BODY_CLOTHES, frames, geom.vertices)
+    region, offset, hair = outfit.dress(cfg, spec, r, labels, subject_dict, subject)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
                             frames=frames, looks=looks, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
-                            skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))
+                            skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)),
+                            region=region, garment_offset=offset, hair=hair)
+

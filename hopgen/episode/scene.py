@@ -137,6 +137,7 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     from hopgen import __version__, FORMAT
     from hopgen.dataset.hopformat import sample_id
     from hopgen.hand.kinematics import angles_to_dict
+    from hopgen.episode.skin import subject_skin
     xyz = cam.transform(w2c, state.joints)
     uv = cam.project(K, xyz)
     spec, subject, grasp = scene.spec, scene.subject, scene.grasp
@@ -164,7 +165,8 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                      if getattr(state, "penetration_m", None) is not None else {}),
                   **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
-                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
+                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind,
+                    "skin": subject_skin(cfg, scene)},
         "scene": {"background": spec.background.kind, "background_fallback_from": spec.background.fallback_from,
                   "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
                   "distractors": len(scene.looks.distractors) if scene.looks is not None else spec.distractors,
