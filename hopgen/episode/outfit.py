@@ -124,7 +124,33 @@ def garment_offsets(rest_vertices, triangles, region, pieces, rng):
     return off_b + off_a * folds
 
 
-GARMENT_STREAM = 3  # default_rng([appearance_seed, GARMENT_STREAM]): the folds of the clothes
+GARMENT_STREAM = 3  # default_rng([appearance_seed, GARMENT_STREAM]): sleeve length, then the folds
+# Where a sleeve ends, as a fraction of the arm from shoulder to wrist (the elbow is at ~0.55).
+LONG_SLEEVE_END = (0.62, 0.82)
+SHORT_SLEEVE_END = (0.22, 0.42)
+ARM_RADIUS_M = 0.08
+
+
+def cut_sleeves(rig, region, not_hand, end):
+    """Sleeves of the top that end in a clean cuff (in place in ``region``): on both arms, the
+    arm-bone triangles (not the hand) nearer the shoulder than ``end`` of the shoulder -> elbow ->
+    wrist polyline (rest pose) are the top's, those beyond it skin."""
+    c = rig.vertices[rig.triangles].mean(1)
+    for side, chain in rig.arms.items():
+        bones = list(chain.upper) + list(chain.fore)
+        p = [rig.rest[chain.upper[0], :3, 3], rig.rest[chain.fore[0], :3, 3], rig.rest[int(rig.refs(side)[0, 0]), :3, 3]]
+        lengths = [np.linalg.norm(p[1] - p[0]), np.linalg.norm(p[2] - p[1])]
+        best_d, frac = np.full(len(c), np.inf), np.zeros(len(c))
+        start = 0.0
+        for a, b, length in ((p[0], p[1], lengths[0]), (p[1], p[2], lengths[1])):
+            t = np.clip((c - a) @ (b - a) / (length * length), 0.0, 1.0)
+            d = np.linalg.norm(c - (a + t[:, None] * (b - a)), axis=1)
+            closer = d < best_d
+            best_d[closer], frac[closer] = d[closer], (start + t[closer] * length) / sum(lengths)
+            start += length
+        arm = np.isin(rig.dominant, bones) & not_hand & (best_d < ARM_RADIUS_M)
+        region[arm & (frac < end)] = rg.REGION_TOP
+        region[arm & (frac >= end) & (region == rg.REGION_TOP)] = rg.REGION_SKIN
 
 
 def dress(cfg, spec, rig, labels, subject_dict, subject):
@@ -134,13 +160,16 @@ def dress(cfg, spec, rig, labels, subject_dict, subject):
     from hopgen.core.skeleton import SEG_ARM
     n = len(rig.triangles)
     region = np.zeros(n, np.int64) if rig.region is None else np.asarray(rig.region, np.int64).copy()
-    if spec.sleeve and rig.sleeve is not None:
+    rng = np.random.default_rng([spec.appearance_seed, GARMENT_STREAM])
+    end = rng.uniform(*(LONG_SLEEVE_END if spec.sleeve else SHORT_SLEEVE_END))
+    if rig.region is not None and rig.dominant is not None and rig.arms:
+        cut_sleeves(rig, region, np.asarray(labels) == SEG_ARM, end)
+    elif spec.sleeve and rig.sleeve is not None:
         region[np.asarray(rig.sleeve) & (np.asarray(labels) == SEG_ARM)] = rg.REGION_TOP
     has_hair = bool(np.any(region == rg.REGION_HAIR))
     pieces = {rg.REGION_TOP: "top", rg.REGION_BOTTOM: "bottom", rg.REGION_SHOES: "shoes"}
     if has_hair:
         pieces[rg.REGION_HAIR] = "hair"
-    offset = garment_offsets(rig.vertices, rig.triangles, region, pieces,
-                                    np.random.default_rng([spec.appearance_seed, GARMENT_STREAM]))
+    offset = garment_offsets(rig.vertices, rig.triangles, region, pieces, rng)
     hair = hair_params(cfg.dataset.seed, subject.id, subject_dict.get("skin_tone")) if has_hair else None
     return region, offset, hair

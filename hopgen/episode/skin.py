@@ -88,7 +88,8 @@ def skin_maps(vertices, normals, joints, side, region=None):
         to_joint = np.min(np.linalg.norm(np.asarray(vertices)[:, None, :] - joints[None], axis=2), axis=1)
         region = np.maximum(arm, 1.0 - _smoothstep(to_joint, 0.03, 0.04))
     region = np.clip(np.asarray(region, np.float64), 0.0, 1.0)
-    palmar = _smoothstep(n_local[:, 2], -0.2, 0.5)
+    # The palm side; on the forearm only a hint of it (the inner forearm is a little lighter).
+    palmar = _smoothstep(n_local[:, 2], -0.2, 0.5) * (0.3 + 0.7 * _smoothstep(y, -0.02, 0.01))
 
     def near(ids, radius):
         d = np.min(np.linalg.norm(np.asarray(vertices)[:, None, :] - joints[None, ids, :], axis=2), axis=1)
