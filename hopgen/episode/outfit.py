@@ -96,7 +96,7 @@ def hair_params(seed, subject_id, skin_tone):
 
 def garment_offsets(rest_vertices, triangles, region, pieces, rng):
     """(V,) stand-off from the skin (m) of a body mesh: a vertex takes the least FIT of its
-    triangles' garments (``region`` (T,) ints, ``pieces`` {region code: piece name}; other codes
+    triangles' garments, then EDGE_SMOOTHING averaging passes ramp the edges (``region`` (T,) ints, ``pieces`` {region code: piece name}; other codes
     are skin, 0), so garment edges meet the skin; inside a garment a sum of FOLD_WAVES plane waves
     over the rest positions (random directions, wavelengths FOLD_WAVELENGTH_M, phases from ``rng``)
     adds the folds."""
@@ -121,7 +121,25 @@ def garment_offsets(rest_vertices, triangles, region, pieces, rng):
         np.minimum.at(off_a, tri[:, c], amp[per_tri])
     off_b[~np.isfinite(off_b)] = 0.0
     off_a[~np.isfinite(off_a)] = 0.0
-    return off_b + off_a * folds
+    return _smooth(off_b + off_a * folds, tri, EDGE_SMOOTHING)
+
+
+EDGE_SMOOTHING = 4  # vertex-averaging passes: a garment edge ramps over a few triangles, no spikes
+
+
+def _smooth(values, tri, passes):
+    """``passes`` rounds of averaging each vertex with its triangle neighbours (a garment's edge
+    follows the triangles of the region, so without it the step from skin to cloth stands up in
+    spikes); vertices of no garment triangle nearby stay at 0."""
+    n = len(values)
+    edges = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    edges = np.concatenate([edges, edges[:, ::-1]])
+    deg = np.bincount(edges[:, 0], minlength=n).astype(np.float64)
+    out = np.asarray(values, np.float64)
+    for _ in range(passes):
+        acc = np.bincount(edges[:, 0], weights=out[edges[:, 1]], minlength=n)
+        out = np.where(deg > 0, 0.5 * out + 0.5 * acc / np.maximum(deg, 1), out)
+    return out
 
 
 GARMENT_STREAM = 3  # default_rng([appearance_seed, GARMENT_STREAM]): sleeve length, then the folds

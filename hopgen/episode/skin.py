@@ -101,8 +101,12 @@ def skin_maps(vertices, normals, joints, side, region=None):
     flush = np.maximum(knuckles, tips)
     y_mcp = float(((joints[[5, 9, 13, 17]] - f[:3, 3]) @ f[:3, :3])[:, 1].mean())
     # Wrinkles: the back of the finger joints (PIP, DIP, thumb MCP/IP), fainter over the MCP knuckles; the palm.
-    wrinkle = np.maximum(near([2, 3, 6, 7, 10, 11, 14, 15, 18, 19], 0.010) * dorsal,
-                         0.5 * near([5, 9, 13, 17], 0.012) * dorsal)
+    # (joint centres lie ~8-10 mm under the skin of the back of a finger: full weight out to 10 mm)
+    def around(ids, inner, outer):
+        d = np.min(np.linalg.norm(np.asarray(vertices)[:, None, :] - joints[None, ids, :], axis=2), axis=1)
+        return 1.0 - _smoothstep(d, inner, outer)
+    wrinkle = np.maximum(around([2, 3, 6, 7, 10, 11, 14, 15, 18, 19], 0.010, 0.015) * dorsal,
+                         0.5 * around([5, 9, 13, 17], 0.012, 0.017) * dorsal)
     in_palm = _smoothstep(y, 0.0, 0.015) * (1.0 - _smoothstep(y, y_mcp - 0.01, y_mcp + 0.005))
     wrinkle = np.maximum(wrinkle, 0.6 * palmar * in_palm)
     # Veins: the dorsal venous network between wrist and knuckles, and the wrist and forearm all round.
