@@ -318,6 +318,8 @@ def skin_clearance(piece_vertices, skin_vertices, skin_normals, chunk=512):
     p = np.asarray(piece_vertices, np.float64)
     v = np.asarray(skin_vertices, np.float64)
     n = np.asarray(skin_normals, np.float64)
+    near_box = np.all((v > p.min(0) - 0.02) & (v < p.max(0) + 0.02), axis=1)  # only skin that can be nearest
+    v, n = v[near_box], n[near_box]
     worst = np.inf
     for k in range(0, len(p), chunk):
         q = p[k:k + chunk]
