@@ -106,7 +106,7 @@ def test_sleeve_folds_are_geometry_and_the_build_is_deterministic(meshes):
     near = (along > 0) & (along < look.folds[-1].position_m + 0.005)
     # The folds move the cloth outwards near the cuff by up to their amplitude, and not elsewhere.
     assert dist[near].max() > 0.8 * max(f.amplitude_m for f in look.folds)
-    assert dist[along > 0.12].max() < 1e-4
+    assert dist[along > 0.16].max() < 1e-4
     assert piece.uv.shape == (len(piece.faces), 3, 2)
     assert np.ptp(piece.uv[..., 0], axis=1).max() < 0.02  # the seam wraps, no face spans the arm
 

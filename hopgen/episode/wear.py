@@ -221,14 +221,14 @@ def draw_sleeve(rng, fabrics, folds=True):
     thick = 0.0025 if fabric == "knit" else (0.0015 if fabric == "denim" else 0.001)
     drape, drape_phase = float(rng.uniform(0.0005, 0.0015)), float(rng.uniform(0, 2 * np.pi))
     out = []
-    n = int(rng.integers(2, 6)) if folds else 0
+    n = int(rng.integers(3, 7)) if folds else 0
     pos = float(rng.uniform(0.006, 0.015))
-    for k in range(n):
-        out.append(Fold(position_m=pos, amplitude_m=float(rng.uniform(0.0012, 0.0035)) * (0.8 ** k),
-                        width_m=float(rng.uniform(0.0018, 0.0035)), waver_m=float(rng.uniform(0.001, 0.004)),
+    for k in range(n):  # cloth bunched at the cuff: deep folds first, shallower up the arm
+        out.append(Fold(position_m=pos, amplitude_m=float(rng.uniform(0.002, 0.005)) * (0.85 ** k),
+                        width_m=float(rng.uniform(0.0025, 0.005)), waver_m=float(rng.uniform(0.002, 0.008)),
                         phase=float(rng.uniform(0, 2 * np.pi)), lobes=int(rng.integers(1, 4)),
                         lobe_phase=float(rng.uniform(0, 2 * np.pi))))
-        pos += float(rng.uniform(0.007, 0.016))
+        pos += float(rng.uniform(0.008, 0.018))
     return SleeveLook(fabric=fabric, colour_a=a, colour_b=b, thread_scale=scale, roughness=rough,
                       bump_strength=bump, cuff_m=cuff, ease_m=ease, hem_m=hem, thickness_m=thick,
                       drape_m=drape, drape_phase=drape_phase, folds=out)

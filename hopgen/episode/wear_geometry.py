@@ -258,8 +258,8 @@ def sleeve_mesh(frame, rest_vertices, look, name="hop_sleeve"):
     local = frame.local(rest_vertices)
     far = float(local[:, 2].max())
     arm = local[local[:, 2] >= look.cuff_m - 0.01]
-    near_rows = np.arange(0.0, 0.09, 0.0008)
-    rows = np.r_[near_rows, np.arange(0.09, far - look.cuff_m, 0.004)]
+    near_rows = np.arange(0.0, 0.13, 0.0008)  # fine rows where the folds are
+    rows = np.r_[near_rows, np.arange(0.13, far - look.cuff_m, 0.004)]
     s = look.cuff_m + rows
     secs = [cross_section(arm, si - 0.004, si + 0.004) for si in s]
     keep = np.array([sc is not None for sc in secs])
