@@ -164,6 +164,10 @@ class AvatarConfig:
             raise ConfigError(f"avatar.subjects: {self.subjects} names a subject twice")
 
 
+ACCESSORY_KINDS = ("watch", "bracelet")          # hopgen.episode.wear builds these
+SLEEVE_FABRICS = ("knit", "cotton", "denim")
+
+
 @dataclass
 class WearConfig:
     """What the arm wears (hopgen.episode.wear): a wrist accessory in this share of episodes, its
@@ -175,7 +179,6 @@ class WearConfig:
     sleeve_folds: bool = True
 
     def validate(self):
-        from hopgen.episode.wear import ACCESSORY_KINDS, SLEEVE_FABRICS
         _check_probability("wear.accessory_probability", self.accessory_probability)
         _check_probs("wear.accessory_kinds", self.accessory_kinds, ACCESSORY_KINDS)
         _check_probs("wear.sleeve_fabrics", self.sleeve_fabrics, SLEEVE_FABRICS)

@@ -14,9 +14,9 @@ from typing import List, Optional
 
 import numpy as np
 
+from hopgen.config import ACCESSORY_KINDS, SLEEVE_FABRICS  # noqa: F401 (the config checks them)
+
 WEAR_STREAM = 1              # default_rng([appearance_seed, 1]); stream 0 is clothes + world colour
-ACCESSORY_KINDS = ("watch", "bracelet")
-SLEEVE_FABRICS = ("knit", "cotton", "denim")
 STRAP_MATERIALS = ("leather", "metal", "plastic", "fabric")
 BRACELET_STYLES = ("bangle", "cord", "band")
 # A watch sits just above the wrist bones, a bracelet lower (nearer the hand): distance of the
