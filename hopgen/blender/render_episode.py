@@ -59,6 +59,8 @@ class EpisodeRenderer:
         if scene_data.rigged:  # MakeHuman body / rigged file (hopgen.blender.avatars)
             body = BodyAvatar(scene_data, ep)
             self.hand, self.arm = body.hand, body.body  # both posed from state.vertices
+            if scene_data.wear_meshes:  # wrist accessories, fitted to the rig's rest skin
+                self.worn = WornPieces(scene_data.wear, scene_data.wear_meshes, scene_data.rig.vertices)
         else:
             self._add_hand(scene_data, looks)
         self.obj = build_object_object(scene_data.object_geom, "hop_object")

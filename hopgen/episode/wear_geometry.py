@@ -222,9 +222,36 @@ def watch_case_mesh(frame, local, acc, strap_section):
     return v, _orient_closed(v, f), slot
 
 
-def accessory_mesh(frame, rest_vertices, acc, name):
-    """WearMesh of Accessory ``acc`` around skin ``rest_vertices`` (V,3) in ``frame``."""
-    local = frame.local(rest_vertices)
+def rig_arm_frame(rest_joints, side, elbow=None):
+    """ArmFrame of a rigged avatar's ``side`` hand at rest: (21,3) contract joints (hand frame of
+    hopgen.avatars.rig: y to the middle finger, z to the palm) and the elbow (None: the forearm
+    continues the hand's -y)."""
+    from hopgen.avatars.rig import hand_frame
+    hf = hand_frame(rest_joints, side)
+    wrist = np.asarray(rest_joints[0], np.float64)
+    axis = -hf[:3, 1] if elbow is None else np.asarray(elbow, np.float64) - wrist
+    axis = axis / np.linalg.norm(axis)
+    dorsal = -hf[:3, 2] + (hf[:3, 2] @ axis) * axis
+    return ArmFrame(wrist, axis, dorsal / np.linalg.norm(dorsal))
+
+
+def surface_samples(vertices, triangles, per_edge=4):
+    """(T * k, 3) points spread over each triangle on a fixed barycentric grid (no draws): a coarse
+    mesh's surface, dense enough for cross_section."""
+    g = [(i, j) for i in range(per_edge + 1) for j in range(per_edge + 1 - i)]
+    bary = np.array([(i, j, per_edge - i - j) for i, j in g], np.float64) / per_edge  # (k, 3)
+    tri = np.asarray(vertices, np.float64)[np.asarray(triangles)]                    # (T, 3, 3)
+    return np.einsum("kc,tcd->tkd", bary, tri).reshape(-1, 3)
+
+
+def accessory_mesh(frame, rest_vertices, acc, name, vertex_ids=None, surface=None):
+    """WearMesh of Accessory ``acc`` around skin ``rest_vertices`` (V,3) in ``frame``. vertex_ids:
+    only these vertices are the arm's skin and may anchor the piece (indices into
+    ``rest_vertices``); surface: (S,3) points of the arm's surface to fit to (default the skin
+    vertices; a coarse mesh passes surface_samples)."""
+    ids = np.arange(len(rest_vertices)) if vertex_ids is None else np.asarray(vertex_ids)
+    anchor_local = frame.local(np.asarray(rest_vertices)[ids])
+    local = anchor_local if surface is None else frame.local(surface)
     v, f, sec = band_mesh(frame, local, acc, name)
     slot = np.zeros(len(f), np.int64)
     slots = ["strap"]
@@ -235,7 +262,7 @@ def accessory_mesh(frame, rest_vertices, acc, name):
         slot = np.r_[slot, cslot + 1]
         slots = ["strap", "case", "dial"]
     reach = 0.5 * acc.width_m + (acc.case_radius_m if acc.kind == "watch" else 0.0) + 0.004
-    anchors = np.nonzero(np.abs(local[:, 2] - acc.position_m) <= reach)[0]
+    anchors = ids[np.abs(anchor_local[:, 2] - acc.position_m) <= reach]
     return WearMesh(name, v, f, slot, slots, anchors, record=acc.record())
 
 
