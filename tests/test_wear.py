@@ -191,3 +191,32 @@ def test_real_render_watch_over_the_wrist_is_surroundings():
     from hopgen.core.pngio import read_png
     img = read_png(rgb)
     assert img.shape == (64, 64, 3) and img[watch].std() > 0  # the watch renders (not a flat hole)
+
+
+def test_makehuman_wrist_wears_the_accessory():
+    import os
+    from pathlib import Path
+    from hopgen.assets.manifest import load_manifest
+    from hopgen.avatars import rig as rg
+    from hopgen.episode.build import build_episode
+    from hopgen.episode.plan import plan_episode
+    mh_dir = Path(os.environ.get("HOPGEN_MAKEHUMAN_DIR") or Path(__file__).resolve().parents[2] / "shared/assets/makehuman")
+    if not (mh_dir / "data" / "3dobjs" / "base.obj").is_file() and not (mh_dir / "3dobjs" / "base.obj").is_file():
+        pytest.skip(f"MakeHuman data folder not found at {mh_dir} (set HOPGEN_MAKEHUMAN_DIR)")
+    m = load_manifest(data={"avatars": [{"name": "anna", "kind": "makehuman", "path": str(mh_dir),
+                                         "subject": "makehuman_03"}],
+                            "objects": [{"name": "can", "category": "cylindrical", "procedural": {"generator": "can"}}]})
+    cfg = load_generation_config(TINY, ["dataset.num_samples=2", "dataset.frames_per_episode=2",
+                                        "wear.accessory_probability=1.0", "wear.accessory_kinds={watch: 1.0}"])
+    spec = plan_episode(cfg, m, 0)
+    sc = build_episode(cfg, m, spec)
+    (piece,) = sc.wear_meshes
+    assert sc.wear.sleeve is None and sc.wear.accessories[0].kind == "watch"
+    r = sc.rig
+    wrist = rg.hand_joints(r, r.rest, spec.side)[0]
+    strap = np.unique(piece.faces[piece.face_slot == 0])
+    assert np.linalg.norm(piece.vertices[strap].mean(0) - wrist) < 0.04
+    for f in sc.frames:  # the skin under the watch moves (nearly) rigidly: the watch goes with it
+        T = G.rigid_fit(r.vertices[piece.anchor_ids], f.vertices[piece.anchor_ids])
+        res = np.linalg.norm(r.vertices[piece.anchor_ids] @ T[:3, :3].T + T[:3, 3] - f.vertices[piece.anchor_ids], axis=1)
+        assert res.max() < 0.006
