@@ -131,7 +131,7 @@ def finish_material(name, finish):
         tree.links.new(col, bsdf.inputs["Base Color"])
         strength, dist = 0.3, 0.0004
         compat.set_input(bsdf, "sheen", 0.5)
-    elif kind in ("plastic", "dial"):
+    elif kind in ("plastic", "dial", "hands"):
         height, strength, dist = _noise(tree, vec, 2500.0, 2.0), 0.03, 0.0002
         compat.set_input(bsdf, "specular", 0.5)
         if kind == "dial":
@@ -162,7 +162,7 @@ class WornPieces:
                 mats, label = [fabric_material("hop_sleeve_fabric", wear.sleeve)], SEG_ARM
             else:
                 acc = accessories[piece.name]
-                parts = {"strap": acc.strap, "case": acc.case, "dial": acc.dial}
+                parts = {"strap": acc.strap, "case": acc.case, "dial": acc.dial, "hands": acc.hands}
                 mats = [finish_material(f"{piece.name}_{slot}", parts[slot]) for slot in piece.slots]
                 label = SEG_SURROUNDINGS  # an accessory is part of the surroundings (docs/format.md)
             obj = hscene.add_mesh_object(piece.name, piece.vertices, piece.faces, label, materials=mats,

@@ -106,6 +106,8 @@ class Accessory:
     dial: Optional[Finish] = None
     case_radius_m: float = 0.0
     case_height_m: float = 0.0
+    hands: Optional[Finish] = None  # watch: the hands and hour marks (contrasting with the dial)
+    time_h: float = 0.0             # watch: the time its hands show (hours, 0..12)
 
     def record(self):
         """The annotation's account (scene.accessories[i])."""
@@ -115,7 +117,8 @@ class Accessory:
                "material": self.strap.kind, "colour": self.strap.record()["colour"], "strap": self.strap.record()}
         if self.kind == "watch":
             out.update(case=self.case.record(), dial=self.dial.record(),
-                       case_radius_m=round(self.case_radius_m, 4), case_height_m=round(self.case_height_m, 4))
+                       case_radius_m=round(self.case_radius_m, 4), case_height_m=round(self.case_height_m, 4),
+                       hands=self.hands.record() if self.hands is not None else None, time_h=round(self.time_h, 3))
         return out
 
 
@@ -126,11 +129,15 @@ def draw_watch(rng, side, max_position=None):
     pos = float(rng.uniform(WATCH_POSITION_M[0], max(hi, WATCH_POSITION_M[0])))
     strap = draw_finish(rng, strap_kind)
     case_kind = "plastic" if strap_kind == "plastic" and rng.random() < 0.6 else "metal"
-    return Accessory(kind="watch", side=side, position_m=pos, width_m=width,
-                     thickness_m=float(rng.uniform(0.0025, 0.0035)) if strap_kind != "metal" else 0.004,
-                     gap_m=float(rng.uniform(0.0005, 0.0015)), strap=strap, case=draw_finish(rng, case_kind),
-                     dial=Finish("dial", _jitter(rng, _pick(rng, _DIALS), 0.04), float(rng.uniform(0.2, 0.5))),
-                     case_radius_m=float(rng.uniform(0.016, 0.021)), case_height_m=float(rng.uniform(0.008, 0.012)))
+    acc = Accessory(kind="watch", side=side, position_m=pos, width_m=width,
+                    thickness_m=float(rng.uniform(0.0025, 0.0035)) if strap_kind != "metal" else 0.004,
+                    gap_m=float(rng.uniform(0.0005, 0.0015)), strap=strap, case=draw_finish(rng, case_kind),
+                    dial=Finish("dial", _jitter(rng, _pick(rng, _DIALS), 0.04), float(rng.uniform(0.2, 0.5))),
+                    case_radius_m=float(rng.uniform(0.016, 0.021)), case_height_m=float(rng.uniform(0.008, 0.012)))
+    light_dial = float(np.mean(acc.dial.colour)) > 0.25
+    acc.hands = Finish("hands", _srgb_to_linear((0.08, 0.08, 0.09) if light_dial else (0.92, 0.92, 0.9)), 0.3)
+    acc.time_h = float(rng.uniform(0.0, 12.0))
+    return acc
 
 
 def draw_bracelet(rng, side, max_position=None):
@@ -216,7 +223,7 @@ def draw_sleeve(rng, fabrics, folds=True):
     else:
         raise ValueError(f"sleeve fabric {fabric!r}: expected one of {SLEEVE_FABRICS}")
     cuff = float(rng.uniform(*SLEEVE_CUFF_M))
-    ease = float(rng.uniform(0.003, 0.009)) * (1.4 if fabric == "knit" else 1.0)
+    ease = float(rng.uniform(0.002, 0.006)) * (1.3 if fabric == "knit" else 1.0)  # a wider gap shows a black void
     hem = float(rng.uniform(0.012, 0.03)) if fabric != "denim" else float(rng.uniform(0.02, 0.04))
     thick = 0.0025 if fabric == "knit" else (0.0015 if fabric == "denim" else 0.001)
     drape, drape_phase = float(rng.uniform(0.0005, 0.0015)), float(rng.uniform(0, 2 * np.pi))

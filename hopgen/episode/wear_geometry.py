@@ -112,7 +112,7 @@ def rigid_fit(src, dst):
 class WearMesh:
     """One built piece: rest-pose vertices (V,3) and triangles (F,3) in the skin's rest frame,
     per-face material slot (F,) into ``slots`` (names of Finish parts: "strap", "case", "dial",
-    "fabric"), per-corner UVs (F,3,2) in metres (or None), and the skin vertices it follows."""
+    "hands", "fabric"), per-corner UVs (F,3,2) in metres (or None), and the skin vertices it follows."""
     name: str
     vertices: np.ndarray
     faces: np.ndarray
@@ -201,7 +201,8 @@ def _lathe(base, normal, side_a, side_b, profile, n=48):
 
 def watch_case_mesh(frame, local, acc, strap_section):
     """Case + dial of a watch on the back of the wrist, resting on the strap and clear of the rest
-    skin under its footprint. Returns (vertices, faces, face_slot (0 case, 1 dial))."""
+    skin under its footprint. Returns (vertices, faces, face_slot (0 case, 1 dial, 2 hands and hour
+    marks))."""
     R, H = acc.case_radius_m, acc.case_height_m
     under = local[(np.abs(local[:, 0] - strap_section.centre[0]) < R)
                   & (np.abs(local[:, 2] - acc.position_m) < R)]
@@ -219,7 +220,34 @@ def watch_case_mesh(frame, local, acc, strap_section):
     slot = np.zeros(len(f), np.int64)
     slot[:grid] = (np.arange(grid) // 2) % (P - 1) >= P - 2
     slot[grid + 1::2] = 1
-    return v, _orient_closed(v, f), slot
+    f = _orient_closed(v, f)
+    # Hands and twelve hour marks: thin boxes just above the dial (slot 2).
+    dial_r, dial_h = 0.77 * R, 0.88 * H
+    marks = [(0.62 * dial_r, 0.9 * dial_r, 0.035 * dial_r * (2 if k % 3 == 0 else 1), 2 * np.pi * k / 12)
+             for k in range(12)]
+    hour, minute = 2 * np.pi * acc.time_h / 12, 2 * np.pi * (acc.time_h % 1.0)
+    marks += [(-0.1 * dial_r, 0.5 * dial_r, 0.06 * dial_r, hour), (-0.12 * dial_r, 0.78 * dial_r, 0.04 * dial_r, minute)]
+    for k, (r0, r1, half, a) in enumerate(marks):
+        lift = 0.0002 + 0.0002 * (k >= 12) + 0.0002 * (k == 13)  # the minute hand over the hour hand
+        bv, bf = _flat_box(base + (dial_h + lift) * frame.dorsal, frame.lateral, frame.axis, frame.dorsal,
+                           r0, r1, half, a, 0.00015)
+        f = np.vstack([f, bf + len(v)])
+        v = np.vstack([v, bv])
+        slot = np.r_[slot, np.full(len(bf), 2)]
+    return v, f, slot
+
+
+def _flat_box(centre, ex, ey, ez, r0, r1, half, angle, thick):
+    """A closed thin box on the plane (ex, ey) at ``centre``: from radius r0 to r1 along ``angle``
+    (0 towards ey, clockwise seen from ez), ``half`` wide, ``thick`` high."""
+    d = np.cos(angle) * ey + np.sin(angle) * ex
+    w = np.cross(ez, d)
+    corners = [centre + d * r + w * s for r in (r0, r1) for s in (-half, half)]
+    bottom = np.array(corners)
+    v = np.vstack([bottom, bottom + thick * ez])
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (1, 5, 7, 3), (3, 7, 6, 2), (2, 6, 4, 0)]
+    f = np.array([t for a, b, c, e in quads for t in ((a, b, c), (a, c, e))], np.int64)
+    return v, _orient_closed(v, f)
 
 
 def rig_arm_frame(rest_joints, side, elbow=None):
@@ -260,7 +288,7 @@ def accessory_mesh(frame, rest_vertices, acc, name, vertex_ids=None, surface=Non
         f = np.vstack([f, cf + len(v)])
         v = np.vstack([v, cv])
         slot = np.r_[slot, cslot + 1]
-        slots = ["strap", "case", "dial"]
+        slots = ["strap", "case", "dial", "hands"]
     reach = 0.5 * acc.width_m + (acc.case_radius_m if acc.kind == "watch" else 0.0) + 0.004
     anchors = ids[np.abs(anchor_local[:, 2] - acc.position_m) <= reach]
     return WearMesh(name, v, f, slot, slots, anchors, record=acc.record())
