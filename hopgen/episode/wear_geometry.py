@@ -301,7 +301,13 @@ def _fold_offset(look, along, ang):
     for fd in look.folds:
         centre = fd.position_m + fd.waver_m * np.sin(2 * ang + fd.phase)
         amp = fd.amplitude_m * (0.65 + 0.35 * np.cos(fd.lobes * ang + fd.lobe_phase))
-        out += amp * np.exp(-0.5 * ((a - centre) / fd.width_m) ** 2)
+        x = (a - centre) / fd.width_m
+        # A ridge flanked by shallow valleys (difference of Gaussians, peak = amp): cloth pushed
+        # together folds out and in, not only out.
+        out += amp / 0.55 * (np.exp(-0.5 * x ** 2) - 0.45 * np.exp(-0.5 * (x / 2.2) ** 2))
+    if look.folds:  # the bunched cloth stands further off the skin where it folds
+        reach = look.folds[-1].position_m + 2 * look.folds[-1].width_m
+        out += 0.5 * max(fd.amplitude_m for fd in look.folds) * np.clip(1.2 - a / reach, 0.0, 1.0)
     out += look.drape_m * np.sin(2 * ang + look.drape_phase + 30.0 * a) * (0.5 + 0.5 * np.cos(3 * ang))
     return out
 
