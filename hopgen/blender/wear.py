@@ -101,9 +101,17 @@ def fabric_material(name, look):
     return mat
 
 
-def finish_material(name, finish):
-    """Material of a wear.Finish: metal (brushed), leather (grain bump), plastic, fabric (weave),
-    dial (glossy coat: the watch glass)."""
+def _links(tree, vec, count):
+    """0..1 grooves between ``count`` links around the arm's axis (object y; the rest hand frame)."""
+    sep = tree.nodes.new("ShaderNodeSeparateXYZ")
+    tree.links.new(vec, sep.inputs[0])
+    angle = _math(tree, "ARCTAN2", sep.outputs[2], sep.outputs[0])
+    return _math(tree, "POWER", _sine(tree, _math(tree, "MULTIPLY", angle, count / (2 * np.pi))), 0.3)
+
+
+def finish_material(name, finish, links=0):
+    """Material of a wear.Finish: metal (brushed; ``links`` > 0: a link bracelet's grooves around
+    the arm), leather (grain bump), plastic, fabric (weave), dial (glossy coat: the watch glass)."""
     mat, tree, out = _new_material(name)
     bsdf = _principled(tree, out)
     colour = tuple(finish.colour)
@@ -117,6 +125,9 @@ def finish_material(name, finish):
         stretch.inputs["Scale"].default_value = (1.0, 1.0, 0.03)
         tree.links.new(vec, stretch.inputs["Vector"])
         height, strength, dist = _noise(tree, stretch.outputs[0], 3000.0, 2.0), 0.05, 0.0002
+        if links:
+            height, strength, dist = _math(tree, "ADD", _links(tree, vec, links), _math(tree, "MULTIPLY", height, 0.1)), \
+                0.6, 0.0006
     elif kind == "leather":
         cells = tree.nodes.new("ShaderNodeTexVoronoi")
         cells.inputs["Scale"].default_value = 1800.0
@@ -163,7 +174,9 @@ class WornPieces:
             else:
                 acc = accessories[piece.name]
                 parts = {"strap": acc.strap, "case": acc.case, "dial": acc.dial, "hands": acc.hands}
-                mats = [finish_material(f"{piece.name}_{slot}", parts[slot]) for slot in piece.slots]
+                links = 28 if acc.kind == "watch" and acc.strap.kind == "metal" else 0  # ~6 mm links
+                mats = [finish_material(f"{piece.name}_{slot}", parts[slot], links if slot == "strap" else 0)
+                        for slot in piece.slots]
                 label = SEG_SURROUNDINGS  # an accessory is part of the surroundings (docs/format.md)
             obj = hscene.add_mesh_object(piece.name, piece.vertices, piece.faces, label, materials=mats,
                                          face_material=piece.face_slot, smooth=True)
