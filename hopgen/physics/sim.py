@@ -26,9 +26,8 @@ every direction, the object (relative to the hand) never moves its centre of mas
 MAX_DISPLACEMENT_M nor any surface point more than MAX_SURFACE_DISPLACEMENT_M (a rotation of a
 long object moves its ends: a pencil rolling about its own axis barely moves its surface, a
 bottle tipping 5 degrees moves its top 13 mm), counted from the synthesised pose (the squeeze
-included); the largest rotation is reported too. Contacts are listed with a 1 mm margin at the
-pose (for epsilon) and simulated without it: MuJoCo measures a contact's violation from its
-margin, so with it every touching pad would push as if 1 mm deep.
+included); the largest rotation is reported too. Contacts within 1 mm are listed (margin) but
+push only when they penetrate (gap = margin).
 """
 
 import time
@@ -257,10 +256,6 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
     qa = int(m.jnt_qposadr[m.body_jntadr[obj]])  # the object's free joint in qpos (after the pads')
     mujoco.mj_forward(m, d)
     cp, cn, cmu = _contacts(m, d, obj, com)
-    # MuJoCo measures a contact's violation from its margin: with the 1 mm listing margin every
-    # touching pad would push as if 1 mm deep (the kick that expelled most objects). The test runs without it.
-    m.geom_margin[:] = 0.0
-    m.geom_gap[:] = 0.0
     scale = float(np.max(np.linalg.norm(np.asarray(geom.vertices) - com, axis=1)))
     eps = epsilon.epsilon_quality(epsilon.contact_wrenches(cp, cn, cmu, com, scale))
     rot = np.asarray(grasp.hand_to_object)[:3, :3]
