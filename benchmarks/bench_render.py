@@ -1,7 +1,7 @@
 """Render benchmark: seconds per sample through the full pipeline vs the bare beauty pass, and
 samples/s of `hopgen render` with K workers (threads split) vs one worker with all threads.
 
-    hopgen bench render [config=configs/hop.yaml] [episodes=3] [per_episode=0] [workers='[1, 2]'] --out F.json
+    hopgen bench render [config=configs/hop.yaml] [episodes=3] [per_episode=0] [workers='[1, 2]'] [profile=30] --out F.json
     hopgen bench render overrides='["render.device=GPU"]' episodes=4 workers='[1]'    # on a GPU node
     python -m benchmarks.bench_render --config configs/hop.yaml --episodes 3 --workers 1 2 --out F.json
 
@@ -18,10 +18,16 @@ processes, cores // K Cycles threads each, episodes dealt out between them) rend
 `throughput_episodes` (default: `episodes`) whole episodes into a fresh folder; samples/s counts from the start of the processes (start-up and kernel
 load included) to the last sample, CPU time is that of the worker processes. With K > 1 one
 worker's episode build (single-threaded) overlaps the other's Cycles render.
-The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
-setup, beauty, annotations, writes), the settings (resolution, samples, denoiser, Blender version,
-threads), the load average before/after and the cpu count. The machine may be shared: read the
-load average next to the numbers.
+Before (a), each episode is built once untimed (warm_caches, the default): a worker keeps the hand
+meshes and grasp hand models of a subject for the whole process, so (a) is its steady state; what
+those first builds cost more is reported in `cache_fill`, with the ratios as they would be with cold
+caches (`ratio_cold_caches_*`). `--cold` (warm_caches=False) times (a) with empty caches instead.
+The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a
+breakdown of (a) per stage (STAGES: episode build, scene setup, pose and camera, annotation fields,
+beauty, annotation pass, visibility, RGB readback, camera effects, writes, and "other", the rest),
+optionally the top functions of a cProfile run of (a) (`profile=N`), the settings (resolution,
+samples, denoiser, Blender version, threads), the load average before/after and the cpu count. The
+machine may be shared: read the load average next to the numbers; CPU seconds are load-robust.
 """
 
 import argparse
