@@ -409,6 +409,26 @@ def build_body_episode(cfg, manifest, spec, avatar):
     if not cfg.avatar.body:
         shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
     looks = episode_looks(spec, BODY_CLOTHES, frames, geom.vertices)
+    wear, pieces = body_wear(cfg, spec, r, side, arm_ids)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
+                            wear=wear, wear_meshes=pieces,
                             frames=frames, looks=looks, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
                             skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))
+
+
+def body_wear(cfg, spec, r, side, arm_ids):
+    """(Wear, WearMeshes) of a rigged avatar: wrist accessories only (the sleeve of a body is its
+    top's region, hopgen.blender.avatars), fitted to the grasping arm's skin ``arm_ids`` at rest."""
+    from hopgen.episode.wear import draw_wear
+    from hopgen.episode.wear_geometry import accessory_mesh, rig_arm_frame, surface_samples
+    wear = draw_wear(cfg.wear, spec.appearance_seed, side, sleeve=False)
+    if not wear.accessories:
+        return wear, []
+    chain = r.arms.get(side)
+    elbow = r.rest[chain.fore[0], :3, 3] if chain is not None else None
+    frame = rig_arm_frame(rg.hand_joints(r, r.rest, side), side, elbow)
+    tris = r.triangles[np.all(np.isin(r.triangles, arm_ids), axis=1)]
+    surface = surface_samples(r.vertices, tris)  # a body mesh is coarse at the wrist (~5 mm edges)
+    pieces = [accessory_mesh(frame, r.vertices, a, f"hop_accessory{k}", vertex_ids=arm_ids, surface=surface)
+              for k, a in enumerate(wear.accessories)]
+    return wear, pieces

@@ -44,6 +44,8 @@ class EpisodeScene:
     looks: object = None        # appearance.EpisodeLooks: every random appearance choice
     sleeve_faces: np.ndarray = None  # (S,) hand_mesh faces under the sleeve (procedural hands; empty: no sleeve)
     camera_records: dict = field(default_factory=dict)  # sample index -> framing.place_in_scene record
+    wear: object = None         # wear.Wear: accessories and the sleeve's look (None: nothing drawn)
+    wear_meshes: list = field(default_factory=list)  # wear_geometry.WearMesh pieces built at rest
 
     #: a rigged avatar (hopgen.episode.body.BodyEpisodeScene) carries a skinned rig instead of a hand mesh
     rigged = False
@@ -164,6 +166,7 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
         "scene": {"background": spec.background.kind, "background_fallback_from": spec.background.fallback_from,
                   "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
                   "distractors": len(scene.looks.distractors) if scene.looks is not None else spec.distractors,
-                  "sleeve": spec.sleeve, **(scene.looks.scene_record() if scene.looks is not None else {})},
+                  "sleeve": spec.sleeve, **(scene.looks.scene_record() if scene.looks is not None else {}),
+                  **(scene.wear.record() if scene.wear is not None else {"accessories": [], "sleeve_look": None})},
         "render": {"generator_version": __version__},
     }
