@@ -14,7 +14,7 @@ from mathutils import Matrix
 
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
-from hopgen.dataset.hopformat import read_rendered_rgb, sample_id
+from hopgen.dataset.hopformat import check_rendered_rgb, sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
 from hopgen.episode.skin import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps, subject_skin
@@ -25,7 +25,7 @@ from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: 
 from hopgen.blender.hand import CREASE_ATTRIBUTE, build_hand_object
 from hopgen.blender.skin import detailed_skin_material
 from hopgen.blender.objects import build_object_object
-from hopgen.blender.passes import render_annotations, render_rgb
+from hopgen.blender.passes import read_rgb_png, render_annotations, render_rgb
 from hopgen.blender.wear import WornPieces
 
 def _split_hand(mesh):
@@ -33,6 +33,12 @@ def _split_hand(mesh):
     amodal hand mask covers palm and fingers only."""
     labels = np.asarray(mesh.face_labels)
     return np.nonzero(labels != SEG_ARM)[0], np.nonzero(labels == SEG_ARM)[0]
+
+
+def read_beauty(sid, path, width, height):
+    """(H,W,3) uint8 of the beauty PNG Blender wrote for sample `sid`, checked complete first."""
+    check_rendered_rgb(sid, path, width, height)
+    return read_rgb_png(path, width, height)
 
 
 class EpisodeRenderer:
@@ -188,7 +194,7 @@ class EpisodeRenderer:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
                 rgb = tmp
                 if sample.effects is not None:  # the camera's effects touch the beauty image only
-                    rgb = apply_effects(read_rendered_rgb(sample_id(sample.index), tmp), sample.effects)
+                    rgb = apply_effects(read_beauty(sample_id(sample.index), tmp, W, H), sample.effects)
                 self.writer.write_sample(sample_id(sample.index), anno, rgb, passes["masks"]["hand"],
                                          obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None
