@@ -1,7 +1,6 @@
 """hopgen.avatars.makehuman on real MakeHuman 1.x data (CC0 subset kept outside the repo)."""
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -309,10 +308,9 @@ def test_bad_targets(tmp_path, data):
         mh.macro_targets(0.0, {"martian": 1.0})
 
 
-def test_load_is_fast_and_cached():
-    t = time.perf_counter()
+def test_load_is_cached_and_read_only():
+    # (no wall-clock bound here: speed belongs in benchmarks, and a loaded CI machine made it flaky)
     fresh = makehuman_files._load(DATA)
-    assert time.perf_counter() - t < 2.0
     assert mh.load_makehuman(MH_DIR) is mh.load_makehuman(DATA)
     assert fresh.vertices.shape == mh.load_makehuman(DATA).vertices.shape
     with pytest.raises(ValueError):
