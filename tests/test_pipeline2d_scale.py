@@ -91,3 +91,13 @@ def test_pipeline_boxes_and_visible_iou_at_the_view_scale(toy_hop, monkeypatch):
         box = [0, 0, view - 1, view - 1] if xs.size == 0 else [xs.min(), ys.min(), xs.max(), ys.max()]
         corners = apply_affine(np.linalg.inv(ds[i]["A"].astype(np.float64)), np.array(box, float).reshape(2, 2))
         assert boxes[i] == pytest.approx(np.concatenate([corners.min(0), corners.max(0)]), abs=1e-4)
+
+
+def test_template_reference_scores_the_train_mean_pose_in_the_gt_crop(toy_hop):
+    from benchmarks.template2d import crop_frames, template_scores
+    cfg = load_config(TINY_HS)
+    res = template_scores(cfg, toy_hop, splits=("test",))
+    assert 0.0 <= res["test"]["auc"] <= 1.0 and np.isfinite(res["test"]["epe_median"])
+    frames = crop_frames(cfg, toy_hop, "train")  # normalised uv: the GT crop maps the hand into [-0.5, 0.5]
+    assert len(frames) > 0 and all(f[0].shape == (21, 2) and f[2] > 0 for f in frames)
+    assert all(np.abs(f[0][f[5]]).max() <= 0.5 + 1e-6 for f in frames if f[5].any())
