@@ -101,3 +101,21 @@ def test_template_reference_scores_the_train_mean_pose_in_the_gt_crop(toy_hop):
     frames = crop_frames(cfg, toy_hop, "train")  # normalised uv: the GT crop maps the hand into [-0.5, 0.5]
     assert len(frames) > 0 and all(f[0].shape == (21, 2) and f[2] > 0 for f in frames)
     assert all(np.abs(f[0][f[5]]).max() <= 0.5 + 1e-6 for f in frames if f[5].any())
+
+
+def test_model_init_kaiming_is_he_normal_and_default_is_unchanged():
+    from trainer.models2d import kaiming_init
+    torch.manual_seed(0)
+    a = build_model_2d(load_config(TINY))
+    torch.manual_seed(0)
+    b = build_model_2d(load_config(TINY, ["model.init=default"]))
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))  # default: PyTorch's init
+    k = build_model_2d(load_config(TINY, ["model.init=kaiming"]))
+    conv = k.pose.encoder[2]  # the second 3x3 conv of the PoseNet trunk
+    fan_in = conv.weight[0].numel()
+    std = conv.weight.std().item()
+    assert std == pytest.approx((2.0 / (1 + 0.01 ** 2) / fan_in) ** 0.5, rel=0.15) and not conv.bias.any()
+    assert std > 1.5 * a.pose.encoder[2].weight.std().item()  # PyTorch's default is ~1/sqrt(3) of He
+    assert kaiming_init(torch.nn.Linear(4, 4)).bias.abs().sum() == 0
+    with pytest.raises(ValueError, match="model.init"):
+        build_model_2d(load_config(TINY, ["model.init=xavier"]))

@@ -69,6 +69,8 @@ class ModelCfg:
     hg_stacks: int = 2              # Hourglass stacks
     hg_depth: int = 3               # Hourglass recursion depth
     dropout: float = 0.0
+    init: str = "default"           # 2D conv/linear weights: default (PyTorch's) | kaiming (He normal for leaky ReLU
+                                    # 0.01, zero biases; an ablation of the training plateau, paper_cpu_2d.md)
 
 
 @dataclass
