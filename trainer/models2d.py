@@ -257,16 +257,30 @@ class Ours2D(nn.Module):
 KINDS = ("ours", "ours_novar", "hs_posenet")
 
 
+def kaiming_init(module):
+    """He-normal weights (fan-in, leaky ReLU slope 0.01) and zero biases for every conv / linear layer."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_normal_(m.weight, a=0.01, nonlinearity="leaky_relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+    return module
+
+
 def build_model_2d(cfg):
-    """The 2D network named by cfg.model.kind."""
-    kind = cfg.model.kind
+    """The 2D network named by cfg.model.kind, initialised as cfg.model.init says."""
+    kind, init = cfg.model.kind, cfg.model.init
+    if init not in ("default", "kaiming"):
+        raise ValueError(f"config key 'model.init': {init!r}; expected default or kaiming")
     if kind == "ours":
-        return Ours2D(cfg, variational=True)
-    if kind == "ours_novar":
-        return Ours2D(cfg, variational=False)
-    if kind == "hs_posenet":
-        return HSPoseNet(cfg)
-    raise ValueError(f"model.kind {kind!r} is not a 2D model; expected one of {KINDS}")
+        model = Ours2D(cfg, variational=True)
+    elif kind == "ours_novar":
+        model = Ours2D(cfg, variational=False)
+    elif kind == "hs_posenet":
+        model = HSPoseNet(cfg)
+    else:
+        raise ValueError(f"model.kind {kind!r} is not a 2D model; expected one of {KINDS}")
+    return kaiming_init(model) if init == "kaiming" else model
 
 
 def _evaluate_2d(*args, **kwargs):
