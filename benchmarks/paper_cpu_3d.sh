@@ -12,7 +12,8 @@
 # Data: the 2,000-sample 128x128 render of configs/hop_cpu.yaml made with this session's code ($DATA).
 # Runs: one at a time (one CPU lane), one torch thread (train.threads=1), normal priority; each run folder gets
 # DONE and time.txt (user sys wall seconds of the training process, /usr/bin/time). EXTRA="--set k=v ..." is
-# appended to every training (a dry run: EXTRA="--set train.iterations=3" with other RUNS/REPORTS).
+# appended to every training (a dry run: EXTRA="--set train.iterations=3" with other RUNS/REPORTS); NOEVAL=1 trains
+# without evaluating (table3 / novar / table4), for a later call that evaluates every seed at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-/work/main/.venv/bin/python}
@@ -91,6 +92,7 @@ table3)
       train "$out" "$C/cpu_${m}_3d.yaml" --set train.seed=$s $(sets_of $m)
     done
   done
+  [ -n "${NOEVAL:-}" ] && exit 0
   evaluate test "$REPORTS/table3" "$T"/*_s[0-9]/
   $PY -m benchmarks.summarise_3d "$REPORTS/table3" $RES/table3.json
   ;;
@@ -99,6 +101,7 @@ novar)
   # "Ours w/o variational" starts from (cluster weight: the one chosen for Ours (cluster)).
   N=$RUNS/table3_novar
   for s in $SEEDS; do train "$N/ours_novar_s$s" "$C/cpu_ours_novar_3d.yaml" --set train.seed=$s $(sets_of ours_novar); done
+  [ -n "${NOEVAL:-}" ] && exit 0
   evaluate test "$REPORTS/table3_novar" "$N"/ours_novar_s[0-9]/
   $PY -m benchmarks.summarise_3d "$REPORTS/table3_novar" $RES/table3_novar.json
   ;;
@@ -121,6 +124,7 @@ print(' '.join(f'--set data.{k}={d[k]}' for k in ('crop', 'heatmap_stride', 'sig
         $sets $(sets_of $lossm)
     done
   done
+  [ -n "${NOEVAL:-}" ] && exit 0  # NOEVAL=1: train only (one evaluation of every seed at the end)
   evaluate test "$REPORTS/$T4" "$F"/*_s[0-9]/
   $PY -m benchmarks.summarise_3d "$REPORTS/$T4" $RES/$T4.json
   ;;
