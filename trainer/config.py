@@ -98,7 +98,9 @@ class TrainCfg:
     ckpt_every: int = 1000
     val_every: int = 0              # 0 = no validation pass during training
     val_batches: int = 10
-    amp: str = "bf16"               # bf16 | fp16 | off (autocast on CUDA only)
+    amp: str = "bf16"               # bf16 | fp16 | off (autocast on CUDA; on the CPU only with amp_cpu)
+    amp_cpu: bool = False           # also bf16 autocast on the CPU (amp bf16): 1.6x faster steps on an AVX512-BF16
+                                    # CPU without AMX (benchmarks/results/paper_cpu_2d.md); slower on CPUs without bf16
     compile: bool = False
     channels_last: bool = True
     max_nan_steps: int = 10         # abort after this many skipped non-finite steps

@@ -168,10 +168,13 @@ class HandCrops(torch.utils.data.Dataset):
     def sample_id(self, index):
         return self.items[index][1]
 
-    def record(self, index):
+    def record(self, index, visible=False):
+        """The source record of item `index`; with visible=True (or HandSegNet training on the visible
+        mask) it carries `vis_mask` (H, W) bool, the visible hand mask."""
         src, sid = self.items[index]
         rec = src.record(sid)
-        if "vis_mask" not in rec and self.train and self.cfg.seg_crop > 0 and self.cfg.seg_target == "visible":
+        visible = visible or (self.train and self.cfg.seg_crop > 0 and self.cfg.seg_target == "visible")
+        if "vis_mask" not in rec and visible:
             # a packed HOP source (trainer.pack) holds rgb and the amodal mask only: read the seg labels
             if not hasattr(src, "_seg_reader"):
                 src._seg_reader = HopDataset(src.root)

@@ -9,8 +9,8 @@ torch-free table trainer.stages.STAGE_MODULES names (imported on first use by ge
           evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict)
 
 `train(cfg, roots, run_dir, resume)` then does: Adam/AdamW with the piecewise-constant lr schedule
-(optim.lrs switching at optim.milestones), bf16/fp16 autocast on CUDA only, channels_last on CUDA,
-optional torch.compile, grad-norm clipping, a NaN guard (skip the step, abort after
+(optim.lrs switching at optim.milestones), bf16/fp16 autocast on CUDA (bf16 on the CPU with train.amp_cpu),
+channels_last on CUDA, optional torch.compile, grad-norm clipping, a NaN guard (skip the step, abort after
 train.max_nan_steps), atomic checkpoints RUN/ckpt/last.pt (model, optimizer, scheduler, scaler,
 torch/cuda/numpy RNG, data position), exact resume, metrics in RUN/log.jsonl, the resolved config
 in RUN/config.yaml, and DDP (DistributedDataParallel + a resumable DistributedSampler) when
@@ -108,10 +108,15 @@ def pick_device(name, local_rank=0):
 
 
 def autocast(cfg, device):
+    """The training autocast context: train.amp on CUDA; on the CPU only bf16 and only with
+    train.amp_cpu (opt-in: a win on CPUs with AVX512-BF16 or AMX, a loss on older ones)."""
     amp = cfg.train.amp
     if amp not in ("bf16", "fp16", "off"):
         raise ValueError(f"config key 'train.amp': {amp!r}; expected bf16, fp16 or off")
-    enabled = device.type == "cuda" and amp != "off"
+    if device.type == "cuda":
+        enabled = amp != "off"
+    else:
+        enabled = amp == "bf16" and bool(cfg.train.amp_cpu)
     dtype = torch.float16 if amp == "fp16" else torch.bfloat16
     return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
 

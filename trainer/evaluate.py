@@ -28,6 +28,7 @@ vis (N, 21 bool: the joints scored) and category_gt (N,).
 """
 
 import argparse
+import dataclasses
 import io
 import json
 import os
@@ -45,6 +46,7 @@ from trainer.crops import object_box, view_link_radius
 from trainer.data import apply_affine, make_dataset_3d
 from trainer.losses3d import cluster_purity
 from trainer.metrics import keypoint_measures, table_measures
+from trainer.models2d import HSPoseNet
 from trainer.models3d import camera_roll, hand_side_onehot, lifting_targets
 from trainer.plots import overlay, plot_latent, plot_pck, save_grid
 from trainer.report import report_markdown, table_of
@@ -124,27 +126,48 @@ def _loader(ds, cfg, label="eval"):
     return progress_iter(loader, len(loader), label, unit="batches")
 
 
+def segmentation_view_size(model, cfg):
+    """Side (px) of the whole-image view that pass 1 segments. HandSegNet is fully convolutional and was
+    trained on random crops of data.seg_crop x the image side resized to data.crop, so it segments the whole
+    (square) image at that training scale, as hand3d runs it on the whole 320 px image after training on
+    256 px crops: crop / seg_crop, rounded to a multiple of 8 (80 px for 64 px crops and seg_crop 0.8; 320
+    for the paper's 256 and 0.8). Ours' q_h has FC layers and was trained on whole-image views at data.crop."""
+    if isinstance(model, HSPoseNet) and cfg.data.seg_crop > 0:
+        return max(8, int(round(cfg.data.crop / min(1.0, cfg.data.seg_crop) / 8.0)) * 8)
+    return cfg.data.crop
+
+
 @torch.no_grad()
-def predict_boxes(model, cfg, roots, split, device):
-    """Pipeline pass 1: segment whole-image views, keep the object holding the score maximum (trainer.crops);
-    returns (boxes (N, 4) full px, IoU of the whole predicted masks with the GT amodal masks)."""
-    from trainer.data import make_dataset
-    ds = make_dataset(cfg, roots, split, False, crop_mode="full")
-    boxes, inter_union = [], np.zeros(2)
-    radius = view_link_radius(cfg.eval.link_px, cfg.data.crop)
+def predict_boxes(model, cfg, roots, split, device, ious=None):
+    """Pipeline pass 1: segment whole-image views (segmentation_view_size), keep the object holding the score
+    maximum (trainer.crops); returns (boxes (N, 4) full px, IoU of the whole predicted masks with the GT
+    amodal masks). A dict `ious` gets "amodal" and "visible" (the IoU with the visible hand masks, what
+    HandSegNet is trained on)."""
+    from trainer.data import make_dataset, warp
+    view = segmentation_view_size(model, cfg)
+    vcfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crop=view))
+    ds = make_dataset(vcfg, roots, split, False, crop_mode="full")
+    boxes, inter_union, vis_iu, n = [], np.zeros(2), np.zeros(2), 0
+    radius = view_link_radius(cfg.eval.link_px, view)
     for batch in _loader(ds, cfg, "eval (boxes)"):
         logits = model.segment(batch["image"].to(device))[:, 0].float().cpu().numpy()
         pred = logits > 0
         gt = batch["mask"][:, 0].numpy() > 0.5
         inter_union += [np.logical_and(pred, gt).sum(), np.logical_or(pred, gt).sum()]
         for i in range(pred.shape[0]):
-            A_inv = np.linalg.inv(batch["A"][i].double().numpy())
+            A = batch["A"][i].double().numpy()
+            if ious is not None:
+                seen = warp(ds.record(n, visible=True)["vis_mask"].astype(np.float32), A, view) > 0.5
+                vis_iu += [np.logical_and(pred[i], seen).sum(), np.logical_or(pred[i], seen).sum()]
+            n += 1
             box = object_box(logits[i], radius)
             if box is None:  # nothing segmented: fall back to the whole view
-                box = np.array([0, 0, cfg.data.crop - 1, cfg.data.crop - 1], dtype=np.float64)
-            corners = apply_affine(A_inv, box.reshape(2, 2))
+                box = np.array([0, 0, view - 1, view - 1], dtype=np.float64)
+            corners = apply_affine(np.linalg.inv(A), box.reshape(2, 2))
             boxes.append(np.concatenate([corners.min(0), corners.max(0)]))
     iou = float(inter_union[0] / inter_union[1]) if inter_union[1] else 1.0
+    if ious is not None:
+        ious.update(amodal=iou, visible=float(vis_iu[0] / vis_iu[1]) if vis_iu[1] else 1.0)
     return np.array(boxes), iou
 
 
@@ -154,9 +177,9 @@ def evaluate_2d(run_dir, cfg, model, roots, split, out_dir, device):
     from trainer.data import make_dataset
     model.eval()
     crop = cfg.data.crop
-    iou_full = None
+    ious = {"amodal": None, "visible": None}
     if cfg.eval.crop == "pipeline":
-        boxes, iou_full = predict_boxes(model, cfg, roots, split, device)
+        boxes, _ = predict_boxes(model, cfg, roots, split, device, ious)
         ds = make_dataset(cfg, roots, split, False, crop_mode="box", boxes=boxes, box_scale=cfg.eval.box_scale)
     elif cfg.eval.crop == "gt":
         ds = make_dataset(cfg, roots, split, False, crop_mode="gt")
@@ -187,7 +210,8 @@ def evaluate_2d(run_dir, cfg, model, roots, split, out_dir, device):
             "split": split, "crop": cfg.eval.crop, "data": [os.path.basename(os.path.normpath(r)) for r in roots],
             "samples": int(len(uv_gt)), **table_measures(uv_gt, uv_pred, vis, cats, CATEGORIES, lo, hi),
             "mask_iou_crop": float(inter_union[0] / inter_union[1]) if inter_union[1] else 1.0,
-            "mask_iou_full": iou_full, "overlays": overlays if cfg.eval.overlays > 0 else None}
+            "mask_iou_full": ious["amodal"], "mask_iou_full_visible": ious["visible"],
+            "seg_view_px": segmentation_view_size(model, cfg) if cfg.eval.crop == "pipeline" else None, "overlays": overlays if cfg.eval.overlays > 0 else None}
 
 
 # ---- 3D (Tables III and IV) --------------------------------------------------------------------------

@@ -205,6 +205,8 @@ def collect(report_dirs):
                         row["category_accuracy"] = float(np.mean(pred[known] == gt[known]))
             if r.get("mask_iou_full") is not None:  # 2D: how well the whole-image segmentation found the hand
                 row["mask_iou_full"] = float(r["mask_iou_full"])
+            if r.get("mask_iou_full_visible") is not None:  # against the visible mask (what HandSegNet learns)
+                row["mask_iou_full_visible"] = float(r["mask_iou_full_visible"])
             if r.get("cluster_purity") is not None:
                 row["cluster_purity"] = float(r["cluster_purity"])
             if "category_gt" in npz and unit == "px":

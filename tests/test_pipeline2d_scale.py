@@ -1,0 +1,103 @@
+"""The CPU bf16 autocast switch and the scale at which the full-image pipeline segments (issue 13)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from trainer.config import load_config
+from trainer.crops import single_object, view_link_radius
+from trainer.data import apply_affine, make_dataset, warp
+from trainer.engine import autocast, get_stage, make_optimizer
+from trainer.evaluate import predict_boxes, segmentation_view_size
+from trainer.models2d import build_model_2d
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+TINY = "configs/train/tiny_ours_posenet.yaml"
+TINY_HS = "configs/train/tiny_hs_posenet.yaml"
+CPU = torch.device("cpu")
+
+
+def _dtype_under(cfg, model, x):
+    with autocast(cfg, CPU):
+        return model.pose(torch.cat([x, x[:, :1]], 1))[-1].dtype
+
+
+def test_cpu_bf16_autocast_is_opt_in_and_trains():
+    x = torch.rand(2, 3, 64, 64) - 0.5
+    model = build_model_2d(load_config(TINY)).train()
+    assert _dtype_under(load_config(TINY, ["train.amp=bf16"]), model, x) == torch.float32  # default: fp32 on CPU
+    assert _dtype_under(load_config(TINY, ["train.amp=off", "train.amp_cpu=true"]), model, x) == torch.float32
+    cfg = load_config(TINY, ["train.amp=bf16", "train.amp_cpu=true"])
+    assert _dtype_under(cfg, model, x) == torch.bfloat16
+    # one optimisation step under CPU bf16: finite loss, fp32 weights and gradients, the weights move
+    g = torch.Generator().manual_seed(0)
+    batch = {"image": x, "mask": (torch.rand(2, 1, 64, 64, generator=g) > 0.5).float(),
+             "heatmaps": torch.rand(2, 21, 8, 8, generator=g), "weight": torch.ones(2, 21)}
+    stage, opt = get_stage("2d"), make_optimizer(cfg, model)
+    before = [p.detach().clone() for p in model.parameters()]
+    with autocast(cfg, CPU):
+        loss, parts = stage.loss(model, batch, cfg)
+    assert loss.dtype == torch.float32 and torch.isfinite(loss) and set(parts) >= {"mask", "heatmap", "kl"}
+    loss.backward()
+    assert all(p.dtype == torch.float32 and torch.isfinite(p.grad).all() for p in model.parameters())
+    opt.step()
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
+
+
+def test_handsegnet_segments_the_whole_image_at_its_training_scale():
+    hs = build_model_2d(load_config(TINY_HS))
+    assert segmentation_view_size(hs, load_config(TINY_HS)) == 80        # 64 px crops of 0.8 x the image side
+    assert segmentation_view_size(hs, load_config(TINY_HS, ["data.crop=256"])) == 320  # hand3d: the 320 image
+    assert segmentation_view_size(hs, load_config(TINY_HS, ["data.seg_crop=0"])) == 64
+    assert segmentation_view_size(build_model_2d(load_config(TINY)), load_config(TINY)) == 64  # q_h has FC layers
+    # the net is fully convolutional: an 80 px view gives an 80 px mask
+    assert hs.segment(torch.zeros(1, 3, 80, 80)).shape == (1, 1, 80, 80)
+
+
+class _Oracle(torch.nn.Module):
+    """A segmenter that answers the given masks in order (logit +4 / -4): checks the boxes and IoUs."""
+
+    def __init__(self, masks):
+        super().__init__()
+        self.masks = list(masks)
+
+    def segment(self, image):
+        b, side = image.shape[0], image.shape[-1]
+        out = torch.tensor(np.stack(self.masks[:b]), dtype=torch.float32)[:, None] * 8.0 - 4.0
+        del self.masks[:b]
+        assert out.shape[-1] == side
+        return out
+
+
+def test_pipeline_boxes_and_visible_iou_at_the_view_scale(toy_hop, monkeypatch):
+    cfg = load_config(TINY_HS)
+    view = 80
+    vcfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, crop=view))
+    ds = make_dataset(vcfg, toy_hop, "test", False, crop_mode="full")
+    seen = [warp(ds.record(i, visible=True)["vis_mask"].astype(np.float32), ds[i]["A"].astype(np.float64), view) > 0.5
+            for i in range(len(ds))]
+    import trainer.evaluate as ev
+    monkeypatch.setattr(ev, "segmentation_view_size", lambda model, c: view)
+    ious = {}
+    boxes, amodal = predict_boxes(_Oracle(seen), cfg, toy_hop, "test", CPU, ious)
+    assert ious["visible"] == pytest.approx(1.0) and ious["amodal"] == amodal < 1.0  # the object hides some hand
+    assert boxes.shape == (len(ds), 4)
+    radius = view_link_radius(cfg.eval.link_px, view)
+    for i, m in enumerate(seen):  # the box of the mask's object, mapped back to full-image px
+        ys, xs = np.nonzero(single_object(m * 8.0 - 4.0, radius))
+        box = [0, 0, view - 1, view - 1] if xs.size == 0 else [xs.min(), ys.min(), xs.max(), ys.max()]
+        corners = apply_affine(np.linalg.inv(ds[i]["A"].astype(np.float64)), np.array(box, float).reshape(2, 2))
+        assert boxes[i] == pytest.approx(np.concatenate([corners.min(0), corners.max(0)]), abs=1e-4)
+
+
+def test_template_reference_scores_the_train_mean_pose_in_the_gt_crop(toy_hop):
+    from benchmarks.template2d import crop_frames, template_scores
+    cfg = load_config(TINY_HS)
+    res = template_scores(cfg, toy_hop, splits=("test",))
+    assert 0.0 <= res["test"]["auc"] <= 1.0 and np.isfinite(res["test"]["epe_median"])
+    frames = crop_frames(cfg, toy_hop, "train")  # normalised uv: the GT crop maps the hand into [-0.5, 0.5]
+    assert len(frames) > 0 and all(f[0].shape == (21, 2) and f[2] > 0 for f in frames)
+    assert all(np.abs(f[0][f[5]]).max() <= 0.5 + 1e-6 for f in frames if f[5].any())
