@@ -68,6 +68,9 @@ def _physics_summary(rows):
         "physics_median_epsilon": med("epsilon"),
         "physics_force_closure_rate": float(np.mean([r["physics"]["epsilon"] > 0 for r in ok])) if ok else None,
         "physics_time_per_grasp_s": _times([r["physics_time_s"] for r in rows]),
+        **({"physics_cpu_time_per_grasp_s": _times([r["physics_cpu_s"] for r in rows]),
+            "physics_open_loop_cpu_time_per_test_s": _times([r["physics_open_loop_cpu_s"] for r in rows])}
+           if all("physics_cpu_s" in r for r in rows) else {}),
         "physics_failures": dict(Counter(r["physics_failure"] for r in rows if not r["physics_holds"])),
     }
 
@@ -109,9 +112,9 @@ def _machine():
 def _physics_case(row, s, side, geom, seed, si, di, oi, max_attempts, plain):
     """Add the hold-test figures of one case to its row (see the module docstring)."""
     from hopgen import physics
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row["physics_open_loop_holds"] = bool(physics.check_grasp(plain, geom).holds) if plain is not None else None
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     try:
         g = synthesize_grasp(s, side, geom, np.random.default_rng([seed, si, di, oi]), max_attempts=max_attempts,
                              physics=physics.hold_test(geom))
@@ -122,7 +125,9 @@ def _physics_case(row, s, side, geom, seed, si, di, oi, max_attempts, plain):
     except meshgeom.UngraspableObjectError as e:
         row.update(physics_holds=False, physics_failure="ungraspable: " + e.reason)
     row["physics_time_s"] = time.perf_counter() - t1
+    row["physics_cpu_s"] = time.process_time() - c1
     row["physics_open_loop_time_s"] = t1 - t0
+    row["physics_open_loop_cpu_s"] = c1 - c0
 
 
 def run(out_path, subjects=None, sides=SIDES, objects=None, seeds=(0,), max_attempts=24, progress=True,

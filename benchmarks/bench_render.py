@@ -1,7 +1,7 @@
 """Render benchmark: seconds per sample through the full pipeline vs the bare beauty pass, and
 samples/s of `hopgen render` with K workers (threads split) vs one worker with all threads.
 
-    hopgen bench render [config=configs/hop.yaml] [episodes=3] [per_episode=0] [workers='[1, 2]'] --out F.json
+    hopgen bench render [config=configs/hop.yaml] [episodes=3] [per_episode=0] [workers='[1, 2]'] [profile=30] --out F.json
     hopgen bench render overrides='["render.device=GPU"]' episodes=4 workers='[1]'    # on a GPU node
     python -m benchmarks.bench_render --config configs/hop.yaml --episodes 3 --workers 1 2 --out F.json
 
@@ -18,10 +18,16 @@ processes, cores // K Cycles threads each, episodes dealt out between them) rend
 `throughput_episodes` (default: `episodes`) whole episodes into a fresh folder; samples/s counts from the start of the processes (start-up and kernel
 load included) to the last sample, CPU time is that of the worker processes. With K > 1 one
 worker's episode build (single-threaded) overlaps the other's Cycles render.
-The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a breakdown of (a) (episode build, scene
-setup, beauty, annotations, writes), the settings (resolution, samples, denoiser, Blender version,
-threads), the load average before/after and the cpu count. The machine may be shared: read the
-load average next to the numbers.
+Before (a), each episode is built once untimed (warm_caches, the default): a worker keeps the hand
+meshes and grasp hand models of a subject for the whole process, so (a) is its steady state; what
+those first builds cost more is reported in `cache_fill`, with the ratios as they would be with cold
+caches (`ratio_cold_caches_*`). `--cold` (warm_caches=False) times (a) with empty caches instead.
+The report has seconds per sample of (a) and (b) (wall and process CPU time), their ratio, a
+breakdown of (a) per stage (STAGES: episode build, scene setup, pose and camera, annotation fields,
+beauty, annotation pass, visibility, RGB readback, camera effects, writes, and "other", the rest),
+optionally the top functions of a cProfile run of (a) (`profile=N`), the settings (resolution,
+samples, denoiser, Blender version, threads), the load average before/after and the cpu count. The
+machine may be shared: read the load average next to the numbers; CPU seconds are load-robust.
 """
 
 import argparse
@@ -55,6 +61,30 @@ class _Timers:
         return timed
 
 
+# The stages of (a) timed by wrapping the functions render_episode calls (module attributes of
+# hopgen.blender.render_episode), plus the renderer's scene setup and per-sample pose/camera and the
+# writer: disjoint, so they sum to at most the full wall time; "other" is the rest.
+STAGES = (("build_episode", "episode_build"), ("annotation_core", "annotation_fields"), ("render_rgb", "beauty"),
+          ("render_annotations", "annotations"), ("compute_visibility", "visibility"),
+          ("read_beauty", "rgb_readback"), ("apply_effects", "camera_effects"))
+# Inside episode_build: the subject's hand meshes (hopgen.hand.handmesh, cached per process, so a
+# worker pays them once per subject x side x forearm length, not once per episode).
+NESTED_HAND_MESH = "hand_mesh_builds"
+
+
+def _profile_top(profiler, n):
+    """The `n` functions with the most own time in a cProfile run: [{function, calls, tottime_s, cumtime_s}]."""
+    import pstats
+    stats = pstats.Stats(profiler).stats
+    rows = sorted(stats.items(), key=lambda kv: -kv[1][2])[:int(n)]
+    out = []
+    for (path, line, name), (_cc, calls, tottime, cumtime, _callers) in rows:
+        rel = os.path.relpath(path, REPO) if os.path.isabs(path) and path.startswith(REPO) else os.path.basename(path)
+        out.append({"function": f"{rel}:{line}({name})", "calls": calls, "tottime_s": round(tottime, 4),
+                    "cumtime_s": round(cumtime, 4)})
+    return out
+
+
 def _pick_samples(cfg, manifest, episodes, per_episode=0):
     """Specs of the first `episodes` episodes of the plan, each cut to `per_episode` samples (0: all)."""
     from hopgen.episode.plan import num_episodes, plan_episode
@@ -82,8 +112,12 @@ def _warm_up(workdir):
 
 
 def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, threads=0, manifest=None, overrides=(),
-            workdir=None):
-    """Run both timings inside Blender (bpy importable); returns the report dict (no machine info)."""
+            workdir=None, profile=0, warm_caches=True):
+    """Run both timings inside Blender (bpy importable); returns the report dict (no machine info).
+    profile: run (a) under cProfile and report its `profile` functions with the most own time
+    (cProfile slows the Python parts, so the timings of such a run overstate them).
+    warm_caches: build each episode once, untimed, before (a), so (a) measures a worker's steady
+    state (its per-process caches filled); the report has the cold figures too."""
     import bpy
     from hopgen.blender import compat, render_episode as rmod
     from hopgen.config import load_generation_config
@@ -101,25 +135,52 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
     renderer = rmod.EpisodeRenderer(cfg, man, writer, threads=threads)
 
     _warm_up(workdir)
+    cache_fill = None
+    if warm_caches:
+        # The per-process caches (hand meshes of each subject x side x forearm length, hand models of
+        # the grasp synthesis): a worker fills them once per subject, not once per episode, so these
+        # first builds are timed here, apart from (a).
+        fill = _Timers()
+        from hopgen.hand import handmesh
+        build_right = handmesh._build_right
+        handmesh._build_right = fill.wrap(NESTED_HAND_MESH, build_right)
+        try:
+            for spec in specs:
+                fill.wrap("episode_build", rmod.build_episode)(cfg, man, spec)
+        finally:
+            handmesh._build_right = build_right
+        cache_fill = fill
     # (a) full pipeline, with a breakdown from timed wrappers around its parts.
     timers = _Timers()
-    originals = {k: getattr(rmod, k) for k in ("build_episode", "render_rgb", "render_annotations")}
-    for key, name in (("build_episode", "episode_build"), ("render_rgb", "beauty"),
-                      ("render_annotations", "annotations")):
+    originals = {key: getattr(rmod, key) for key, _ in STAGES}
+    for key, name in STAGES:
         setattr(rmod, key, timers.wrap(name, originals[key]))
+    from hopgen.hand import handmesh
+    build_right = handmesh._build_right
+    handmesh._build_right = timers.wrap(NESTED_HAND_MESH, build_right)
     renderer._setup = timers.wrap("scene_setup", renderer._setup)
+    renderer.prepare_sample = timers.wrap("pose_and_camera", renderer.prepare_sample)
     writer.write_sample = timers.wrap("write", writer.write_sample)
     failures = []
+    profiler = None
+    if profile:
+        import cProfile
+        profiler = cProfile.Profile()
     t0, c0 = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
     try:
         for spec in specs:
             for index, err in renderer.render_episode(spec, {s.index for s in spec.samples}):
                 if err is not None:
                     failures.append({"index": index, "error": f"{type(err).__name__}: {err}"})
     finally:
+        if profiler:
+            profiler.disable()
         for k, fn in originals.items():
             setattr(rmod, k, fn)
-        del renderer._setup
+        handmesh._build_right = build_right
+        del renderer._setup, renderer.prepare_sample
     full_s, full_cpu = time.perf_counter() - t0, time.process_time() - c0
     info = dict(renderer.render_info)
 
@@ -143,7 +204,26 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
     per_beauty = beauty_s / max(done_b, 1)
     scene = bpy.context.scene
     c = scene.cycles
-    return {
+    nested = {NESTED_HAND_MESH: timers.total.pop(NESTED_HAND_MESH, 0.0)}
+    nested_cpu = {NESTED_HAND_MESH: timers.cpu.pop(NESTED_HAND_MESH, 0.0)}
+    timers.total["other"] = max(full_s - sum(timers.total.values()), 0.0)
+    timers.cpu["other"] = max(full_cpu - sum(timers.cpu.values()), 0.0)
+    extra = {}
+    if cache_fill is not None:
+        # Cold: what (a) would have cost with empty caches = (a) + (first builds - warm builds).
+        fill_s = cache_fill.total["episode_build"] - timers.total.get("episode_build", 0.0)
+        fill_cpu = cache_fill.cpu["episode_build"] - timers.cpu.get("episode_build", 0.0)
+        extra["cache_fill"] = {
+            "first_builds_s": cache_fill.total["episode_build"], "first_builds_cpu_s": cache_fill.cpu["episode_build"],
+            "hand_mesh_builds_s": cache_fill.total.get(NESTED_HAND_MESH, 0.0),
+            "hand_mesh_builds_cpu_s": cache_fill.cpu.get(NESTED_HAND_MESH, 0.0),
+            "cold_extra_s_per_sample": fill_s / max(done_a, 1), "cold_extra_cpu_s_per_sample": fill_cpu / max(done_a, 1)}
+        extra["ratio_cold_caches_full_over_beauty"] = (per_full + fill_s / max(done_a, 1)) / per_beauty if per_beauty > 0 else None
+        extra["ratio_cpu_cold_caches_full_over_beauty"] = ((full_cpu + fill_cpu) * done_b / (beauty_cpu * max(done_a, 1))
+                                                          if beauty_cpu > 0 else None)
+    if profiler:
+        extra["profile_top_tottime"] = _profile_top(profiler, profile)
+    return {**extra,
         "benchmark": "render",
         "config": os.path.relpath(os.path.abspath(config), REPO) if config else None,
         "overrides": overrides,
@@ -156,6 +236,10 @@ def measure(config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, thre
         "cpu_seconds_per_sample": {"full": full_cpu / max(done_a, 1), "beauty": beauty_cpu / max(done_b, 1)},
         "breakdown_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.total.items())},
         "breakdown_cpu_s_per_sample": {k: v / max(done_a, 1) for k, v in sorted(timers.cpu.items())},
+        # Part of episode_build; cached per process (a farm worker pays it once per subject x side).
+        "episode_build_includes": {"hand_mesh_builds_s_per_sample": nested[NESTED_HAND_MESH] / max(done_a, 1),
+                                   "hand_mesh_builds_cpu_s_per_sample": nested_cpu[NESTED_HAND_MESH] / max(done_a, 1)},
+        "profiled": bool(profiler), "warm_caches": bool(warm_caches),
         "wall_s": {"full": full_s, "beauty_renders": beauty_s},
         "failures": failures,
         "settings": {
@@ -227,14 +311,16 @@ def _throughput(config, samples, episodes, workers, manifest, overrides, blender
 
 
 def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0, workers=(1, 2), threads=0,
-        manifest=None, overrides=(), blender=None, quick=False, throughput_episodes=None):
+        manifest=None, overrides=(), blender=None, quick=False, throughput_episodes=None, profile=0, warm_caches=True):
     """Run the benchmark (a fresh Blender process, then `hopgen render` per worker count); write JSON atomically.
 
     config: generation config; samples: Cycles samples override; episodes / per_episode: which planned
     samples (see the module doc); workers: worker counts to compare ([] skips the throughput part),
     each rendering the first `throughput_episodes` whole episodes (default: episodes);
     threads: Cycles threads of the full/beauty process (0 = all cores); blender: a Blender executable
-    (default: the bpy module in this Python); quick: the tiny test config, 2 episodes of 1 sample, 1 worker.
+    (default: the bpy module in this Python); quick: the tiny test config, 2 episodes of 1 sample, 1 worker;
+    profile: N > 0 runs (a) under cProfile and adds its N functions with the most own time;
+    warm_caches: fill the per-process caches before (a) (see measure; the cold ratio is reported too).
     """
     if quick:
         config, episodes, per_episode, workers = os.path.join(REPO, "configs", "hop_tiny.yaml"), 2, 1, [1]
@@ -249,7 +335,8 @@ def run(out_path, config=DEFAULT_CONFIG, samples=None, episodes=3, per_episode=0
         raise ValueError(f"bench render: config {config} not found")
     manifest = os.path.abspath(manifest) if manifest else None
     kw = {"config": config, "samples": samples, "episodes": int(episodes), "per_episode": int(per_episode),
-          "threads": int(threads), "manifest": manifest, "overrides": list(overrides)}
+          "threads": int(threads), "manifest": manifest, "overrides": list(overrides), "profile": int(profile),
+          "warm_caches": bool(warm_caches)}
     before = _machine()
     with tempfile.TemporaryDirectory(prefix="hopgen_bench_render_") as tmp:
         kw["workdir"] = tmp
@@ -303,16 +390,21 @@ def main(argv=None):
     ap.add_argument("--manifest", default=None)
     ap.add_argument("--set", dest="overrides", action="append", default=[])
     ap.add_argument("--blender", default=None, help="Blender executable (default: the bpy module)")
+    ap.add_argument("--profile", type=int, default=0, help="cProfile (a) and report its N top functions")
+    ap.add_argument("--cold", action="store_true", help="do not fill the per-process caches before (a)")
     a = ap.parse_args(argv)
     r = run(a.out, a.config, a.samples, a.episodes, a.per_episode, a.workers, a.threads, a.manifest, a.overrides,
-            a.blender)
+            a.blender, profile=a.profile, warm_caches=not a.cold)
     s = r["seconds_per_sample"]
     c = r["cpu_seconds_per_sample"]
     print(f"full {s['full']:.2f} s/sample (cpu {c['full']:.2f}), beauty {s['beauty']:.2f} s/sample (cpu {c['beauty']:.2f}), "
           f"ratio {r['ratio_full_over_beauty']:.3f} "
           f"({r['settings']['width']}x{r['settings']['height']}, {r['settings']['samples']} spp, "
           f"load {r['machine']['load_average_before']})")
-    print(json.dumps(r["breakdown_s_per_sample"], indent=1))
+    if "ratio_cold_caches_full_over_beauty" in r:
+        print(f"with cold per-process caches: ratio {r['ratio_cold_caches_full_over_beauty']:.3f} "
+              f"(CPU {r['ratio_cpu_cold_caches_full_over_beauty']:.3f})")
+    print(json.dumps(r["breakdown_cpu_s_per_sample"], indent=1))
     for t in (r.get("throughput") or {}).get("runs", []):
         print(f"hopgen render --workers {t['workers']} ({t['threads_per_worker']} threads each): "
               f"{t['samples_per_s']:.3f} samples/s, {t['cpu_s_per_sample']:.2f} CPU-s/sample")

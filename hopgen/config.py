@@ -164,6 +164,26 @@ class AvatarConfig:
             raise ConfigError(f"avatar.subjects: {self.subjects} names a subject twice")
 
 
+ACCESSORY_KINDS = ("watch", "bracelet")          # hopgen.episode.wear builds these
+SLEEVE_FABRICS = ("knit", "cotton", "denim")
+
+
+@dataclass
+class WearConfig:
+    """What the arm wears (hopgen.episode.wear): a wrist accessory in this share of episodes, its
+    kind by probability, the sleeve's fabric by probability (when the plan gives a sleeve) and
+    whether the sleeve has fold rings (geometry) near the cuff."""
+    accessory_probability: float = 0.35
+    accessory_kinds: Dict[str, float] = field(default_factory=lambda: {"watch": 0.6, "bracelet": 0.4})
+    sleeve_fabrics: Dict[str, float] = field(default_factory=lambda: {"knit": 0.3, "cotton": 0.4, "denim": 0.3})
+    sleeve_folds: bool = True
+
+    def validate(self):
+        _check_probability("wear.accessory_probability", self.accessory_probability)
+        _check_probs("wear.accessory_kinds", self.accessory_kinds, ACCESSORY_KINDS)
+        _check_probs("wear.sleeve_fabrics", self.sleeve_fabrics, SLEEVE_FABRICS)
+
+
 @dataclass
 class GraspConfig:
     type_probabilities: Dict[str, Dict[str, float]] = field(default_factory=dict)  # category -> type -> p (overrides)
@@ -206,6 +226,8 @@ class RenderConfig:
     # Skin subsurface scattering: "burley" (Christensen-Burley, ~28% faster per sample) or
     # "random_walk" (Blender's skin random walk where the build has it; closest to measured skin).
     subsurface: str = "burley"
+    # Per-subject skin detail (veins, pores, micro-relief, knuckle wrinkles as bump; hopgen.episode.skin).
+    skin_detail: bool = True
 
     def validate(self):
         if not 1 <= self.samples <= 1 << 16:
@@ -231,6 +253,7 @@ class GenerationConfig:
     lighting: LightingConfig = field(default_factory=LightingConfig)
     background: BackgroundConfig = field(default_factory=BackgroundConfig)
     avatar: AvatarConfig = field(default_factory=AvatarConfig)
+    wear: WearConfig = field(default_factory=WearConfig)
     grasp: GraspConfig = field(default_factory=GraspConfig)
     render: RenderConfig = field(default_factory=RenderConfig)
 

@@ -127,6 +127,23 @@ def test_closing_rotations_match_forward_kinematics():
         assert np.abs(moved - skin.pose(tr2)[sel]).max() < 1e-9
 
 
+def test_wraps_close_knuckle_first_so_middle_phalanges_touch(monkeypatch):
+    # Equal MCP/PIP speeds swing the fingertip into a can first (tip-only hooks, no force
+    # closure in the hold test); WRAP_RATES lay the proximal/middle phalanges on it.
+    can = build_object(sample_object_params("can", np.random.default_rng([0, 5])))
+    probs = {"large_diameter": 1.0}
+    g = synthesize_grasp(SUBJECT, "right", can, np.random.default_rng([0, 0, 1, 5]), type_probs=probs)
+    assert TAXONOMY["large_diameter"].finger_rates == taxonomy.WRAP_RATES
+    inner = [c for c in g.contacts if c["finger"] not in ("thumb", "palm") and c["segment"] != "distal"]
+    assert len(inner) >= 2, g.contacts
+    import dataclasses
+    monkeypatch.setitem(TAXONOMY, "large_diameter",
+                        dataclasses.replace(TAXONOMY["large_diameter"], finger_rates=closing.FINGER_RATES))
+    h = synthesize_grasp(SUBJECT, "right", can, np.random.default_rng([0, 0, 1, 5]), type_probs=probs)
+    tips = [c for c in h.contacts if c["finger"] not in ("thumb", "palm") and c["segment"] != "distal"]
+    assert len(tips) < len(inner)
+
+
 # ------------------------------------------------------------------ synthesis
 
 

@@ -220,3 +220,35 @@ def test_blender_binary_renders_makehuman(tmp_path):
     from conftest import BLENDER_BIN
     manifest = _write(tmp_path, [{"name": "anna", "kind": "makehuman", "path": str(MH_DIR), "subject": "makehuman_03"}])
     render_with_blender_binary(BLENDER_BIN, tmp_path, manifest)
+
+
+@pytest.mark.parametrize("index", [18, 21])
+def test_makehuman_grasp_skin_stays_out_of_the_object(index):
+    """The rendered MakeHuman hand (palm and thumb base included, not just the settled fingers)
+    sinks at most 2 mm into the object, like the procedural grasps. Episodes 18 (apple) and 21
+    (orange) of configs/hop_makehuman.yaml sank 3.9 and 3.6 mm before the hand was backed out."""
+    from hopgen.config import load_generation_config
+    from hopgen.core import meshgeom
+    from hopgen.episode.build import build_episode
+    from hopgen.episode.plan import plan_episode
+    from hopgen.episode.scene import annotation_core
+    m = load_manifest(REPO / "configs" / "makehuman_manifest.yaml")
+    cfg = load_generation_config(str(REPO / "configs" / "hop_makehuman.yaml"),
+                                 ["dataset.num_samples=120", "dataset.frames_per_episode=4", "dataset.views_per_frame=1"])
+    spec = plan_episode(cfg, m, index)
+    assert spec.category == "spherical"
+    sc = build_episode(cfg, m, spec)
+    sdf = meshgeom.object_distance_fn(sc.object_geom, max_dist=0.05)
+    held = 0
+    for f in sc.frames:
+        depth = -sdf(cam.transform(np.linalg.inv(f.object_to_world), f.arm_points)).min()
+        assert depth <= 0.002, f"frame {f.frame}: skin {depth * 1000:.2f} mm inside {spec.object}"
+        assert f.penetration_m == pytest.approx(max(depth, 0.0), abs=2e-4)
+        held += f.phase != "approach" and f.pushed_m > 0  # the push did the work (a test that can fail)
+        assert f.wrist_error_m < 1e-3
+    assert held >= 1
+    f = sc.frames[-1]
+    sample = next(s for s in spec.samples if s.frame == f.frame)
+    K, w2c = sc.place_camera(cfg, sample, f, 64, 64)
+    anno = annotation_core(cfg, sc, sample, f, K, w2c, 64, 64)
+    assert anno["grasp"]["avatar_penetration_mm"] == pytest.approx(1000 * f.penetration_m, abs=1e-3)

@@ -167,3 +167,33 @@ def test_hand_skin_maps_palm_side_and_flushed_tips():
         tips = np.asarray(mesh.rest_joints)[[4, 8, 12, 16, 20]]
         d = np.linalg.norm(mesh.rest_vertices[:, None] - tips[None], axis=2).min(1)
         assert flush[d < 0.005].mean() > 0.5 > flush[d > 0.05].mean() + 0.4
+
+
+def test_camera_distance_is_raised_only_when_no_view_can_be_placed():
+    """A forearm that reaches the lens from every direction at the planned distance (seen in the
+    hop_cpu render: 'no camera around the hand') gets the distance scaled up, and the record says so;
+    a placeable plan keeps distance_scale 1."""
+    from dataclasses import make_dataclass
+    from types import SimpleNamespace
+    from hopgen.episode import framing
+    from hopgen.episode.spec import CameraChoice
+    choice = CameraChoice(rig="third_person", distance=0.3, azimuth=0.0, elevation=0.3, roll=0.0,
+                          focal_mm=35.0, jitter=[0.0, 0.0])
+    sample = make_dataclass("Sample", ["camera"])(choice)
+    state = SimpleNamespace(arm_end=None, hand_points=None, vertices=np.zeros((4, 3)))
+    K = cam.intrinsics(100.0, 100.0, 48.0, 48.0)
+
+    def base(min_distance):
+        def place(cfg, s, st, w, h):
+            if s.camera.distance < min_distance:
+                raise ValueError("camera inside or behind the hand/arm; planned distance too small")
+            return K, cam.look_at([s.camera.distance, 0, 0], [0, 0, 0])
+        return place
+
+    _, w2c, record = framing.place_in_scene(None, sample, state, 96, 96, None, base(0.0))
+    assert record["distance_scale"] == 1.0 and record["turn_deg"] == 0
+    _, w2c, record = framing.place_in_scene(None, sample, state, 96, 96, None, base(0.45))
+    assert record["distance_scale"] == 1.7  # 1.3 x 0.3 = 0.39 is still too close
+    assert np.isclose(np.linalg.norm(cam.invert_rigid(w2c)[:3, 3]), 0.3 * 1.7)
+    with pytest.raises(ValueError, match="even at 2.2 x the planned distance 0.300 m"):
+        framing.place_in_scene(None, sample, state, 96, 96, None, base(10.0))

@@ -36,3 +36,72 @@ def test_render_cli_refuses_gpu_without_one(tmp_path):
     assert r.returncode == 1
     assert "render.device is GPU but Cycles finds no GPU" in r.stderr.splitlines()[-1]
     assert not list((out / "rgb").glob("*.png")) if (out / "rgb").exists() else True
+
+
+class _Device:
+    def __init__(self, type_, name):
+        self.type, self.name, self.use = type_, name, True
+
+
+class _Prefs:
+    """Stands in for the Cycles add-on preferences of a machine with the given backends and devices
+    (the selection rule is tested here; a real GPU is exercised by scripts/gpu_check.sh)."""
+
+    def __init__(self, built, devices, oidn_gpu=True):
+        self._built, self._all, self._type, self._oidn = set(built), devices, "NONE", oidn_gpu
+        self.devices = []
+
+    @property
+    def compute_device_type(self):
+        return self._type
+
+    @compute_device_type.setter
+    def compute_device_type(self, value):
+        if value != "NONE" and value not in self._built:
+            raise TypeError(f"enum {value!r} not found")
+        self._type = value
+
+    def refresh_devices(self):  # Cycles lists the chosen backend's devices plus the CPU
+        self.devices = [d for d in self._all if d.type in (self._type, "CPU")]
+
+    def has_oidn_gpu_devices(self):
+        return self._oidn
+
+
+def _machine(oidn_gpu=True):
+    return _Prefs({"CUDA", "OPTIX"}, [_Device("CPU", "Xeon"), _Device("CUDA", "H200"), _Device("OPTIX", "H200")],
+                  oidn_gpu)
+
+
+@pytest.mark.bpy
+def test_gpu_selection_prefers_optix_then_cuda_and_uses_only_those_devices():
+    from hopgen.blender import compat
+    prefs = _machine()
+    assert compat.find_gpu(("OPTIX", "CUDA"), prefs) == ("OPTIX", ["H200"])
+    assert prefs.compute_device_type == "OPTIX"
+    assert {d.type: d.use for d in prefs.devices} == {"CPU": False, "OPTIX": True}  # GPUs only, not the CPU
+    # a build without OptiX (or a driver too old for it) falls back to CUDA and says why
+    prefs = _Prefs({"CUDA"}, [_Device("CPU", "Xeon"), _Device("CUDA", "H200")])
+    assert compat.find_gpu(("OPTIX", "CUDA"), prefs) == ("CUDA", ["H200"])
+    # no GPU at all: None, each backend's reason, and the preferences left on NONE
+    prefs = _Prefs({"CUDA", "OPTIX"}, [_Device("CPU", "Xeon")])
+    assert compat.find_gpu(("OPTIX", "CUDA"), prefs) == (None, ["OPTIX: no device", "CUDA: no device"])
+    assert prefs.compute_device_type == "NONE"
+    assert compat.find_gpu("CUDA", _Prefs(set(), []))[1] == ["CUDA: not in this build"]
+
+
+@pytest.mark.bpy
+def test_gpu_render_device_and_denoiser_follow_the_selection():
+    import bpy
+    from hopgen.blender import compat
+    s = bpy.context.scene
+    assert compat.use_gpu(s, ("OPTIX", "CUDA"), required=True, prefs=_machine()) == "OPTIX"
+    assert s.cycles.device == "GPU"
+    # OIDN runs on the GPU where the device supports it (4.1+), else on the CPU, and says which
+    assert compat.set_denoise_device(s, True, prefs=_machine()) == "GPU" and s.cycles.denoising_use_gpu
+    assert compat.set_denoise_device(s, True, prefs=_machine(oidn_gpu=False)) == "CPU"
+    assert not s.cycles.denoising_use_gpu
+    with pytest.raises(compat.NoGpuError, match=r"finds no GPU \(OPTIX: no device; CUDA: no device\)"):
+        compat.use_gpu(s, ("OPTIX", "CUDA"), required=True, prefs=_Prefs({"CUDA", "OPTIX"}, [_Device("CPU", "x")]))
+    assert s.cycles.device == "CPU"  # a failed GPU selection leaves the scene on the CPU
+    assert compat.use_gpu(s, ("OPTIX", "CUDA"), prefs=_Prefs(set(), [])) == "CPU"  # explicit fallback

@@ -93,34 +93,38 @@ def hand_targets(shape, side):
     return out
 
 
-def _subject(i, sex, ethnicity, skin_tone, skin_rgb, hand):
+def _subject(i, sex, ethnicity, skin_tone, tint, hand):
+    """A default subject; its skin colour is the procedural hands' albedo of its Fitzpatrick type
+    (hopgen.hand.subjects._skin) with ``tint`` = (redness, lightness), so a type-6 MakeHuman person
+    is as dark as a type-6 procedural hand."""
+    from hopgen.hand.subjects import _skin
     return {"id": f"makehuman_{i:02d}", "sex": sex, "ethnicity": ethnicity, "skin_tone": skin_tone,
-            "skin_rgb": skin_rgb, "hand": hand}
+            "skin_rgb": _skin(skin_tone, *tint), "hand": hand}
 
 
 # 5 female + 5 male young adults over the three ethnicity targets; skin_tone is the Fitzpatrick
-# type, skin_rgb a linear base colour for the skin shader; hand weights vary hand size and shape
+# type, skin_rgb (from the type, hopgen.hand.subjects) the linear base colour of the skin shader; hand weights vary hand size and shape
 # (hand lengths, wrist to middle tip: 0.16-0.18 m female, 0.19-0.20 m male; see tests).
 DEFAULT_MAKEHUMAN_SUBJECTS = (
-    _subject(0, "female", {"caucasian": 1.0}, 1, (0.80, 0.56, 0.45),
+    _subject(0, "female", {"caucasian": 1.0}, 1, (0.05, 1.0),
              {"hand-scale": -0.1, "hand-fingers-length": 0.2, "hand-fingers-diameter": -0.3}),
-    _subject(1, "female", {"asian": 0.8, "caucasian": 0.2}, 3, (0.66, 0.45, 0.30),
+    _subject(1, "female", {"asian": 0.8, "caucasian": 0.2}, 3, (0.0, 1.05),
              {"hand-scale": 0.1, "hand-fingers-distance": 0.3}),
-    _subject(2, "female", {"african": 1.0}, 6, (0.20, 0.11, 0.07),
+    _subject(2, "female", {"african": 1.0}, 6, (0.0, 1.1),
              {"hand-fingers-length": 0.2, "hand-trans": 0.2}),
-    _subject(3, "female", {"caucasian": 0.5, "african": 0.5}, 4, (0.45, 0.28, 0.18),
+    _subject(3, "female", {"caucasian": 0.5, "african": 0.5}, 4, (0.05, 1.0),
              {"hand-scale": -0.2, "hand-fingers-diameter": 0.3}),
-    _subject(4, "female", {"asian": 1.0}, 2, (0.72, 0.52, 0.38),
+    _subject(4, "female", {"asian": 1.0}, 2, (0.0, 1.0),
              {"hand-scale": 0.2, "hand-fingers-length": 0.1, "hand-fingers-distance": -0.3}),
-    _subject(5, "male", {"caucasian": 1.0}, 2, (0.75, 0.52, 0.40),
+    _subject(5, "male", {"caucasian": 1.0}, 2, (0.08, 0.95),
              {"hand-scale": -0.2, "hand-fingers-diameter": 0.4}),
-    _subject(6, "male", {"african": 0.8, "caucasian": 0.2}, 5, (0.28, 0.16, 0.10),
+    _subject(6, "male", {"african": 0.8, "caucasian": 0.2}, 5, (0.0, 1.05),
              {"hand-scale": -0.3, "hand-fingers-length": 0.1}),
-    _subject(7, "male", {"asian": 0.6, "caucasian": 0.4}, 3, (0.62, 0.42, 0.28),
+    _subject(7, "male", {"asian": 0.6, "caucasian": 0.4}, 3, (0.03, 1.0),
              {"hand-fingers-length": -0.2, "hand-fingers-distance": 0.4}),
-    _subject(8, "male", {"african": 1.0}, 6, (0.17, 0.10, 0.06),
+    _subject(8, "male", {"african": 1.0}, 6, (0.0, 0.95),
              {"hand-scale": -0.2, "hand-fingers-diameter": -0.2}),
-    _subject(9, "male", {"asian": 0.5, "african": 0.5}, 4, (0.42, 0.26, 0.16),
+    _subject(9, "male", {"asian": 0.5, "african": 0.5}, 4, (0.05, 1.05),
              {"hand-scale": -0.3, "hand-fingers-length": 0.1, "hand-trans": -0.3}),
 )
 
@@ -297,6 +301,45 @@ def makehuman_rig(data, subject, name=None):
                  joint_refs=refs, arms=arms)
     dominant = rg.dominant_bones(out)
     out.region = np.array([_region_of_bone(b.name) for b in data.bones], np.uint8)[dominant]
+    _hair_regions(out, dominant)
     out.sleeve = np.isin(dominant, [bi["lowerarm01.L"], bi["lowerarm01.R"]])
     out.dominant = dominant
     return out
+
+
+# Hair and eyebrows by geometry relative to the eyes (the data folder has no hair or eyebrow
+# proxies): the hairline runs HAIRLINE_M above the eye centres at the front and falls toward the
+# nape; the ears stay bare; brows are strips above each eye on the front of the face.
+HAIRLINE_M = 0.045
+HAIRLINE_FALL = 0.55     # the hairline drops this many metres per metre toward the back of the head
+BROW_RISE_M = (0.013, 0.023)
+BROW_SPAN_M = (0.008, 0.05)   # |x - eye x| inner .. outer, outer end lower (arch)
+
+
+def _hair_regions(out, dominant):
+    """Set REGION_HAIR / REGION_BROWS on head triangles of a MakeHuman rig (in place)."""
+    from hopgen.avatars import rig as rg
+    names = list(out.bone_names)
+    if not all(b in names for b in ("eye.L", "eye.R", "head")):
+        return
+    eyes = out.rest[[names.index("eye.L"), names.index("eye.R")], :3, 3]
+    mid = eyes.mean(0)
+    head = np.isin(dominant, [names.index(b) for b in ("head", "neck03", "neck02") if b in names])
+    c = out.vertices[out.triangles].mean(1)                  # (T, 3) triangle centres, rest
+    n = np.cross(out.vertices[out.triangles[:, 1]] - out.vertices[out.triangles[:, 0]],
+                 out.vertices[out.triangles[:, 2]] - out.vertices[out.triangles[:, 0]])
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    h = c[:, 2] - mid[2]
+    back = np.maximum(c[:, 1] - mid[1], 0.0)                 # the character faces -Y
+    ear = (np.abs(c[:, 0]) > 0.062) & (back > 0.06) & (back < 0.14) & (h < 0.03)
+    hair = head & (h > HAIRLINE_M - HAIRLINE_FALL * back) & ~ear & (h > -0.07)
+    out.region[hair] = rg.REGION_HAIR
+    brows = np.zeros(len(c), bool)
+    for e in eyes:
+        dx = np.abs(c[:, 0] - e[0])
+        arch = 0.004 * np.clip((dx - 0.025) / 0.025, 0.0, 1.0)
+        rise = h - arch
+        brows |= (dx > BROW_SPAN_M[0]) & (dx < BROW_SPAN_M[1]) & (rise > BROW_RISE_M[0]) & (rise < BROW_RISE_M[1]) \
+            & (np.sign(c[:, 0]) == np.sign(e[0]))
+    brows &= head & (n[:, 1] < -0.3) & (back < 0.03)
+    out.region[brows & ~hair] = rg.REGION_BROWS

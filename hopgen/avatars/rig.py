@@ -93,6 +93,7 @@ class Rig:
 
 # Appearance regions of body triangles (the renderer gives each its material).
 REGION_SKIN, REGION_TOP, REGION_BOTTOM, REGION_SHOES = 0, 1, 2, 3
+REGION_HAIR, REGION_BROWS = 4, 5  # scalp and eyebrows (hair material; brows stay on the skin)
 
 
 # ----------------------------------------------------------------------------- posing

@@ -18,6 +18,8 @@ Known differences handled here:
 
 A test (tests/test_compat_only.py) fails when a version check appears in any other module.
 - Cycles device listing: `refresh_devices()` (3.0+) and `get_devices()`.
+- OpenImageDenoise on the GPU: `cycles.denoising_use_gpu` and `has_oidn_gpu_devices()` from 4.1;
+  before, OIDN runs on the CPU whatever the render device.
 """
 
 import contextlib
@@ -222,13 +224,27 @@ class NoGpuError(RuntimeError):
     """A GPU render was asked for (render.device: GPU) and Cycles finds no OptiX/CUDA device."""
 
 
-def find_gpu(prefer=("OPTIX", "CUDA")):
-    """(backend, device names) of the first backend in `prefer` with a GPU, or (None, what was seen)."""
+def cycles_preferences():
+    """The Cycles add-on preferences (compute device type, device list), or None without the add-on."""
+    try:
+        return bpy.context.preferences.addons["cycles"].preferences
+    except (KeyError, AttributeError):
+        return None
+
+
+def find_gpu(prefer=("OPTIX", "CUDA"), prefs=None):
+    """(backend, device names) of the first backend in `prefer` with a GPU, or (None, what was seen).
+
+    Selection rule: backends are tried in the order given (OptiX first: RTX cores, then CUDA); a
+    backend this build lacks (setting compute_device_type raises) or that lists no device of its
+    type is skipped and said why. The chosen backend's GPUs are switched on and every other
+    device (the CPU entry included) off, so Cycles renders on the GPUs only. With none found,
+    compute_device_type is reset to NONE. prefs: the Cycles preferences (default: the add-on's).
+    Device listing: `refresh_devices()` (3.0+), else `get_devices()`."""
     if isinstance(prefer, str):
         prefer = (prefer,)
-    try:
-        prefs = bpy.context.preferences.addons["cycles"].preferences
-    except (KeyError, AttributeError):
+    prefs = prefs if prefs is not None else cycles_preferences()
+    if prefs is None:
         return None, ["the cycles add-on is not loaded"]
     seen = []
     for backend in prefer:
@@ -251,16 +267,17 @@ def find_gpu(prefer=("OPTIX", "CUDA")):
     return None, seen
 
 
-def use_gpu(scene, prefer=("OPTIX", "CUDA"), required=False):
+def use_gpu(scene, prefer=("OPTIX", "CUDA"), required=False, prefs=None):
     """Render on a CUDA/OptiX GPU when one is asked for and present, else on the CPU.
 
     `prefer`: backends in order of preference, or a falsy value for CPU. Returns 'OPTIX', 'CUDA'
-    or 'CPU', the device actually used. required: raise NoGpuError instead of falling back.
+    or 'CPU', the device actually used. required: raise NoGpuError instead of falling back
+    (render.device: GPU is always required: a farm job that asked for a GPU must not crawl on CPU).
     """
     scene.cycles.device = "CPU"
     if not prefer:
         return "CPU"
-    backend, seen = find_gpu(prefer)
+    backend, seen = find_gpu(prefer, prefs)
     if backend is None:
         if required:
             raise NoGpuError(f"render.device is GPU but Cycles finds no GPU ({'; '.join(seen)}); "
@@ -270,13 +287,20 @@ def use_gpu(scene, prefer=("OPTIX", "CUDA"), required=False):
     return backend
 
 
-def set_denoise_device(scene, gpu):
-    """OpenImageDenoise on the GPU (Blender 4.1+: cycles.denoising_use_gpu); returns 'GPU' or 'CPU'."""
+def set_denoise_device(scene, gpu, prefs=None):
+    """OpenImageDenoise on the GPU when asked, where it can run there; returns 'GPU' or 'CPU'.
+
+    `cycles.denoising_use_gpu` exists from 4.1 (before, OIDN runs on the CPU); the GPU must also
+    support OIDN (`has_oidn_gpu_devices()` of the Cycles preferences, 4.1+: e.g. CUDA/OptiX on
+    Turing or newer), otherwise Cycles would fall back silently and the record would lie."""
     c = scene.cycles
-    if hasattr(c, "denoising_use_gpu"):
-        c.denoising_use_gpu = bool(gpu)
-        return "GPU" if gpu else "CPU"
-    return "CPU"
+    if not hasattr(c, "denoising_use_gpu"):
+        return "CPU"
+    prefs = prefs if prefs is not None else cycles_preferences()
+    able = prefs is not None and (not hasattr(prefs, "has_oidn_gpu_devices") or bool(prefs.has_oidn_gpu_devices()))
+    on = bool(gpu) and able
+    c.denoising_use_gpu = on
+    return "GPU" if on else "CPU"
 
 
 def fill_mesh(mesh, vertices, faces):

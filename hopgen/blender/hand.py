@@ -2,6 +2,7 @@
 import numpy as np
 
 from hopgen.blender import materials, scene
+from hopgen.blender.skin import set_point_attributes
 
 CREASE_ATTRIBUTE = "hop_crease"  # POINT FLOAT attribute (0..1) read by the skin shader
 
@@ -17,8 +18,8 @@ def build_hand_object(mesh, name, skin_material=None, nail_material=None, subjec
     [skin, nail] (mesh.face_material).  Missing materials are made with
     hopgen.blender.materials from `subject` (a subjects.Subject; its skin/nail colours), or a
     neutral skin tone when no subject is given.  Smooth shading (the ~1.7 mm mesh needs no
-    subdivision); point_attributes: {name: (V,) float} extra POINT FLOAT attributes (skin maps of
-    hopgen.episode.appearance.hand_skin_maps); with `subsurf`, a Subdivision Surface modifier (render level 1, viewport 0) --
+    subdivision); point_attributes: {name: (V,) or (V, 3) float} extra POINT attributes (skin maps of
+    hopgen.episode.skin.hand_skin_maps); with `subsurf`, a Subdivision Surface modifier (render level 1, viewport 0) --
     it costs ~20 s of Cycles sync per scene on 2 CPU cores, so it is off by default.  Vertex positions: set_hand_pose.
     """
     skin_rgb = tuple(subject.skin_rgb) if subject is not None else (0.6, 0.42, 0.33)
@@ -31,15 +32,7 @@ def build_hand_object(mesh, name, skin_material=None, nail_material=None, subjec
     obj = scene.add_mesh_object(name, mesh.rest_vertices, np.asarray(mesh.faces)[sel],
                                 face_labels=np.asarray(mesh.face_labels)[sel], materials=[skin_material, nail_material],
                                 face_material=np.asarray(mesh.face_material)[sel], smooth=True, collection=collection)
-    me = obj.data
-    old = me.attributes.get(CREASE_ATTRIBUTE)
-    if old is not None:
-        me.attributes.remove(old)
-    for key, values in [(CREASE_ATTRIBUTE, mesh.crease)] + sorted((point_attributes or {}).items()):
-        if key != CREASE_ATTRIBUTE and me.attributes.get(key) is not None:
-            me.attributes.remove(me.attributes.get(key))
-        attr = me.attributes.new(key, "FLOAT", "POINT")
-        attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+    set_point_attributes(obj, {CREASE_ATTRIBUTE: mesh.crease, **(point_attributes or {})})
     if subsurf:
         mod = obj.modifiers.new("hop_subsurf", "SUBSURF")
         mod.levels, mod.render_levels = 0, 1

@@ -253,8 +253,9 @@ def skin_material(name, skin_rgb, params=None, crease_attribute=None, palmar_att
         palm = compat.new_mix_rgb(tree, "MIX")
         links.new(_math(tree, "MULTIPLY", palmar, 0.55), palm.fac)
         links.new(colour, palm.a)
-        # Palms: far less melanin; towards a light pinkish beige whatever the tone.
-        palm.b.default_value = tuple(min(1.0, 0.5 * c + 0.5 * t) for c, t in zip(rgb, (0.62, 0.40, 0.33))) + (1.0,)
+        # Palms: far less melanin; towards a light pinkish beige, but never more than twice as light
+        # as the back of the hand (a dark hand's palm stays brown).
+        palm.b.default_value = tuple(min(1.0, 0.5 * c + 0.5 * t, 2.0 * c) for c, t in zip(rgb, (0.62, 0.40, 0.33))) + (1.0,)
         colour = palm.result
         rough = tree.nodes.new("ShaderNodeMapRange")
         links.new(palmar, rough.inputs["Value"])

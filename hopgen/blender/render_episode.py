@@ -14,20 +14,19 @@ from mathutils import Matrix
 
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import SEG_ARM, SEG_OBJECT
-from hopgen.dataset.hopformat import read_rendered_rgb, sample_id
+from hopgen.dataset.hopformat import check_rendered_rgb, sample_id
 from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
-from hopgen.episode.appearance import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps
+from hopgen.episode.skin import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps, subject_skin
 from hopgen.episode.effects import apply_effects
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
 from hopgen.blender.hand import CREASE_ATTRIBUTE, build_hand_object
+from hopgen.blender.skin import detailed_skin_material
 from hopgen.blender.objects import build_object_object
-from hopgen.blender.passes import render_annotations, render_rgb
-
-SLEEVE_OFFSET_M = 0.004  # the sleeve floats this far out along the skin normals
-
+from hopgen.blender.passes import read_rgb_png, render_annotations, render_rgb
+from hopgen.blender.wear import WornPieces
 
 def _split_hand(mesh):
     """Face indices of the hand proper (palm + fingers) and of the arm: separate objects, so the
@@ -36,12 +35,10 @@ def _split_hand(mesh):
     return np.nonzero(labels != SEG_ARM)[0], np.nonzero(labels == SEG_ARM)[0]
 
 
-def _vertex_normals(v, f):
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+def read_beauty(sid, path, width, height):
+    """(H,W,3) uint8 of the beauty PNG Blender wrote for sample `sid`, checked complete first."""
+    check_rendered_rgb(sid, path, width, height)
+    return read_rgb_png(path, width, height)
 
 
 class EpisodeRenderer:
@@ -65,10 +62,13 @@ class EpisodeRenderer:
         self.render_info["view_transform"] = compat.set_view_transform(
             scene, "Filmic" if r.view_transform == "filmic" else "Standard")
         looks = scene_data.looks  # every random appearance choice, drawn in pure code
-        self.sleeve = None
+        self.body_avatar = None
+        self.worn = None
         if scene_data.rigged:  # MakeHuman body / rigged file (hopgen.blender.avatars)
-            body = BodyAvatar(scene_data, ep)
-            self.hand, self.arm = body.hand, body.body  # both posed from state.vertices
+            self.body_avatar = BodyAvatar(scene_data, ep, subject_skin(cfg, scene_data))
+            self.hand, self.arm = self.body_avatar.hand, self.body_avatar.body  # posed by BodyAvatar.pose
+            if scene_data.wear_meshes:  # wrist accessories, fitted to the rig's rest skin
+                self.worn = WornPieces(scene_data.wear, scene_data.wear_meshes, scene_data.rig.vertices)
         else:
             self._add_hand(scene_data, looks)
         self.obj = build_object_object(scene_data.object_geom, "hop_object")
@@ -96,32 +96,32 @@ class EpisodeRenderer:
 
     def _add_hand(self, scene_data, looks):
         """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
-        ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus the sleeve."""
+        ``hop_hand`` (palm + fingers: the amodal hand mask) and ``hop_arm``, plus what the arm wears."""
         subj, mesh = scene_data.subject, scene_data.hand_mesh
-        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, knuckle/fingertip redness
-        skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
-                                       palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
+        maps = hand_skin_maps(mesh, scene_data.shape)  # palm side, redness, veins, wrinkles, rest coordinates
+        detail = subject_skin(self.cfg, scene_data)
+        if detail is not None:
+            skin = detailed_skin_material("hop_skin", subj.skin_rgb, detail, crease_attribute=CREASE_ATTRIBUTE)
+        else:
+            skin = materials.skin_material("hop_skin", subj.skin_rgb, crease_attribute=CREASE_ATTRIBUTE,
+                                           palmar_attribute=PALMAR_ATTRIBUTE, flush_attribute=FLUSH_ATTRIBUTE)
         nail = materials.nail_material("hop_nail", subj.skin_rgb, gloss=getattr(subj, "nail_gloss", 0.6))
         hand_f, arm_f = _split_hand(mesh)
         self.hand = build_hand_object(mesh, "hop_hand", skin, nail, faces=hand_f, point_attributes=maps)
         self.arm = build_hand_object(mesh, "hop_arm", skin, nail, faces=arm_f, point_attributes=maps) if len(arm_f) else None
-        sel = scene_data.sleeve_faces
-        if sel is not None and len(sel):
-            used, inv = np.unique(np.asarray(mesh.faces)[sel], return_inverse=True)
-            self.sleeve_used = used
-            cloth = materials.cloth_material("hop_sleeve", looks.clothes["sleeve"])
-            self.sleeve = hscene.add_mesh_object("hop_sleeve", np.asarray(mesh.rest_vertices)[used],
-                                                 inv.reshape(-1, 3), SEG_ARM, materials=[cloth])
+        # The sleeve (a fitted tube with folds) and wrist accessories: hopgen.episode.wear_geometry.
+        self.worn = WornPieces(scene_data.wear, scene_data.wear_meshes, mesh.rest_vertices) \
+            if scene_data.wear_meshes else None
 
     def _pose(self, state):
-        hscene.update_vertices(self.hand, state.vertices)
-        if self.arm is not None:
-            hscene.update_vertices(self.arm, state.vertices)
-        if self.sleeve is not None:
-            faces = np.asarray(self._mesh.faces)
-            vn = _vertex_normals(state.vertices, faces)
-            u = self.sleeve_used
-            hscene.update_vertices(self.sleeve, state.vertices[u] + SLEEVE_OFFSET_M * vn[u])
+        if self.body_avatar is not None:  # clothes stand off the skin (hopgen.blender.avatars)
+            self.body_avatar.pose(state)
+        else:
+            hscene.update_vertices(self.hand, state.vertices)
+            if self.arm is not None:
+                hscene.update_vertices(self.arm, state.vertices)
+        if self.worn is not None:
+            self.worn.pose(state.vertices)
         self.obj.matrix_world = Matrix(np.asarray(state.object_to_world).tolist())
 
     def build_scene(self, ep):
@@ -194,7 +194,7 @@ class EpisodeRenderer:
                     depth = np.clip(np.rint(passes["depth"] * 1000.0), 0, 65535).astype(np.uint16)
                 rgb = tmp
                 if sample.effects is not None:  # the camera's effects touch the beauty image only
-                    rgb = apply_effects(read_rendered_rgb(sample_id(sample.index), tmp), sample.effects)
+                    rgb = apply_effects(read_beauty(sample_id(sample.index), tmp, W, H), sample.effects)
                 self.writer.write_sample(sample_id(sample.index), anno, rgb, passes["masks"]["hand"],
                                          obj_mask, seg_for_file(seg), depth)
                 yield sample.index, None

@@ -89,12 +89,7 @@ class HopWriter:
         if depth is not None:
             images["depth"] = np.asarray(depth, np.uint16)
         if isinstance(rgb, (str, os.PathLike)):
-            # Blender's image writer reports no error when the disk fills up: check what it wrote.
-            try:
-                with open(rgb, "rb") as f:
-                    check_png(f.read(), w, h, 3)
-            except (OSError, PNGError) as e:
-                raise _rendered_rgb_error(sid, rgb, e) from None
+            check_rendered_rgb(sid, rgb, w, h)
             os.makedirs(os.path.join(self.root, "rgb"), exist_ok=True)
             os.replace(rgb, sample_path(self.root, "rgb", sid))
         else:
@@ -241,6 +236,17 @@ class HopDataset:
 def _rendered_rgb_error(sid, path, error):
     return HopFormatError(f"sample {sid}: the rendered RGB image {path} is incomplete or wrong ({error}); "
                           "is the disk full?")
+
+
+def check_rendered_rgb(sid, path, width, height):
+    """Check the RGB PNG Blender rendered for sample `sid` (every chunk, CRC and the inflated size;
+    hopgen.core.pngio.check_png) is complete and width x height RGB: Blender's image writer reports
+    no error when the disk fills up. A HopFormatError names the file."""
+    try:
+        with open(path, "rb") as f:
+            check_png(f.read(), width, height, 3)
+    except (OSError, PNGError) as e:
+        raise _rendered_rgb_error(sid, path, e) from None
 
 
 def read_rendered_rgb(sid, path):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hopgen.core import camera as cam
-from hopgen.episode import surroundings
+from hopgen.episode import outfit, surroundings
 
 CLOTH_PATTERNS = ("solid", "stripes", "checks", "knit", "fabric")
 
@@ -20,14 +20,6 @@ def _colour(rng, lo=0.03, hi=0.8):
 def cloth_params(rng):
     return {"pattern": str(CLOTH_PATTERNS[int(rng.integers(len(CLOTH_PATTERNS)))]), "colour_a": _colour(rng),
             "colour_b": _colour(rng), "scale": float(rng.uniform(20, 80)), "roughness": float(rng.uniform(0.7, 0.95))}
-
-
-def shoe_params(rng):
-    """Dark, solid shoes: a cloth draw with its colour and pattern replaced."""
-    p = cloth_params(rng)
-    dark = float(rng.uniform(0.02, 0.12))
-    p.update(pattern="solid", colour_a=(dark, dark * 0.9, dark * 0.8), roughness=0.6)
-    return p
 
 
 @dataclass
@@ -64,7 +56,9 @@ def episode_looks(spec, clothes, frames, object_vertices=None):
     Streams: ``default_rng([appearance_seed, 0])`` for clothes then world colour,
     ``default_rng([background.seed, 0])`` for the support then the distractors."""
     rng = np.random.default_rng([spec.appearance_seed, 0])
-    pieces = {name: (shoe_params(rng) if name == "shoes" else cloth_params(rng)) for name in clothes}
+    # A body's garments come from real-world palettes (hopgen.episode.outfit); the sleeve keeps cloth_params.
+    pieces = {name: (outfit.garment_params(rng, name) if name in outfit.GARMENTS else cloth_params(rng))
+              for name in clothes}
     world_colour = tuple(float(x) for x in rng.uniform(0.02, 0.3, 3))
     bg_rng = np.random.default_rng([spec.background.seed, 0])
     keep = [f.vertices for f in frames]
@@ -82,37 +76,5 @@ def episode_looks(spec, clothes, frames, object_vertices=None):
     return EpisodeLooks(pieces, world_colour, backdrop, distractors)
 
 
-PALMAR_ATTRIBUTE = "hop_palmar"  # POINT FLOAT 0 back of the hand .. 1 palm side (skin shader)
-FLUSH_ATTRIBUTE = "hop_flush"    # POINT FLOAT 0..1 redness at the knuckles and fingertips
-
-
-def hand_skin_maps(mesh, shape):
-    """Per-vertex skin maps of a procedural HandMesh at rest (pure, no draws): {PALMAR_ATTRIBUTE:
-    (V,) 0..1, how much a vertex faces the palm side (palms are lighter and rougher than the back
-    of the hand), FLUSH_ATTRIBUTE: (V,) 0..1, redness over the back of the knuckles and at the
-    fingertips}. The palm side is where the fingers flex to (forward kinematics of the middle finger)."""
-    from hopgen.hand.kinematics import FLEX_DOFS, LIMITS_HI, forward_kinematics, neutral_angles
-    side = mesh.side
-    a = neutral_angles()
-    j0, _ = forward_kinematics(shape, a, side)
-    for i in FLEX_DOFS[2]:
-        a[i] = 0.6 * LIMITS_HI[i]
-    j1, _ = forward_kinematics(shape, a, side)
-    axis = j0[12] - j0[9]
-    axis /= np.linalg.norm(axis)
-    palm = j1[12] - j0[12]
-    palm -= axis * (palm @ axis)
-    palm /= np.linalg.norm(palm)
-    n = np.asarray(mesh.normals, np.float64)
-    v = np.asarray(mesh.rest_vertices, np.float64)
-    palmar = np.clip((n @ palm + 0.2) / 0.7, 0.0, 1.0)
-    palmar = palmar * palmar * (3 - 2 * palmar)  # smoothstep
-    joints = np.asarray(j0)
-
-    def near(ids, radius):
-        d = np.min(np.linalg.norm(v[:, None, :] - joints[None, ids, :], axis=2), axis=1)
-        return np.clip(1.0 - d / radius, 0.0, 1.0)
-    knuckles = near([2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15, 17, 18, 19], 0.014) * (1.0 - palmar)
-    tips = near([4, 8, 12, 16, 20], 0.016)
-    flush = np.clip(np.maximum(knuckles, tips), 0.0, 1.0)
-    return {PALMAR_ATTRIBUTE: palmar.astype(np.float32), FLUSH_ATTRIBUTE: flush.astype(np.float32)}
+# The skin maps moved to hopgen.episode.skin (one helper for procedural hands and bodies).
+from hopgen.episode.skin import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps  # noqa: E402,F401

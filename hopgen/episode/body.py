@@ -22,6 +22,8 @@ import numpy as np
 from hopgen.core import camera as cam
 from hopgen.avatars import rig as rg
 from hopgen.avatars.entries import avatar_rig, proxy_subject
+from hopgen.episode import outfit
+from hopgen.episode.contact import push_out_of_object
 from hopgen.episode.appearance import episode_looks
 from hopgen.episode.framing import view_problems
 from hopgen.episode.surroundings import occluding_distractors
@@ -45,6 +47,8 @@ class BodyFrameState(FrameState):
     arm_points: np.ndarray = None   # (A, 3)
     body_points: np.ndarray = None  # (P, 3)
     wrist_error_m: float = 0.0
+    penetration_m: float = 0.0      # deepest hand/forearm skin inside the object after posing (>= 0)
+    pushed_m: float = 0.0           # how far the hand was backed out of the object (push_out_of_object)
 
 
 @dataclass
@@ -57,6 +61,9 @@ class BodyEpisodeScene(EpisodeScene):
     shown: np.ndarray = None  # (T,) bool: triangles rendered (avatar.body false: hand + forearm only)
     eyes: np.ndarray = None   # (3,) midpoint of the eyes (world), for egocentric views; None: no head
     skin_rgb: tuple = (0.6, 0.42, 0.32)
+    region: np.ndarray = None           # (T,) appearance region per triangle (rig.REGION_*, sleeve applied)
+    garment_offset: np.ndarray = None   # (V,) stand-off of the clothes/hair from the skin (m; outfit.garment_offsets)
+    hair: dict = None                   # outfit.hair_params of the subject (None: no hair region)
 
     rigged = True
 
@@ -391,8 +398,9 @@ def build_body_episode(cfg, manifest, spec, avatar):
     frames = []
     for k, tgt in zip(needed, targets):
         st = states[k]
-        local, root_k, sol = pose_frame(r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids),
-                                        thumb_pulp_locals(r, side, shape))
+        local, root_k, sol, depth, pushed = push_out_of_object(
+            pose_frame, r, side, tgt, root, (np.asarray(st.object_to_world), sdf, fingers_ids),
+            thumb_pulp_locals(r, side, shape), arm_ids)
         posed = rg.pose(r, local, root_k)
         verts = rg.skin(r, posed)
         joints = rg.hand_joints(r, posed, side)
@@ -400,7 +408,7 @@ def build_body_episode(cfg, manifest, spec, avatar):
             frame=k, phase=st.phase, angles=np.asarray(st.angles), hand_to_world=rg.hand_frame(joints, side),
             object_to_world=np.asarray(st.object_to_world), joints=joints, vertices=verts,
             hand_points=verts[hand_ids], arm_points=verts[arm_ids], body_points=verts[body_ids],
-            wrist_error_m=sol.wrist_error_m if sol else 0.0))
+            wrist_error_m=sol.wrist_error_m if sol else 0.0, penetration_m=depth, pushed_m=pushed))
     eyes = None
     if root is not None and all(b in r.bone_names for b in EYE_BONES):
         posed = rg.pose(r, rg.identity_pose(r), root)  # the head does not move with the arms
@@ -409,6 +417,28 @@ def build_body_episode(cfg, manifest, spec, avatar):
     if not cfg.avatar.body:
         shown = np.isin(dominant, list(skip)) | (labels != SEG_ARM)
     looks = episode_looks(spec, BODY_CLOTHES, frames, geom.vertices)
+    region, offset, hair = outfit.dress(cfg, spec, r, labels, subject_dict, subject)
+    wear, pieces = body_wear(cfg, spec, r, side, arm_ids)
     return BodyEpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=None, object_geom=geom, grasp=grasp,
+                            wear=wear, wear_meshes=pieces,
                             frames=frames, looks=looks, rig=r, labels=labels, root=root, shown=shown, eyes=eyes,
-                            skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)))
+                            skin_rgb=tuple(subject_dict.get("skin_rgb", subject.skin_rgb)),
+                            region=region, garment_offset=offset, hair=hair)
+
+
+def body_wear(cfg, spec, r, side, arm_ids):
+    """(Wear, WearMeshes) of a rigged avatar: wrist accessories only (the sleeve of a body is its
+    top's region, hopgen.blender.avatars), fitted to the grasping arm's skin ``arm_ids`` at rest."""
+    from hopgen.episode.wear import draw_wear
+    from hopgen.episode.wear_geometry import accessory_mesh, rig_arm_frame, surface_samples
+    wear = draw_wear(cfg.wear, spec.appearance_seed, side, sleeve=False)
+    if not wear.accessories:
+        return wear, []
+    chain = r.arms.get(side)
+    elbow = r.rest[chain.fore[0], :3, 3] if chain is not None else None
+    frame = rig_arm_frame(rg.hand_joints(r, r.rest, side), side, elbow)
+    tris = r.triangles[np.all(np.isin(r.triangles, arm_ids), axis=1)]
+    surface = surface_samples(r.vertices, tris)  # a body mesh is coarse at the wrist (~5 mm edges)
+    pieces = [accessory_mesh(frame, r.vertices, a, f"hop_accessory{k}", vertex_ids=arm_ids, surface=surface)
+              for k, a in enumerate(wear.accessories)]
+    return wear, pieces

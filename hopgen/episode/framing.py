@@ -8,8 +8,10 @@
 
 Tries: azimuth turns TURNS_DEG, each with elevation raised by RAISES_DEG (a camera under the table
 top comes up). The first try that breaks no rule is taken; when none is clean the one breaking the
-fewest rules is, and the record names what it breaks. The record goes into the annotation
-(camera.placement).
+fewest rules is, and the record names what it breaks. Only when no try can be placed at all (the
+27 cm forearm reaches the lens from every direction at a short planned distance) the planned
+distance is scaled up by DISTANCE_SCALES, in order, and the tries are repeated. The record goes into
+the annotation (camera.placement).
 """
 
 import math
@@ -22,6 +24,7 @@ from hopgen.episode import surroundings
 
 TURNS_DEG = (0, 35, -35, 70, -70, 105, -105, 140, -140, 180)
 RAISES_DEG = (0, 20, 40)
+DISTANCE_SCALES = (1.0, 1.3, 1.7, 2.2)
 
 
 def arm_end_in_frame(K, w2c, state, width, height):
@@ -64,20 +67,25 @@ def place_in_scene(cfg, sample, state, width, height, looks, base):
     base: the single-view placement, base(cfg, sample, state, width, height) -> (K, w2c)
     (hopgen.episode.scene.place_camera)."""
     best = None
-    for turn, raise_deg, choice in camera_tries(sample.camera):
-        try:
-            K, w2c = base(cfg, replace(sample, camera=choice), state, width, height)
-        except ValueError:
-            continue
-        problems = view_problems(K, w2c, state, looks, choice, width, height)
-        if best is None or len(problems) < len(best[2]):
-            best = (K, w2c, problems, turn, raise_deg)
-        if not problems:
+    for scale in DISTANCE_SCALES:
+        planned = replace(sample.camera, distance=sample.camera.distance * scale)
+        for turn, raise_deg, choice in camera_tries(planned):
+            try:
+                K, w2c = base(cfg, replace(sample, camera=choice), state, width, height)
+            except ValueError:
+                continue
+            problems = view_problems(K, w2c, state, looks, choice, width, height)
+            if best is None or len(problems) < len(best[2]):
+                best = (K, w2c, problems, turn, raise_deg, scale)
+            if not problems:
+                break
+        if best is not None:
             break
     if best is None:
-        raise ValueError("no camera around the hand: the planned distance is too small for every try")
-    K, w2c, problems, turn, raise_deg = best
-    record = {"turn_deg": turn, "raise_deg": raise_deg, "breaks": problems,
+        raise ValueError(f"no camera around the hand: the forearm reaches the lens from every try, even at "
+                         f"{DISTANCE_SCALES[-1]} x the planned distance {sample.camera.distance:.3f} m")
+    K, w2c, problems, turn, raise_deg, scale = best
+    record = {"turn_deg": turn, "raise_deg": raise_deg, "distance_scale": scale, "breaks": problems,
               "hand_share": sample.camera.hand_share,
               "foreground_occluder": bool(looks is not None and surroundings.occluding_distractors(
                   cam.invert_rigid(w2c)[:3, 3], state.hand_points if state.hand_points is not None else state.vertices,

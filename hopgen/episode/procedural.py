@@ -10,6 +10,8 @@ FOREARM_LENGTH_M = 0.27
 from hopgen.core import camera as cam
 from hopgen.core.skeleton import SEG_ARM
 from hopgen.episode.appearance import episode_looks
+from hopgen.episode.wear import draw_wear
+from hopgen.episode.wear_geometry import accessory_mesh, procedural_arm_frame, sleeve_mesh
 from hopgen.episode.scene import EpisodeScene, FrameState, episode_grasp, load_object_geometry, needed_frames
 
 
@@ -41,8 +43,20 @@ def build_hand_episode(cfg, manifest, spec, avatar):
                                  arm_end=cam.transform(st.hand_to_world, arm_end_hand)[0]))
     sleeve = sleeve_faces(mesh) if spec.sleeve else np.zeros(0, np.int64)
     looks = episode_looks(spec, ["sleeve"] if len(sleeve) else [], frames, geom.vertices)
+    wear = draw_wear(cfg.wear, spec.appearance_seed, side, sleeve=bool(len(sleeve)))
     return EpisodeScene(spec=spec, subject=subject, shape=shape, hand_mesh=mesh, object_geom=geom,
-                        grasp=grasp, frames=frames, looks=looks, sleeve_faces=sleeve)
+                        grasp=grasp, frames=frames, looks=looks, sleeve_faces=sleeve, wear=wear,
+                        wear_meshes=wear_meshes(wear, mesh.rest_vertices))
+
+
+def wear_meshes(wear, rest_vertices):
+    """WearMeshes (hopgen.episode.wear_geometry) of an episode's Wear on a procedural hand at rest:
+    the accessories ("hop_accessory<k>") and the sleeve tube with its folds ("hop_sleeve")."""
+    frame = procedural_arm_frame()
+    out = [accessory_mesh(frame, rest_vertices, a, f"hop_accessory{k}") for k, a in enumerate(wear.accessories)]
+    if wear.sleeve is not None:
+        out.append(sleeve_mesh(frame, rest_vertices, wear.sleeve))
+    return out
 
 
 def sleeve_faces(mesh):

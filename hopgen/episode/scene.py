@@ -44,6 +44,8 @@ class EpisodeScene:
     looks: object = None        # appearance.EpisodeLooks: every random appearance choice
     sleeve_faces: np.ndarray = None  # (S,) hand_mesh faces under the sleeve (procedural hands; empty: no sleeve)
     camera_records: dict = field(default_factory=dict)  # sample index -> framing.place_in_scene record
+    wear: object = None         # wear.Wear: accessories and the sleeve's look (None: nothing drawn)
+    wear_meshes: list = field(default_factory=list)  # wear_geometry.WearMesh pieces built at rest
 
     #: a rigged avatar (hopgen.episode.body.BodyEpisodeScene) carries a skinned rig instead of a hand mesh
     rigged = False
@@ -137,6 +139,7 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     from hopgen import __version__, FORMAT
     from hopgen.dataset.hopformat import sample_id
     from hopgen.hand.kinematics import angles_to_dict
+    from hopgen.episode.skin import subject_skin
     xyz = cam.transform(w2c, state.joints)
     uv = cam.project(K, xyz)
     spec, subject, grasp = scene.spec, scene.subject, scene.grasp
@@ -158,12 +161,18 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
                   "contacts": grasp_dict.get("contacts", []),
                   "max_penetration_mm": grasp_dict.get("max_penetration_mm"),
                   "fingers_in_contact": grasp_dict.get("fingers_in_contact"),
+                  # rigged avatars: the rendered skin's own depth in the object this frame (the
+                  # grasp's figure above is the proxy hand's; hopgen.episode.body.push_out_of_object)
+                  **({"avatar_penetration_mm": round(1000.0 * state.penetration_m, 3)}
+                     if getattr(state, "penetration_m", None) is not None else {}),
                   **({"physics": grasp_dict["physics"]} if grasp_dict.get("physics") else {})},
         "subject": {"id": subject.id, "sex": subject.sex, "skin_tone": subject.fitzpatrick,
-                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind},
+                    "hand_length_mm": subject.hand_length_mm, "avatar": spec.avatar_kind,
+                    "skin": subject_skin(cfg, scene)},
         "scene": {"background": spec.background.kind, "background_fallback_from": spec.background.fallback_from,
                   "hdri": spec.hdri.to_dict(), "lights": [lamp.to_dict() for lamp in spec.lights],
                   "distractors": len(scene.looks.distractors) if scene.looks is not None else spec.distractors,
-                  "sleeve": spec.sleeve, **(scene.looks.scene_record() if scene.looks is not None else {})},
+                  "sleeve": spec.sleeve, **(scene.looks.scene_record() if scene.looks is not None else {}),
+                  **(scene.wear.record() if scene.wear is not None else {"accessories": [], "sleeve_look": None})},
         "render": {"generator_version": __version__},
     }

@@ -263,7 +263,7 @@ def _squeeze(model, att, sdf, depth_mm):
     gtype = att.gtype
     fingers = list(gtype.fingers)
     angles, _ = closing.close_fingers(model.skin, att.angles, att.pose, sdf, fingers, gap=-depth_mm / 1000.0,
-                                      thumb_drive=gtype.thumb_drive)
+                                      thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
     pts, labels = model.verify_points(angles, att.pose)
     d = sdf(pts)
     q = score.measure(pts, labels, sdf, d)
@@ -335,11 +335,11 @@ def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
             pen = -float(d[finger == f].min())
             gap[f] += pen - 0.5 * BACK_OFF_ABOVE
             a = angles.copy()
-            dofs, _ = closing.finger_chain(f, gtype.thumb_drive)
+            dofs, _ = closing.finger_chain(f, gtype.thumb_drive, gtype.finger_rates)
             a[list(dofs)] = pre[list(dofs)]
             a, _ = closing.close_fingers(model.skin, a, pose, sdf, [f], gap=gap[f],
                                          caps={k: v for k, v in caps.items() if k == f},
-                                         thumb_drive=gtype.thumb_drive)
+                                         thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
             angles[list(dofs)] = a[list(dofs)]
     if deep:  # the last round re-closed fingers: measure the final pose
         pts, labels = model.verify_points(angles, pose)
@@ -371,7 +371,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
             return Attempt(why, gtype, pre)
     pose = pl.hand_to_object(s)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
-                                      thumb_drive=gtype.thumb_drive)
+                                      thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))

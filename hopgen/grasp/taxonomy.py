@@ -41,25 +41,35 @@ class GraspType:
     thumb_opposition: float = 0.8
     thumb_flex: float = 0.1
     thumb_drive: str = "thumb_cmc_flex"  # DoF that closes the thumb first (see closing.finger_chain)
+    # Relative MCP : PIP : DIP speeds of the long fingers while they close. Pads (precision)
+    # lead with the tip; power grasps close the knuckle first (WRAP_RATES) so the proximal
+    # phalanx lies on the object and the middle and distal ones curl on around it.
+    finger_rates: tuple = (1.0, 1.0, 2.0 / 3.0)
     # Precision grasps: how far (m) the point between the pads goes past the object's outline.
     standoff: tuple = (0.008, 0.02)
     notes: str = ""
     tags: tuple = field(default=())
 
 
+WRAP_RATES = (1.0, 0.3, 0.2)
+
 TAXONOMY = {g.name: g for g in (
     GraspType("large_diameter", 1, True, (0, 1, 2, 3, 4), "wrap", (0.045, 0.11), True, 3,
               mcp=0.05, pip=0.05, spread=0.1, thumb_opposition=0.1, thumb_flex=0.05,
-              thumb_drive="thumb_cmc_abd", notes="bottle or can held in the whole hand, thumb wrapped around"),
+              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES,
+              notes="bottle or can held in the whole hand, thumb wrapped around"),
     GraspType("small_diameter", 2, True, (0, 1, 2, 3, 4), "wrap", (0.008, 0.035), True, 3,
               mcp=0.3, pip=0.3, spread=0.0, thumb_opposition=0.1, thumb_flex=0.2,
-              thumb_drive="thumb_cmc_abd", notes="handle or rod in a fist"),
+              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES,
+              notes="handle or rod in a fist"),
     GraspType("medium_wrap", 3, True, (0, 1, 2, 3, 4), "wrap", (0.025, 0.075), True, 3,
               mcp=0.15, pip=0.2, spread=0.05, thumb_opposition=0.1, thumb_flex=0.1,
-              thumb_drive="thumb_cmc_abd", notes="mug body or thick handle, thumb less abducted"),
+              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES,
+              notes="mug body or thick handle, thumb less abducted"),
     GraspType("power_sphere", 11, True, (0, 1, 2, 3, 4), "any", (0.05, 0.11), True, 3,
               mcp=0.05, pip=0.05, spread=0.8, thumb_opposition=0.15, thumb_flex=0.05,
-              thumb_drive="thumb_cmc_abd", notes="ball cupped in the palm, fingers spread"),
+              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES,
+              notes="ball cupped in the palm, fingers spread"),
     GraspType("precision_sphere", 13, False, (0, 1, 2, 3, 4), "tip", (0.03, 0.10), False, 3,
               mcp=0.3, pip=0.2, spread=0.9, thumb_opposition=1.0, thumb_flex=0.05,
               standoff=(0.005, 0.015), notes="lid or ball taken from above with spread finger pads"),
