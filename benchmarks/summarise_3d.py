@@ -1,6 +1,7 @@
 """Summarise `hopgen eval` reports of 3D runs (dev-only helper of benchmarks/paper_cpu_3d.sh).
 
     python -m benchmarks.summarise_3d REPORT_DIR OUT.json
+    python -m benchmarks.summarise_3d --choose VAL_REPORT_DIR CHOICE.json   # the VAL search's choice
 
 Reads REPORT/metrics.json and each run's RUN/time.txt (user, sys, wall seconds from /usr/bin/time) and
 writes {runs: {label: {method, seed, auc, epe_median, epe_mean, category_accuracy, majority_rate,
@@ -48,7 +49,39 @@ def summarise(report):
     return {"report": report, "runs": runs, "groups": out}
 
 
+SEARCH_LABEL = re.compile(r"(?P<method>.+)_kl(?P<kl>[0-9.e-]+)_w(?P<w>[0-9.e-]+)_s(?P<seed>\d+)$")
+
+
+def choose(report):
+    """{method: {kl, weight, val_auc, run, searched: [{kl, weight, val_auc}]}} from a VAL report of search runs
+    labelled METHOD_klBETA_wWEIGHT_sSEED: per method the (beta, weight) of the best val AUC (ties: first in
+    sorted label order). Raises ValueError for a report that is not on the val split."""
+    with open(os.path.join(report, "metrics.json")) as f:
+        metrics = json.load(f)
+    out = {}
+    for label, r in sorted(metrics.items()):
+        m = SEARCH_LABEL.match(label)
+        if not m:
+            continue
+        if r["split"] != "val":
+            raise ValueError(f"{report}: run {label} was evaluated on {r['split']!r}; the search must use val")
+        e = out.setdefault(m.group("method"), {"searched": []})
+        e["searched"].append({"kl": float(m.group("kl")), "weight": float(m.group("w")), "val_auc": r["auc"],
+                              "run": label})
+    for e in out.values():
+        best = max(e["searched"], key=lambda x: x["val_auc"])  # max keeps the first of equal values
+        e.update(kl=best["kl"], weight=best["weight"], val_auc=best["val_auc"], run=best["run"])
+    return out
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--choose":
+        res = choose(sys.argv[2])
+        atomic_write_json(sys.argv[3], res, indent=1)
+        for m, e in res.items():
+            print(f"{m}: kl {e['kl']} weight {e['weight']} (val AUC {e['val_auc']:.3f}; searched "
+                  + ", ".join(f"{x['kl']}/{x['weight']}: {x['val_auc']:.3f}" for x in e["searched"]) + ")")
+        sys.exit(0)
     res = summarise(sys.argv[1])
     atomic_write_json(sys.argv[2], res, indent=1)
     for g, s in res["groups"].items():

@@ -66,6 +66,15 @@ def test_terms_per_variant(runs):
     assert {"pose", "rotation"} <= set(rec) and not {"kl", "triplet", "cluster"} & set(rec)
 
 
+def test_eq7_triplet_and_cluster_from_config(toy, tmp_path):
+    """Eq. 7 (triplet + cluster together) is one config key away: lift.metric triplet+cluster."""
+    cfg = load_config(CFG.format("cluster"), ["lift.metric=triplet+cluster", "data.augment=false"])
+    train(cfg, [toy], str(tmp_path / "eq7"), progress=False)
+    recs = [json.loads(line) for line in open(tmp_path / "eq7" / "log.jsonl")]
+    assert all({"pose", "rotation", "kl", "triplet", "cluster"} <= set(r) for r in recs)
+    assert recs[-1]["cluster"] > 0 and recs[-1]["triplet"] > 0  # centres seeded after the 4-step warm-up
+
+
 def test_resume_is_exact(toy, tmp_path):
     over = ["train.iterations=6", "train.ckpt_every=3"]
     straight = str(tmp_path / "straight")

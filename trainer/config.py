@@ -161,6 +161,7 @@ class Loss3DConfig:
 KINDS_3D = ("poseprior", "ours", "ours_triplet", "ours_cluster", "ours_novar")
 METRICS = ("auto", "none", "triplet", "cluster", "triplet+cluster")
 SOURCES = ("gt", "pred2d")
+INPUT_NORMS = ("none", "sample_max")
 CLUSTER_INITS = ("kmeans++", "gaussian")
 
 
@@ -177,6 +178,13 @@ class LiftCfg:
     every cluster_reseed_every steps a centre whose running share of the assignments is below
     cluster_dead_share / clusters is re-seeded on a latent far from the live centres. "gaussian" is the
     paper's N(0, cluster_std^2) initialisation (no warm-up, no re-seeding), kept for the ablation.
+    Lifter input (the same in training, validation, `hopgen eval` and `hopgen predict`: LiftModel.lifter_input):
+    input_norm "sample_max" clamps the maps at 0 and divides all 21 maps of a sample by their common
+    maximum (relative joint confidences kept; GT maps change little, a 2D stage's weak maps reach the GT
+    range); input_size > 0 resamples the maps bilinearly to that grid (a 2D stage's 8x8 maps to the
+    16x16 of a GT-heatmap lifter). init_from: a 3D run folder (a GT-heatmap run of the same lifter)
+    whose lifter, cluster centres and running statistics initialise this run when its training starts
+    (not on --resume); everything but the 2D network must match exactly (checked, CheckpointError).
     """
     source: str = "gt"              # gt | pred2d
     run2d: str = ""                 # 2D run folder (ckpt/<checkpoint2d> + config.yaml) for source pred2d
@@ -192,6 +200,10 @@ class LiftCfg:
     cluster_buffer: int = 1024      # kmeans++: latent means kept for seeding / re-seeding
     cluster_reseed_every: int = 100  # steps between dead-centre checks (0 = never)
     cluster_dead_share: float = 0.1  # dead: running share < this / clusters
+    init_from: str = ""             # 3D run folder (ckpt/<init_checkpoint>) to initialise the lifter from ("" = none)
+    init_checkpoint: str = "last.pt"
+    input_norm: str = "none"        # none | sample_max (clamp >= 0, divide by the sample's max over its 21 maps)
+    input_size: int = 0             # lifter heatmap grid; 0 = data.crop / data.heatmap_stride, else resampled
     root: str = "wrist"             # canonical root: wrist | palm
     uv_noise: float = 2.5           # gt: std of the uv noise in px on a 256 crop (hand3d coord_uv_noise)
     heatmap_dropout: float = 0.0    # gt: probability of blanking a drawn heatmap in training
@@ -293,6 +305,10 @@ def lift_cfg(cfg):
         raise ConfigError(f"config key 'lift.metric': {lift.metric!r}; expected one of {METRICS}")
     if lift.cluster_init not in CLUSTER_INITS:
         raise ConfigError(f"config key 'lift.cluster_init': {lift.cluster_init!r}; expected one of {CLUSTER_INITS}")
+    if lift.input_norm not in INPUT_NORMS:
+        raise ConfigError(f"config key 'lift.input_norm': {lift.input_norm!r}; expected one of {INPUT_NORMS}")
+    if lift.input_size < 0:
+        raise ConfigError(f"config key 'lift.input_size': {lift.input_size}; expected >= 0 (0 = crop / heatmap_stride)")
     if cfg.model.kind not in KINDS_3D:
         raise ConfigError(f"config key 'model.kind': {cfg.model.kind!r} is not a 3D model; expected one of {KINDS_3D}")
     if lift.clusters < 1 or not 0.0 <= lift.ema < 1.0 or not lift.auc_hi_mm > lift.auc_lo_mm:

@@ -262,7 +262,10 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     log = JsonlLog(os.path.join(run_dir, "log.jsonl"), enabled=main)
 
     torch.manual_seed(cfg.train.seed * 1000 + rank)
-    model = stage.build_model(cfg).to(device)
+    model = stage.build_model(cfg)
+    if not resume and stage.init is not None:  # e.g. the lifter from another run (lift.init_from)
+        stage.init(model, cfg)
+    model = model.to(device)
     channels_last = cfg.train.channels_last and device.type == "cuda"
     if channels_last:
         model = model.to(memory_format=torch.channels_last)

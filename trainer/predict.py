@@ -70,9 +70,7 @@ def load_pipeline(run, run2d=None, device="cpu", checkpoint="last.pt"):
     cfg2d, _, net2d = load_model(run2d, device)
     if cfg2d.stage != "2d":
         raise PredictError(f"--run2d {run2d}: a {cfg2d.stage!r} run, not a 2D run")
-    if cfg2d.data.crop // cfg2d.data.heatmap_stride != model.lifter.cfg.heatmap_size:
-        raise PredictError(f"--run2d {run2d}: its heatmaps are {cfg2d.data.crop // cfg2d.data.heatmap_stride} px, "
-                           f"the lifter of {run} expects {model.lifter.cfg.heatmap_size}")
+    # maps of another size are resampled to the lifter's grid (LiftModel.lifter_input), as in training
     return Pipeline(cfg, model, cfg2d, net2d, device)
 
 
@@ -181,7 +179,7 @@ def predict_image(pipe, rgb, K=None, side=None):
     weights = np.clip(peak, 1e-3, None)
     tries = {}
     for s in ([side] if side else ["left", "right"]):
-        out = model.lifter(maps, hand_side_onehot([s]).to(pipe.device))
+        out = model.lifter(model.lifter_input(maps), hand_side_onehot([s]).to(pipe.device))
         P = out["relative"][0].float().cpu().numpy() * bone                    # (21, 3) metres
         P = P - _root_point(P, root)          # exactly root-relative (the network's root is only near 0)
         resid, t = fit_residual(P, uv, weights, K)

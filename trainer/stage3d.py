@@ -15,6 +15,11 @@ Config (`stage: 3d`): the core sections plus the `lift` section (trainer.config.
                   pred2d  heatmaps predicted by the 2D stage of lift.run2d (Table IV, the whole
                           pipeline); lift.finetune_2d also trains the 2D network (the 2D stage's own
                           loss added with weight lift.weight_2d); otherwise it is frozen, in eval mode
+    lift.input_norm / lift.input_size   how any heatmaps become the lifter's input (LiftModel.lifter_input:
+                  resampled to the lifter's grid, "sample_max" = clamped at 0 and divided by the
+                  sample's max), identical in training, evaluation and prediction
+    lift.init_from  a 3D run (Table IV: the Table III run of the same method and seed) whose lifter,
+                  centres and running statistics initialise this run (init_from_run, when training starts)
 
 Loss (loss_3d): eq. 9 + beta KL (lift.loss, see trainer.config.Loss3DConfig: per-sample sums, beta
 ramped over kl_warmup steps, metric terms on the latent means), + the 2D loss when fine-tuning.
@@ -40,11 +45,12 @@ import os
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from hopgen.core.skeleton import CATEGORIES
-from trainer.config import ConfigError, config_2d, lift_cfg, variant_and_metric
+from trainer.config import ConfigError, config_2d, config_from_dict, lift_cfg, variant_and_metric
 from trainer.data import make_dataset_3d
-from trainer.engine import load_checkpoint, unwrap
+from trainer.engine import CheckpointError, load_checkpoint, unwrap
 from trainer.evaluate import evaluate_3d
 from trainer.losses2d import loss_2d_outputs
 from trainer.losses3d import lifting_loss, nearest_cluster, squared_distances
@@ -79,9 +85,10 @@ class LiftModel(nn.Module):
     """
 
     def __init__(self, lifter_cfg, metric="none", clusters=5, cluster_std=1.0, seed=0, net2d=None,
-                 finetune_2d=False, ema=0.99, cluster_kw=None):
+                 finetune_2d=False, ema=0.99, cluster_kw=None, input_norm="none"):
         super().__init__()
         self.metric, self.ema, self.finetune_2d = metric, float(ema), bool(finetune_2d)
+        self.input_norm = input_norm
         self.lifter = Lifter(lifter_cfg)
         self.has_latent = lifter_cfg.variant != "poseprior"
         d = lifter_cfg.latent_dim
@@ -112,9 +119,30 @@ class LiftModel(nn.Module):
             with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune_2d):
                 out2d = self.net2d(image) if seg_image is None else self.net2d(image, seg_image=seg_image)
             heatmaps = out2d["heatmaps"][-1].float()
-        out = self.lifter(heatmaps, side)
-        out.update(heatmaps=heatmaps, out2d=out2d)
+        x = self.lifter_input(heatmaps)
+        out = self.lifter(x, side)
+        out.update(heatmaps=heatmaps, lifter_input=x, out2d=out2d)
         return out
+
+    def lifter_input(self, heatmaps):
+        """The lifter's input from heatmaps (B, 21, h, w), GT or a 2D stage's, the same way in training,
+        evaluation and `hopgen predict`: resampled bilinearly to the lifter's grid S when h, w != S
+        (cell centres aligned: align_corners=False, the convention of evaluate.heatmaps_to_uv), then for
+        input_norm "sample_max" clamped at 0 (a GT map has no negative values) and divided by the sample's
+        maximum over all its maps (floored at 1e-3, so an empty sample stays empty). One common maximum
+        keeps the relative confidence of the joints (a GT map is zero for an invisible joint; a 2D
+        stage's map for it is usually weaker than the others) and removes only the overall scale, which
+        is what differs between GT maps (peak ~1) and an undertrained 2D stage's (peak ~0.06)."""
+        s = self.lifter.cfg.heatmap_size
+        x = heatmaps.float()
+        if tuple(x.shape[-2:]) != (s, s):
+            x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
+        if self.input_norm == "sample_max":
+            x = x.clamp_min(0.0)
+            x = x / x.amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+        elif self.input_norm != "none":
+            raise ValueError(f"LiftModel: input_norm {self.input_norm!r}; expected none or sample_max")
+        return x
 
     def latent(self, out):
         """The latent used for the category read-out: mu (z = mu at test time), or None."""
@@ -175,12 +203,60 @@ def build_model(cfg):
     if cfg.data.crop % cfg.data.heatmap_stride:
         raise ConfigError(f"config key 'data.crop' {cfg.data.crop} is not a multiple of data.heatmap_stride")
     lcfg = LifterConfig(variant=variant, width=cfg.model.width, latent_dim=cfg.model.latent,
-                        encoder_fc=tuple(cfg.model.fc), heatmap_size=cfg.data.crop // cfg.data.heatmap_stride)
+                        encoder_fc=tuple(cfg.model.fc), heatmap_size=lifter_grid(cfg))
     net2d = build_net2d(cfg)[1] if lift.source == "pred2d" else None
     cluster_kw = dict(init=lift.cluster_init, buffer=lift.cluster_buffer, warmup=lift.cluster_warmup,
                       reseed_every=lift.cluster_reseed_every, dead_share=lift.cluster_dead_share, ema=lift.ema)
     return LiftModel(lcfg, metric, lift.clusters, lift.cluster_std, cfg.train.seed, net2d, lift.finetune_2d,
-                     lift.ema, cluster_kw)
+                     lift.ema, cluster_kw, lift.input_norm)
+
+
+def lifter_grid(cfg):
+    """Side S of the lifter's (S, S) input maps: lift.input_size, or the data's crop / heatmap_stride."""
+    return lift_cfg(cfg).input_size or cfg.data.crop // cfg.data.heatmap_stride
+
+
+def _lifter_signature(cfg):
+    """What must agree between a run and the run its lifter is initialised from (lift.init_from)."""
+    lift = lift_cfg(cfg)
+    variant, metric = variant_and_metric(cfg)
+    return {"lifter variant": variant, "metric loss": metric, "model.width": cfg.model.width,
+            "model.latent": cfg.model.latent, "model.fc": list(cfg.model.fc), "lifter grid": lifter_grid(cfg),
+            "lift.input_norm": lift.input_norm, "lift.clusters": lift.clusters if "cluster" in metric else None,
+            "lift.cluster_buffer": lift.cluster_buffer if "cluster" in metric else None,
+            "lift.root": lift.root}
+
+
+def init_from_run(model, cfg):
+    """Stage.init: copy lift.init_from's lifter (q_j/p_p or PosePrior, ViewPoint), cluster centres (with their
+    book-keeping) and running statistics into a freshly built LiftModel; the 2D network (net2d.*) keeps its
+    own weights and `steps` restarts at 0 (this run's steps). CheckpointError naming the file when the run
+    or its weights do not match this config (model kind, metric, sizes, lifter grid, input_norm, ...)."""
+    lift = lift_cfg(cfg)
+    if not lift.init_from:
+        return
+    path = os.path.join(lift.init_from, "ckpt", lift.init_checkpoint)
+    ck = load_checkpoint(path)
+    if "config" not in ck:
+        raise CheckpointError(f"{path}: lift.init_from needs a checkpoint with its config (a hopgen 3D run)")
+    try:
+        src = config_from_dict(ck["config"])
+        if src.stage != "3d":
+            raise CheckpointError(f"{path}: lift.init_from is a {src.stage!r} run, not a 3D run")
+        want, have = _lifter_signature(cfg), _lifter_signature(src)
+    except ConfigError as e:
+        raise CheckpointError(f"{path}: lift.init_from: its config is not a valid 3D config ({e})") from None
+    diff = [f"{k} {have[k]!r} (this run {want[k]!r})" for k in want if want[k] != have[k]]
+    if diff:
+        raise CheckpointError(f"{path}: lift.init_from does not match this run: " + "; ".join(diff))
+    own = {k: v for k, v in model.state_dict().items() if not k.startswith("net2d.") and k != "steps"}
+    theirs = {k: v for k, v in ck["model"].items() if not k.startswith("net2d.") and k != "steps"}
+    bad = sorted(set(own) ^ set(theirs)) + sorted(k for k in own.keys() & theirs.keys()
+                                                  if tuple(own[k].shape) != tuple(theirs[k].shape))
+    if bad:
+        raise CheckpointError(f"{path}: lift.init_from weights do not fit this lifter (keys/shapes: {', '.join(bad[:5])}"
+                              f"{' ...' if len(bad) > 5 else ''})")
+    model.load_state_dict(theirs, strict=False)
 
 
 # ---- loss --------------------------------------------------------------------------------------------
@@ -230,4 +306,5 @@ def _float_out(out):
     return {k: (v.float() if torch.is_tensor(v) else v) for k, v in out.items()}
 
 
-STAGE = Stage(name="3d", build_model=build_model, loss=loss_3d, make_dataset=make_dataset_3d, evaluate=evaluate_3d)
+STAGE = Stage(name="3d", build_model=build_model, loss=loss_3d, make_dataset=make_dataset_3d, evaluate=evaluate_3d,
+              init=init_from_run)

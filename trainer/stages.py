@@ -20,10 +20,13 @@ class Stage:
 
     build_model(cfg) -> nn.Module; loss(model, batch, cfg) -> (total tensor, {name: float});
     make_dataset(cfg, roots, split, train, **kw) -> Dataset of dicts of arrays (None: data.make_dataset);
-    evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict (None: no `hopgen eval`).
+    evaluate(run_dir, cfg, model, roots, split, out_dir, device) -> metrics dict (None: no `hopgen eval`);
+    init(model, cfg) -> None: initialises the freshly built model when a training run starts (not on
+    --resume, not when `hopgen eval` rebuilds a run's model), e.g. from another run's weights (None: nothing).
     """
     name: str
     build_model: typing.Callable
     loss: typing.Callable
     make_dataset: typing.Optional[typing.Callable] = None
     evaluate: typing.Optional[typing.Callable] = None
+    init: typing.Optional[typing.Callable] = None
