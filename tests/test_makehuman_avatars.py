@@ -223,7 +223,7 @@ def test_blender_binary_renders_makehuman(tmp_path):
 
 
 @pytest.mark.parametrize("index", [18, 21])
-def test_makehuman_grasp_skin_stays_out_of_the_object(index):
+def test_makehuman_grasp_skin_stays_out_of_the_object(index, monkeypatch):
     """The rendered MakeHuman hand (palm and thumb base included, not just the settled fingers)
     sinks at most 2 mm into the object, like the procedural grasps. Episodes 18 (apple) and 21
     (orange) of configs/hop_makehuman.yaml sank 3.9 and 3.6 mm before the hand was backed out."""
@@ -232,6 +232,7 @@ def test_makehuman_grasp_skin_stays_out_of_the_object(index):
     from hopgen.episode.build import build_episode
     from hopgen.episode.plan import plan_episode
     from hopgen.episode.scene import annotation_core
+    monkeypatch.setenv("HOPGEN_MAKEHUMAN_DIR", str(MH_DIR))  # the shipped manifest names the data folder by it
     m = load_manifest(REPO / "configs" / "makehuman_manifest.yaml")
     cfg = load_generation_config(str(REPO / "configs" / "hop_makehuman.yaml"),
                                  ["dataset.num_samples=120", "dataset.frames_per_episode=4", "dataset.views_per_frame=1"])
