@@ -13,6 +13,7 @@ import numpy as np
 
 from hopgen.avatars import rig as rg
 from hopgen.core.skeleton import SEG_ARM
+from hopgen.core.meshgeom import vertex_normals
 from hopgen.episode.skin import body_skin_maps
 from hopgen.blender import compat, materials, scene as hscene
 from hopgen.blender import rigged  # noqa: F401  (registers the rigged-file reader)
@@ -34,14 +35,6 @@ def hair_material(name, params):
 
 def _cloth(name, params):
     return materials.cloth_material(name, {k: v for k, v in params.items() if k != "name"})
-
-
-def _vertex_normals(v, f):
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
 class BodyAvatar:
@@ -89,5 +82,5 @@ class BodyAvatar:
         if self.body is not None:
             v = state.vertices
             if self.offset is not None:  # clothes and hair stand off the posed skin
-                v = v + self.offset[:, None] * _vertex_normals(v, self.tris)
+                v = v + self.offset[:, None] * vertex_normals(v, self.tris)
             hscene.update_vertices(self.body, v)

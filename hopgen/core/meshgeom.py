@@ -314,6 +314,15 @@ class TriangleMesh:
         return out
 
 
+def vertex_normals(v, f):
+    """(V, 3) unit vertex normals of the triangle mesh (v (V, 3), f (F, 3)): area-weighted face normals summed."""
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    vn = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(vn, f[:, k], fn)
+    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+
+
 def object_distance_fn(geom, max_dist=np.inf):
     """Signed distance function P (N, 3) -> (N,) for an object geometry.
 

@@ -14,6 +14,8 @@ import zlib
 
 import numpy as np
 
+from hopgen.core.meshgeom import vertex_normals
+
 SKIN_STREAM = 15  # default_rng([dataset seed, SKIN_STREAM, crc32(subject id)])
 
 PALMAR_ATTRIBUTE = "hop_palmar"    # POINT FLOAT 0 back of the hand .. 1 palm side
@@ -126,20 +128,12 @@ def hand_skin_maps(mesh, shape):
     return skin_maps(mesh.rest_vertices, mesh.normals, j0, mesh.side, region=np.ones(len(mesh.rest_vertices)))
 
 
-def _vertex_normals(v, f):
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
-
-
 def body_skin_maps(vertices, triangles, hand_joints_by_side):
     """skin_maps of a body mesh at rest (``vertices`` (V, 3), ``triangles`` (T, 3)) with maps on both
     hands: ``hand_joints_by_side`` {side: (21, 3) rest joints}. Each vertex takes the maps of the
     hand whose wrist is nearer (its coordinates in that hand's frame; the left frame is the mirror of the right)."""
     v = np.asarray(vertices, np.float64)
-    n = _vertex_normals(v, np.asarray(triangles))
+    n = vertex_normals(v, np.asarray(triangles))
     per, dist = [], []
     for side, joints in sorted(hand_joints_by_side.items()):
         per.append(skin_maps(v, n, joints, side))
