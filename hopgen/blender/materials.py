@@ -94,6 +94,15 @@ def _bump(tree, height, strength, distance, normal=None):
     return bump.outputs["Normal"]
 
 
+def noise_fac(tree, vector, scale, detail=2.0):
+    """Fac output of a Noise Texture node of this scale and detail over ``vector`` (a socket)."""
+    node = tree.nodes.new("ShaderNodeTexNoise")
+    node.inputs["Scale"].default_value = float(scale)
+    node.inputs["Detail"].default_value = float(detail)
+    tree.links.new(vector, node.inputs["Vector"])
+    return node.outputs["Fac"]
+
+
 def _math(tree, op, a, b):
     node = tree.nodes.new("ShaderNodeMath")
     node.operation = op

@@ -55,14 +55,6 @@ def _voronoi_edges(tree, vec, scale, width, stretch=(1.0, 1.0, 1.0)):
     return line.outputs["Result"]
 
 
-def _noise(tree, vec, scale, detail=2.0):
-    node = tree.nodes.new("ShaderNodeTexNoise")
-    node.inputs["Scale"].default_value = float(scale)
-    node.inputs["Detail"].default_value = float(detail)
-    tree.links.new(vec, node.inputs["Vector"])
-    return node.outputs["Fac"]
-
-
 def detailed_skin_material(name, skin_rgb, detail, crease_attribute=None):
     """Skin material of a subject: base colour maps (palm, flush) as materials.skin_material, plus
     ``detail`` (hopgen.episode.skin.skin_detail dict) on a mesh with the skin_maps attributes."""
@@ -93,7 +85,7 @@ def detailed_skin_material(name, skin_rgb, detail, crease_attribute=None):
 
     # Height (mm): raised veins, pores, the micro-relief furrows, knuckle wrinkles, creases.
     height = math(tree, "MULTIPLY", vein, d["vein_raise_mm"])
-    pores = math(tree, "MULTIPLY", math(tree, "SUBTRACT", _noise(tree, vec, d["pore_scale"]), 0.5), d["pore_depth_mm"])
+    pores = math(tree, "MULTIPLY", math(tree, "SUBTRACT", materials.noise_fac(tree, vec, d["pore_scale"]), 0.5), d["pore_depth_mm"])
     height = math(tree, "ADD", height, pores)
     relief = _voronoi_edges(tree, vec, d["relief_scale"], 0.08)
     height = math(tree, "SUBTRACT", height, math(tree, "MULTIPLY", relief, d["relief_depth_mm"]))

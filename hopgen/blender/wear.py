@@ -30,14 +30,6 @@ def _sine(tree, x):
     return _math(tree, "ADD", _math(tree, "MULTIPLY", wave, 0.5), 0.5)
 
 
-def _noise(tree, vector, scale, detail=2.0):
-    n = tree.nodes.new("ShaderNodeTexNoise")
-    n.inputs["Scale"].default_value = float(scale)
-    n.inputs["Detail"].default_value = float(detail)
-    tree.links.new(vector, n.inputs["Vector"])
-    return n.outputs["Fac"]
-
-
 def _mix(tree, fac, a, b):
     mix = compat.new_mix_rgb(tree, "MIX")
     if isinstance(fac, (int, float)):
@@ -67,14 +59,14 @@ def fabric_material(name, look):
         loops = _sine(tree, _math(tree, "ADD", y, _math(tree, "MULTIPLY", v_shape, 1.2)))
         column = _math(tree, "SINE", _math(tree, "MULTIPLY", x, np.pi), 0.0)
         height = _math(tree, "MULTIPLY", loops, _math(tree, "ABSOLUTE", column, 0.0))
-        fuzz = _noise(tree, uv, 40 * k, 3.0)
+        fuzz = materials.noise_fac(tree, uv, 40 * k, 3.0)
         height = _math(tree, "ADD", height, _math(tree, "MULTIPLY", fuzz, 0.25))
         colour = _mix(tree, _math(tree, "MULTIPLY", height, 0.8), b, a)
         bump_distance = 0.0015
     elif look.fabric == "cotton":
         x, y = _xy(tree, uv, k, k)
         height = _math(tree, "MULTIPLY", _sine(tree, x), _sine(tree, y))
-        heather = _noise(tree, uv, 0.15 * k, 4.0)
+        heather = materials.noise_fac(tree, uv, 0.15 * k, 4.0)
         colour = _mix(tree, _math(tree, "MULTIPLY", heather, 0.5), a, b)
         colour = _mix(tree, _math(tree, "MULTIPLY", height, 0.15), colour, b)
         bump_distance = 0.0003
@@ -86,7 +78,7 @@ def fabric_material(name, look):
         stretch = tree.nodes.new("ShaderNodeMapping")
         stretch.inputs["Scale"].default_value = (0.5 * k, 0.02 * k, 1.0)
         tree.links.new(uv, stretch.inputs["Vector"])
-        slub = _noise(tree, stretch.outputs[0], 1.0, 3.0)
+        slub = materials.noise_fac(tree, stretch.outputs[0], 1.0, 3.0)
         indigo = _mix(tree, _math(tree, "MULTIPLY", slub, 0.35), a, tuple(min(1.0, 1.8 * c) for c in a))
         colour = _mix(tree, _math(tree, "MULTIPLY", weft, 0.45), indigo, b)
         height = _math(tree, "ADD", twill, _math(tree, "MULTIPLY", slub, 0.3))
@@ -124,7 +116,7 @@ def finish_material(name, finish, links=0):
         stretch = tree.nodes.new("ShaderNodeMapping")
         stretch.inputs["Scale"].default_value = (1.0, 1.0, 0.03)
         tree.links.new(vec, stretch.inputs["Vector"])
-        height, strength, dist = _noise(tree, stretch.outputs[0], 3000.0, 2.0), 0.05, 0.0002
+        height, strength, dist = materials.noise_fac(tree, stretch.outputs[0], 3000.0, 2.0), 0.05, 0.0002
         if links:
             height, strength, dist = _math(tree, "ADD", _links(tree, vec, links), _math(tree, "MULTIPLY", height, 0.1)), \
                 0.6, 0.0006
@@ -133,7 +125,7 @@ def finish_material(name, finish, links=0):
         cells.inputs["Scale"].default_value = 1800.0
         tree.links.new(vec, cells.inputs["Vector"])
         height, strength, dist = cells.outputs["Distance"], 0.25, 0.0003
-        tone = _noise(tree, vec, 300.0, 3.0)
+        tone = materials.noise_fac(tree, vec, 300.0, 3.0)
         tree.links.new(_ramp(tree, tone, [(0.3, tuple(0.8 * c for c in colour)), (0.7, colour)]), bsdf.inputs["Base Color"])
         compat.set_input(bsdf, "specular", 0.4)
     elif kind == "fabric":
@@ -143,7 +135,7 @@ def finish_material(name, finish, links=0):
         strength, dist = 0.3, 0.0004
         compat.set_input(bsdf, "sheen", 0.5)
     elif kind in ("plastic", "dial", "hands"):
-        height, strength, dist = _noise(tree, vec, 2500.0, 2.0), 0.03, 0.0002
+        height, strength, dist = materials.noise_fac(tree, vec, 2500.0, 2.0), 0.03, 0.0002
         compat.set_input(bsdf, "specular", 0.5)
         if kind == "dial":
             compat.set_input(bsdf, "coat", 1.0)
