@@ -155,3 +155,12 @@ def test_lift_noise_ablation_measures_the_2d_error_it_adds(setup, tmp_path):
     assert [r["uv_noise"] for r in rows] == [0.0, 80.0]
     assert rows[0]["epe_median_2d_px"] < 1.0 < 3.0 < rows[1]["epe_median_2d_px"]
     assert all(0.0 <= r["auc"] <= 1.0 and np.isfinite(r["epe_median"]) for r in rows)
+
+
+def test_a_bad_init_run_writes_nothing_into_the_run_folder(setup, tmp_path):
+    """The init checkpoint is checked before the run folder is created: a wrong lift.init_from
+    fails with its message and leaves --out absent, so the same --out can be used again."""
+    out = tmp_path / "never"
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        train(_full_cfg(setup, f"lift.init_from={tmp_path / 'nowhere'}"), [setup["toy"]], str(out), progress=False)
+    assert not out.exists()

@@ -254,13 +254,6 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     stage = get_stage(cfg.stage)
-    ckpt_dir = os.path.join(run_dir, "ckpt")
-    os.makedirs(ckpt_dir, exist_ok=True)
-    ckpt_path = os.path.join(ckpt_dir, "last.pt")
-    if main:
-        save_resolved(cfg, os.path.join(run_dir, "config.yaml"))
-    log = JsonlLog(os.path.join(run_dir, "log.jsonl"), enabled=main)
-
     torch.manual_seed(cfg.train.seed * 1000 + rank)
     model = stage.build_model(cfg)
     if not resume and stage.init is not None:  # e.g. the lifter from another run (lift.init_from)
@@ -275,6 +268,14 @@ def train(cfg, roots, run_dir, resume=False, progress=True):
     ds = stage.make_dataset(cfg, roots, cfg.data.train_split, True)
     if device.type == "cuda" and hasattr(ds, "defer_image_ops"):
         ds.defer_image_ops = True  # workers only slice uint8 arrays; warp/jitter/heatmaps run batched on the GPU
+    # The run folder is written only now: a bad config value found while building the model, its init
+    # (lift.init_from) or the dataset (lift.run2d) leaves nothing behind.
+    ckpt_dir = os.path.join(run_dir, "ckpt")
+    os.makedirs(ckpt_dir, exist_ok=True)
+    ckpt_path = os.path.join(ckpt_dir, "last.pt")
+    if main:
+        save_resolved(cfg, os.path.join(run_dir, "config.yaml"))
+    log = JsonlLog(os.path.join(run_dir, "log.jsonl"), enabled=main)
     loader = TrainLoader(ds, cfg, rank, world, device)
 
     state = {"step": 0, "epoch": 0, "pos": 0, "nan_steps": 0}
