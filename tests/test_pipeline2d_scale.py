@@ -119,3 +119,38 @@ def test_model_init_kaiming_is_he_normal_and_default_is_unchanged():
     assert kaiming_init(torch.nn.Linear(4, 4)).bias.abs().sum() == 0
     with pytest.raises(ValueError, match="model.init"):
         build_model_2d(load_config(TINY, ["model.init=xavier"]))
+
+
+@pytest.mark.parametrize("config,overrides", [
+    (TINY, []), (TINY, ["model.kind=ours_novar"]), (TINY, ["model.pose_net=hourglass"]),
+    (TINY_HS, []), (TINY_HS, ["model.pose_net=hourglass"])])
+def test_model_init_kaiming_reaches_every_conv_and_linear(config, overrides):
+    """kaiming re-initialises every conv / linear layer of every 2D net (q_h, p_h, p_j, HandSegNet, PoseNet,
+    Hourglass): zero biases, He-normal std per layer; BatchNorm keeps its (1, 0) init."""
+    torch.manual_seed(0)
+    model = build_model_2d(load_config(config, overrides + ["model.init=kaiming"]))
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    assert len(layers) > 10
+    for m in layers:
+        assert m.bias is None or not m.bias.any()
+        fan_in = m.weight[0].numel()
+        if m.weight.numel() >= 2000:  # enough weights for a 15% check of the std
+            assert m.weight.std().item() == pytest.approx((2.0 / (1 + 0.01 ** 2) / fan_in) ** 0.5, rel=0.15)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert torch.equal(m.weight, torch.ones_like(m.weight)) and not m.bias.any()
+
+
+def test_kaiming_keeps_the_image_in_the_output_of_the_plain_nets():
+    """The diagnosis of the CPU-scale plateau (benchmarks/init_signal2d.py): with PyTorch's default init the
+    plain-VGG PoseNet's heatmaps are the same for every image (the signal vanishes over ~20 layers), with He
+    init they vary with it."""
+    x = torch.rand(4, 3, 64, 64) - 0.5
+    shares = {}
+    for init in ("default", "kaiming"):
+        torch.manual_seed(0)
+        model = build_model_2d(load_config(TINY_HS, [f"model.init={init}", "model.width=0.25"])).eval()
+        with torch.no_grad():
+            maps = model.pose(x)[-1].flatten(1)
+        shares[init] = float(maps.var(0).mean() / maps.pow(2).mean())  # input-dependent share of the variance
+    assert shares["default"] < 1e-6 < 1e-2 < shares["kaiming"]
