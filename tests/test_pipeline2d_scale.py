@@ -1,6 +1,7 @@
 """The CPU bf16 autocast switch and the scale at which the full-image pipeline segments (issue 13)."""
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -154,3 +155,19 @@ def test_kaiming_keeps_the_image_in_the_output_of_the_plain_nets():
             maps = model.pose(x)[-1].flatten(1)
         shares[init] = float(maps.var(0).mean() / maps.pow(2).mean())  # input-dependent share of the variance
     assert shares["default"] < 1e-6 < 1e-2 < shares["kaiming"]
+
+
+def test_paired_val_bootstrap_is_zero_for_the_same_run_and_signed_for_a_better_one(tmp_path):
+    from benchmarks.paired_val2d import paired
+    rng = np.random.default_rng(0)
+    err = rng.uniform(0, 30, (40, 21, 2))
+    gt = np.zeros_like(err)
+    os.makedirs(tmp_path / "predictions")
+    for label, e in (("a", err), ("b", err * 0.5), ("c", err)):
+        ids = np.array([f"s{i}" for i in range(40)])[::-1 if label == "c" else 1]  # c: same run, other order
+        np.savez(tmp_path / "predictions" / f"{label}.npz", ids=ids, uv_pred=(e if label != "c" else e[::-1]),
+                 uv_gt=gt, vis=np.ones((40, 21), bool))
+    n, a, c, ci = paired(str(tmp_path), "a", "c", n_boot=200)
+    assert n == 40 and a == pytest.approx(c) and np.allclose(ci, 0.0)
+    _, a, b, ci = paired(str(tmp_path), "a", "b", n_boot=200)
+    assert b > a and ci[0] > 0
