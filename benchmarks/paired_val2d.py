@@ -1,10 +1,11 @@
-"""Paired bootstrap of a val choice: AUC(B) - AUC(A) of two 2D runs on the same samples.
+"""Paired bootstrap of a comparison: AUC(B) - AUC(A) of two 2D runs (or seed means) on the same samples.
 
     python -m benchmarks.paired_val2d REPORT LABEL_A LABEL_B [--boot 2000]
 
-Reads REPORT/predictions/LABEL.npz (hopgen eval), aligns the samples by id, and resamples them with replacement
-(the same resample for both runs, trainer.tables.bootstrap_auc with one seed), printing both AUCs, the difference
-and its 95% interval: how far a val decision on 72 samples is from a tie.
+Reads REPORT/predictions/LABEL.npz (hopgen eval; a comma-separated list of labels = the mean AUC over those runs,
+e.g. the seeds of a row), aligns the samples by id, and resamples them with replacement (the same resample for
+every run, trainer.tables.bootstrap_auc with one seed), printing both AUCs, the difference and its 95% interval:
+how far a val decision on 72 samples, or a test ordering, is from a tie (sample noise only, not seed noise).
 """
 
 import argparse
@@ -16,17 +17,24 @@ from trainer.tables import bootstrap_auc, errors_of
 
 
 def paired(report, a, b, n_boot=2000, lo=0.0, hi=20.0):
-    runs = []
-    for label in (a, b):
-        with np.load(os.path.join(report, "predictions", f"{label}.npz")) as z:
-            err, vis, _ = errors_of(z)
-            runs.append((np.asarray(z["ids"]).astype(str), err, vis))
-    common = sorted(set(runs[0][0]) & set(runs[1][0]))
+    sides = []
+    for labels in (a, b):
+        runs = []
+        for label in labels.split(","):
+            with np.load(os.path.join(report, "predictions", f"{label}.npz")) as z:
+                err, vis, _ = errors_of(z)
+                runs.append((np.asarray(z["ids"]).astype(str), err, vis))
+        sides.append(runs)
+    common = sorted(set.intersection(*(set(r[0]) for runs in sides for r in runs)))
     reps = []
-    for ids, err, vis in runs:
-        pos = {s: i for i, s in enumerate(ids)}
-        take = np.array([pos[s] for s in common])
-        reps.append(bootstrap_auc([err[take]], [vis[take]], lo, hi, n_boot=n_boot, seed=0))
+    for runs in sides:
+        errs, viss = [], []
+        for ids, err, vis in runs:
+            pos = {s: i for i, s in enumerate(ids)}
+            take = np.array([pos[s] for s in common])
+            errs.append(err[take])
+            viss.append(vis[take])
+        reps.append(bootstrap_auc(errs, viss, lo, hi, n_boot=n_boot, seed=0))
     diff = reps[1] - reps[0]  # same seed and sample count: the same resamples for both runs
     return len(common), float(np.mean(reps[0])), float(np.mean(reps[1])), np.percentile(diff, [2.5, 97.5])
 
