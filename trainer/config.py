@@ -70,7 +70,8 @@ class ModelCfg:
     hg_depth: int = 3               # Hourglass recursion depth
     dropout: float = 0.0
     init: str = "default"           # 2D conv/linear weights: default (PyTorch's) | kaiming (He normal for leaky ReLU
-                                    # 0.01, zero biases; an ablation of the training plateau, paper_cpu_2d.md)
+                                    # 0.01, zero biases). The cpu_* and paper 2D configs set kaiming (chosen on val;
+                                    # with PyTorch's default the plain nets start image-blind: paper_cpu_2d.md)
 
 
 @dataclass
