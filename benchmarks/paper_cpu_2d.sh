@@ -12,8 +12,10 @@
 #      the best val AUC wins and its seed-0 run is copied to ours_posenet_s0. Only init and beta were searched;
 #      warm-up (300 steps), lr (1e-3, 1e-4 from step 900), steps, widths fixed beforehand.
 #   2. seeds 1 and 2 of the three PoseNet rows; test reports table1 (pipeline crop), table1_gt_crop.
-#   3. the Hourglass rows (Ours-Hourglass, HS-Hourglass), seeds in $HG_SEEDS (HG=0 skips them): reports
-#      table1_hourglass, table1_hourglass_gt_crop (the beta of Ours-PoseNet, not searched again).
+#   3. the Hourglass rows (Ours-Hourglass, HS-Hourglass): the init chosen on val again, by the same rule, from
+#      their seed-0 runs with each init (the Hourglass has BatchNorm and residual sums, unlike the plain PoseNet
+#      nets step 0 was decided on; report val_init_hourglass), then seeds in $HG_SEEDS (HG=0 skips them):
+#      reports table1_hourglass, table1_hourglass_gt_crop (the beta of Ours-PoseNet, not searched again).
 #   The GT-crop reports are the ablation that separates the crop from the heatmaps; predictions npz per run
 #   under REPORT/predictions. REPORTS/STATUS_2D.txt says after every step what is final (the 3D lane reads it).
 #
@@ -40,18 +42,18 @@ export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
 export OMP_NUM_THREADS=1   # one torch thread for the evaluations too: 2 spinning threads on a shared 2-core machine crawl
 hopgen() { "$PY" -m hopgen.cli "$@"; }
 mkdir -p "$RUNS/search" "$RUNS/init" "$REPORTS"
-init=unchosen beta=unchosen
+init=unchosen beta=unchosen hg_init=unchosen
 
 status() {  # STATUS_2D.txt: the choices, the finished runs (DONE) and the written reports, atomically
   {
     echo "updated $(date -u +%FT%TZ) by benchmarks/paper_cpu_2d.sh; runs $RUNS, reports $REPORTS"
-    echo "init: $init (val: $REPORTS/val_init)   beta (loss.kl): $beta (val: $REPORTS/val_beta)"
+    echo "init: $init (val: $REPORTS/val_init)   beta (loss.kl): $beta (val: $REPORTS/val_beta)   Hourglass init: $hg_init (val: $REPORTS/val_init_hourglass)"
     echo "final runs (DONE):"
-    for d in "$RUNS"/*/ "$RUNS"/init/*/ "$RUNS"/search/*/; do
+    for d in "$RUNS"/*/ "$RUNS"/init/*/ "$RUNS"/search/*/ "$RUNS"/init_hg/*/; do
       [ -f "$d/DONE" ] && echo "  ${d%/} $(cat "$d/cpu_seconds.txt" 2>/dev/null) CPU-s"
     done
     echo "final reports:"
-    for r in val_init val_beta table1 table1_gt_crop table1_hourglass table1_hourglass_gt_crop; do
+    for r in val_init val_beta table1 table1_gt_crop val_init_hourglass table1_hourglass table1_hourglass_gt_crop; do
       [ -f "$REPORTS/$r/metrics.json" ] && echo "  $REPORTS/$r"
     done
   } > "$REPORTS/STATUS_2D.txt.tmp"
@@ -89,8 +91,8 @@ print(re.search(sys.argv[2], max(m, key=lambda k: m[k]["auc"])).group(1))
 PYEOF
 }
 
-choose_init() {  # the init with the higher mean val AUC over the init runs of both methods
-  "$PY" - "$REPORTS/val_init/metrics.json" <<'PYEOF'
+choose_init() {  # choose_init REPORT: the init with the higher mean val AUC over the init runs of both methods
+  "$PY" - "$1/metrics.json" <<'PYEOF'
 import json, re, sys
 m = json.load(open(sys.argv[1]))
 by_init = {}
@@ -119,7 +121,7 @@ for i in $INITS; do
   inits+=("$RUNS/init/hs_posenet_${i}_s0" "$RUNS/init/ours_posenet_${i}_s0")
 done
 evaluate val pipeline "$REPORTS/val_init" "${inits[@]}"
-init=$(choose_init)
+init=$(choose_init "$REPORTS/val_init")
 echo "$init" > "$REPORTS/val_init/chosen.txt"
 echo "init chosen on val: $init"
 status
@@ -157,9 +159,22 @@ evaluate test gt "$REPORTS/table1_gt_crop" "${posenet[@]}"
 
 # 3. Hourglass rows
 if [ "$HG" = 1 ]; then
+  mkdir -p "$RUNS/init_hg"
+  inits=()
+  for i in $INITS; do
+    train cpu_hs_hourglass "$RUNS/init_hg/hs_hourglass_${i}_s0" 0 --set "model.init=$i"
+    train cpu_ours_hourglass "$RUNS/init_hg/ours_hourglass_${i}_s0" 0 --set "model.init=$i" --set "loss.kl=$beta"
+    inits+=("$RUNS/init_hg/hs_hourglass_${i}_s0" "$RUNS/init_hg/ours_hourglass_${i}_s0")
+  done
+  evaluate val pipeline "$REPORTS/val_init_hourglass" "${inits[@]}"
+  hg_init=$(choose_init "$REPORTS/val_init_hourglass")
+  echo "$hg_init" > "$REPORTS/val_init_hourglass/chosen.txt"
+  echo "Hourglass init chosen on val: $hg_init"
+  for m in hs_hourglass ours_hourglass; do reuse "$RUNS/init_hg/${m}_${hg_init}_s0" "$RUNS/${m}_s0"; done
   for s in $HG_SEEDS; do
-    train cpu_ours_hourglass "$RUNS/ours_hourglass_s$s" "$s" --set "model.init=$init" --set "loss.kl=$beta"
-    train cpu_hs_hourglass "$RUNS/hs_hourglass_s$s" "$s" --set "model.init=$init"
+    [ "$s" = 0 ] && continue
+    train cpu_ours_hourglass "$RUNS/ours_hourglass_s$s" "$s" --set "model.init=$hg_init" --set "loss.kl=$beta"
+    train cpu_hs_hourglass "$RUNS/hs_hourglass_s$s" "$s" --set "model.init=$hg_init"
   done
   hourglass=()
   for m in ours_hourglass hs_hourglass; do for s in $HG_SEEDS; do hourglass+=("$RUNS/${m}_s$s"); done; done
