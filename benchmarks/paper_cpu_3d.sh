@@ -128,13 +128,14 @@ novar)
 table4)
   # Table IV: each row starts from the matching 2D run of the 2D script (RUNS/table1/<2D run>_sSEED, finished when
   # it holds DONE) and from the Table III run of its lifter (same seed), and trains {q_h, p_h, p_j, q_j, p_p}
-  # jointly; the crop settings come from the 2D run. ROWS picks rows; T4 names the folders.
+  # jointly; the crop settings come from the 2D run. ROWS picks rows; T4 names the folders. RUNS2D / RUNS3D: where the
+  # 2D runs (RUNS2D/table1) and the Table III runs (RUNS3D/table3, RUNS3D/table3_novar) are, when not in RUNS.
   T4=${T4:-table4}; F=$RUNS/$T4
   for s in $SEEDS; do
     for row in ${ROWS:-zb:hs_posenet:table3/poseprior ours_novar:ours_novar_posenet:table3_novar/ours_novar \
                ours_cluster:ours_posenet:table3/ours_cluster ours_triplet:ours_posenet:table3/ours_triplet}; do
       IFS=: read -r m r2 r3 <<< "$row"
-      r2=$RUNS/table1/${r2}_s$s r3=$RUNS/${r3}_s$s
+      r2=${RUNS2D:-$RUNS}/table1/${r2}_s$s r3=${RUNS3D:-$RUNS}/${r3}_s$s
       [ -f "$r2/DONE" ] || { echo "table4: $r2 not finished, skipping $m seed $s" >&2; continue; }
       [ -f "$r3/DONE" ] || { echo "table4: $r3 not finished, skipping $m seed $s" >&2; continue; }
       sets=$($PY -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))['data']
