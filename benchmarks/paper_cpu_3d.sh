@@ -152,26 +152,28 @@ print(' '.join(f'--set data.{k}={d[k]}' for k in ('crop', 'heatmap_stride', 'sig
 ablation)
   # Ablations (issue 13: latent size, KL weight, metric-loss weight, steps) on VAL, one hyperparameter at a time
   # around the chosen Table III configs (Ours (cluster) / Ours (triplet): z 64, beta and weight from $CHOICE, 3000
-  # steps; PosePrior beside them in the steps group). Nothing is chosen from them. GROUPS: weight kl latent steps;
-  # ASEEDS: seeds (default 0). Runs: RUNS/ablation3d/<method>_<group><value>_sSEED; each group is evaluated on VAL
-  # into REPORTS/ablation3d_<group> (the centre value's run included), which `hopgen tables --ablation` reads.
+  # steps; PosePrior beside them in the steps and seed groups). Nothing is chosen from them. GROUPS: weight kl latent
+  # steps seed;
+  # ASEEDS: seeds (default 0); METHODS / VALUES: a subset (default: all). Runs: RUNS/ablation3d/<method>_<group><value>_sSEED;
+  # every finished run of a group is evaluated on VAL into REPORTS/ablation3d_<group> (the centre value's run
+  # included), which `hopgen tables --ablation` reads.
   # PREV: an earlier session's RUNS; a run there with the same resolved config (search, table3, ablation runs)
   # is copied (COPIED_FROM) instead of retrained.
   A=$RUNS/ablation3d
-  groups="${*:2}"
+  groups="${*:2}" first_seed=${ASEEDS:-0}; first_seed=${first_seed%% *}
   for g in ${groups:-weight kl latent steps}; do
-    runs=()
     for s in ${ASEEDS:-0}; do
-      methods="ours_cluster ours_triplet"; [ "$g" = steps ] && methods="poseprior $methods"
-      for m in $methods; do
+      methods="ours_cluster ours_triplet"; case $g in steps|seed) methods="poseprior $methods" ;; esac
+      for m in ${METHODS:-$methods}; do
         case $g in
           weight) values="0 $(chosen "$m" weight) 1 10" ;;
           kl)     values="0.001 $(chosen "$m" kl) 0.1 1" ;;
           latent) values="16 64 256" ;;
+          seed)   values="0 1 2" ;;   # the chosen configs at three seeds: the seed-to-seed spread on VAL
           steps)  values="1500 3000 6000" ;;
-          *) echo "ablation: group $g: expected weight | kl | latent | steps" >&2; exit 2 ;;
+          *) echo "ablation: group $g: expected weight | kl | latent | steps | seed" >&2; exit 2 ;;
         esac
-        for v in $values; do
+        for v in ${VALUES:-$values}; do
           sets=$(sets_of "$m")
           case $g in
             weight) sets="$sets --set lift.loss.$(metric_of "$m")=$v" ;;
@@ -180,11 +182,12 @@ ablation)
             steps)  sets="$sets --set train.iterations=$v --set optim.milestones=[$((v * 4 / 5))] --set train.ckpt_every=$v" ;;
           esac
           out=$A/${m}_${g}${v}_s$s
+          if [ "$g" = seed ]; then [ "$s" = "$first_seed" ] || continue; out=$A/${m}_seed_s$v; sets="$sets --set train.seed=$v"; fi
           reuse_or_train "$out" "$C/cpu_${m}_3d.yaml" --set train.seed=$s $sets
-          runs+=("$out")
         done
       done
     done
+    runs=(); for d in "$A"/*_"$g"*_s[0-9]; do [ -f "$d/DONE" ] && runs+=("$d"); done
     evaluate val "$REPORTS/ablation3d_$g" "${runs[@]}"
   done
   ;;
