@@ -115,3 +115,14 @@ def test_an_ablation_over_runs_without_a_config_names_the_run(tmp_path):
     rep = _report(tmp_path / "rep", "val", {"x_s0": ("Ours (cluster)", str(tmp_path / "gone"), 10.0)})
     with pytest.raises(AblationError, match="gone: no config.yaml"):
         build_ablations([("model.latent", rep)], [])
+
+
+def test_a_copy_of_a_copy_is_the_same_run(tmp_path):
+    from trainer.ablations import _same_run
+    a, b, c, other = (tmp_path / n for n in "abcx")
+    for d in (a, b, c, other):
+        d.mkdir()
+    (b / "COPIED_FROM").write_text(f"{a}\n")
+    (c / "COPIED_FROM").write_text(f"{b}\n")
+    assert _same_run(str(c), str(a)) and _same_run(str(b), str(c)) and not _same_run(str(c), str(other))
+    assert not _same_run(None, str(a))

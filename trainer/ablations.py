@@ -111,8 +111,12 @@ def _same_run(a, b):
     """Whether two run folders are the same training (one a COPIED_FROM copy of the other)."""
     def origin(d):
         d = os.path.realpath(d or "")
-        cf = os.path.join(d, "COPIED_FROM")
-        return os.path.realpath(open(cf).read().strip()) if os.path.isfile(cf) else d
+        for _ in range(16):  # a copy of a copy: follow the chain
+            cf = os.path.join(d, "COPIED_FROM")
+            if not os.path.isfile(cf):
+                break
+            d = os.path.realpath(open(cf).read().strip())
+        return d
     return bool(a and b) and origin(a) == origin(b)
 
 
