@@ -104,7 +104,7 @@ def test_noise_records_and_cli_report_section(weight_ablation, tmp_path):
     assert len(res["ablations"]) == 8 and "rows" in res and "summary" in res and "missing" in res  # schema kept
     report = open(tmp_path / "res" / "report.md").read()
     assert "## Ablations" in report and "### Metric-loss weight" in report and "### 2D error a Table III" in report
-    assert "| III | Ours (cluster) | 0.1 * | val |" in report and " tie |" in report and "| PosePrior | 80 | 19.4 |" in report
+    assert "| III | Ours (cluster) | 0.1 * | val |" in report and " tie |" in report and "| 80 | 19.4 | 0.120 (96.2) |" in report
     assert report.index("## Ablations") < report.index("## Missing rows")
     # without ablations the JSON has no "ablations" key (the documented schema, unchanged)
     assert main(["--reports", test, "--out", out, "--bootstrap", "20"]) == 0 and "ablations" not in json.load(open(out))

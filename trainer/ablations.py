@@ -177,7 +177,8 @@ def build_ablations(specs, table_rows, n_boot=1000, seed=0):
     _add_deltas(out, n_boot, seed)
     for rec in out:
         rec.pop("_items"), rec.pop("_plain")
-    return sorted(out, key=lambda r: (r["varied"], r["table"], r["method"], r["split"], _sort_key(r["value"])))
+    keys = list(dict.fromkeys(k for k, _ in specs))  # the order of the --ablation arguments
+    return sorted(out, key=lambda r: (keys.index(r["varied"]), r["table"], r["method"], r["split"], _sort_key(r["value"])))
 
 
 def _add_deltas(records, n_boot, seed):
@@ -244,24 +245,30 @@ def ablation_markdown(records):
     if not records:
         return []
     lines = ["## Ablations", "",
-             "One hyperparameter varied at a time around the tables' configs; nothing below was used to choose a "
-             "configuration unless its split says val and the text of the table's config says so. AUC = mean over the "
-             "seeds listed (sample std when > 1); CI = bootstrap 95% interval of the seed-mean AUC over the split's "
-             "samples. delta = AUC minus the reference value's (the value the paper table uses, marked *), with a "
-             "PAIRED bootstrap interval (the same resampled samples for both); when that interval holds 0 the two "
-             "values are a tie at this sample size (val: 72 samples; test: 300).", ""]
+             "One hyperparameter varied at a time around the tables' configs. These runs choose nothing (the tables' "
+             "hyperparameters come from the VAL searches their configs name); they explain the tables. AUC = mean over "
+             "the seeds listed (+- sample std when more than one); CI = bootstrap 95% interval of the seed-mean AUC over "
+             "the split's samples. delta = AUC minus the reference value's AUC (* = the value the table itself uses; "
+             "(ref) where the table uses none of them), with a PAIRED bootstrap interval (the same resampled samples "
+             "for both): when it holds 0 the difference is a tie at this sample size (val: 72 samples, test: 300).", ""]
     by_key = {}
     for r in records:
         by_key.setdefault(r["varied"], []).append(r)
     for key, recs in by_key.items():
         lines += [f"### {TITLES.get(key, key)}", ""]
-        if key == "uv_noise_px":
-            lines += ["| method | uv noise (px, 256 crop) | 2D EPE median (px) | 3D AUC (0-50 mm) | EPE median (mm) | split |",
-                      "|---|---|---|---|---|---|"]
-            for r in recs:
-                lines.append(f"| {r['method']} | {_v(r['value'])} | {_f(r.get('epe_2d_px'), 1)} | {_f(r['auc'])} | "
-                             f"{_f(r.get('epe_median'), 1)} | {r['split']} |")
-            lines.append("")
+        if key == "uv_noise_px":  # one row per noise level, one column per lifter
+            methods = list(dict.fromkeys(r["method"] for r in recs))
+            levels = sorted({r["value"] for r in recs}, key=_sort_key)
+            cell = {(r["method"], r["value"]): r for r in recs}
+            lines += ["| uv noise (px on a 256 crop) | 2D EPE median of the maps (px) | " +
+                      " | ".join(f"{m}: AUC (EPE median mm)" for m in methods) + " |", "|---|---|" + "---|" * len(methods)]
+            for v in levels:
+                any_r = next(cell[(m, v)] for m in methods if (m, v) in cell)
+                lines.append(f"| {_v(v)} | {_f(any_r.get('epe_2d_px'), 1)} | " + " | ".join(
+                    f"{_f(cell[(m, v)]['auc'])} ({_f(cell[(m, v)].get('epe_median'), 1)})" if (m, v) in cell else "-"
+                    for m in methods) + " |")
+            lines += ["", f"Split: {recs[0]['split']}; one seed-0 Table III run per lifter, no interval (the JSON "
+                      "holds no per-sample predictions).", ""]
             continue
         lines += ["| table | method | value | split | seeds | AUC | 95% CI | delta vs * [95% CI] | category acc. | "
                   "majority | cluster purity | steps |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -271,7 +278,7 @@ def ablation_markdown(records):
                                                    + (" tie" if d["tie"] else ""))
             ci = r.get("ci95")
             std = f" +- {_f(r['auc_std'])}" if len(r["seeds"]) > 1 else ""
-            lines.append(f"| {r['table']} | {r['method']} | {_v(r['value'])}{' *' if r.get('reference') else ''} | "
+            lines.append(f"| {r['table']} | {r['method']} | {_v(r['value'])}{(' *' if r['in_table'] else ' (ref)') if r.get('reference') else ''} | "
                          f"{r['split']} | {','.join(map(str, r['seeds']))} | {_f(r['auc'])}{std} | "
                          f"{'[%s, %s]' % (_f(ci[0]), _f(ci[1])) if ci else '-'} | {delta} | "
                          f"{_f(r.get('category_accuracy'))} | {_f(r.get('majority_rate'))} | "
