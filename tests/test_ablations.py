@@ -126,3 +126,9 @@ def test_a_copy_of_a_copy_is_the_same_run(tmp_path):
     (c / "COPIED_FROM").write_text(f"{b}\n")
     assert _same_run(str(c), str(a)) and _same_run(str(b), str(c)) and not _same_run(str(c), str(other))
     assert not _same_run(None, str(a))
+    for d, loss in ((a, 1.0), (other, 1.0)):  # a plain copy (cp -r, no note): the same config and training log
+        (d / "config.yaml").write_text("train: {seed: 0}\n")
+        (d / "log.jsonl").write_text(f'{{"step": 10, "loss": {loss}}}\n')
+    assert _same_run(str(other), str(c))
+    (other / "log.jsonl").write_text('{"step": 10, "loss": 2.0}\n')
+    assert not _same_run(str(other), str(a))

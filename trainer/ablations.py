@@ -108,7 +108,9 @@ def _sort_key(v):
 
 
 def _same_run(a, b):
-    """Whether two run folders are the same training (one a COPIED_FROM copy of the other)."""
+    """Whether two run folders are the same training: one a COPIED_FROM copy of the other (a chain too), or
+    copies without that note: byte-identical config.yaml and log.jsonl (the training log holds every step's
+    losses, so two different trainings do not share it)."""
     def origin(d):
         d = os.path.realpath(d or "")
         for _ in range(16):  # a copy of a copy: follow the chain
@@ -117,7 +119,14 @@ def _same_run(a, b):
                 break
             d = os.path.realpath(open(cf).read().strip())
         return d
-    return bool(a and b) and origin(a) == origin(b)
+
+    def same_bytes(name):
+        pa, pb = os.path.join(origin(a), name), os.path.join(origin(b), name)
+        if not (os.path.isfile(pa) and os.path.isfile(pb)):
+            return False
+        with open(pa, "rb") as fa, open(pb, "rb") as fb:
+            return fa.read() == fb.read()
+    return bool(a and b) and (origin(a) == origin(b) or (same_bytes("config.yaml") and same_bytes("log.jsonl")))
 
 
 def _aligned(arrays, idx):
