@@ -7,7 +7,8 @@
 #   benchmarks/paper_cpu_3d.sh table3    # PosePrior / Ours (triplet) / Ours (cluster), seeds 0 1 2, TEST split
 #   benchmarks/paper_cpu_3d.sh novar     # the GT-heatmap run of the "Ours w/o variational" lifter (Table IV init)
 #   benchmarks/paper_cpu_3d.sh table4    # Table IV from the 2D runs in $RUNS/table1 (the 2D helper's script)
-#   benchmarks/paper_cpu_3d.sh ablation [GROUP...]  # VAL ablations: weight kl latent steps (see the case below)
+#   benchmarks/paper_cpu_3d.sh ablation [GROUP...]  # VAL ablations: weight kl latent steps seed (see the case below)
+#   benchmarks/paper_cpu_3d.sh tables    # benchmarks/results/paper_tables.json + report.md from every report there is
 #
 # Data: the 2,000-sample 128x128 render of configs/hop_cpu.yaml made with this session's code ($DATA).
 # Runs: one at a time (one CPU lane), one torch thread (train.threads=1), normal priority; each run folder gets
@@ -191,6 +192,27 @@ ablation)
     evaluate val "$REPORTS/ablation3d_$g" "${runs[@]}"
   done
   ;;
+tables)
+  # benchmarks/results/paper_tables.json + report.md (hopgen tables) from every report that exists: Tables I/II
+  # (REPORTS2D: the 2D lane's reports), Table III and the GT run of the novar lifter (REPORTS3D), Table IV (REPORTS),
+  # and the ablations: the 3D VAL groups above, the 2D lane's VAL choices (model.init, loss.kl), the 2D test crop
+  # (pipeline vs GT crop reports of the same runs) and the 2D-noise ablation (lift_noise_3d.json).
+  R2=${REPORTS2D:-$REPORTS} R3=${REPORTS3D:-$REPORTS}
+  args=()
+  for r in $R2/table1 $R2/table1_gt_crop $R2/table1_hourglass $R2/table1_hourglass_gt_crop $R3/table3 $R3/table3_novar \
+           $REPORTS/table4; do
+    [ -f "$r/metrics.json" ] && args+=(--reports "$r") || echo "tables: no report $r" >&2
+  done
+  for a in metric_weight=$REPORTS/ablation3d_weight lift.loss.kl=$REPORTS/ablation3d_kl model.latent=$REPORTS/ablation3d_latent \
+           train.iterations=$REPORTS/ablation3d_steps train.seed=$REPORTS/ablation3d_seed model.init=$R2/val_init \
+           loss.kl=$R2/val_beta crop=$R2/table1 crop=$R2/table1_gt_crop crop=$R2/table1_hourglass \
+           crop=$R2/table1_hourglass_gt_crop; do
+    [ -f "${a#*=}/metrics.json" ] && args+=(--ablation "$a") || echo "tables: no ablation report ${a#*=}" >&2
+  done
+  echo "$(date -u +%FT%TZ) hopgen tables ${args[*]}"
+  $PY -m hopgen.cli tables "${args[@]}" --noise-ablation $RES/lift_noise_3d.json --data "$DATA" --scale cpu \
+    --out "${TABLES_OUT:-benchmarks/results/paper_tables.json}"
+  ;;
 *)
-  echo "usage: $0 search|table3|novar|table4|ablation [GROUP...]" >&2; exit 2 ;;
+  echo "usage: $0 search|table3|novar|table4|ablation [GROUP...]|tables" >&2; exit 2 ;;
 esac

@@ -132,3 +132,19 @@ def test_a_copy_of_a_copy_is_the_same_run(tmp_path):
     assert _same_run(str(other), str(c))
     (other / "log.jsonl").write_text('{"step": 10, "loss": 2.0}\n')
     assert not _same_run(str(other), str(a))
+
+
+def test_report_states_the_seed_spread_next_to_single_seed_deltas():
+    from trainer.ablations import ablation_markdown
+
+    def rec(varied, value, auc, ref=False):
+        return {"table": "III", "method": "Ours (cluster)", "varied": varied, "value": value, "split": "val",
+                "seeds": [0], "auc": auc, "auc_std": 0.0, "ci95": [auc - 0.05, auc + 0.05], "in_table": ref,
+                "reference": ref, **({} if ref else {"delta_vs_reference": {"value": 0.1, "auc": auc - 0.40,
+                                                                           "ci95": [0.001, 0.02], "tie": False}})}
+    recs = [rec("metric_weight", 0.1, 0.40, True), rec("metric_weight", 0.0, 0.41),
+            rec("train.seed", 0, 0.40, True), rec("train.seed", 1, 0.37), rec("train.seed", 2, 0.43)]
+    text = "\n".join(ablation_markdown(recs))
+    assert "seed-to-seed sd of the reference config on the same split (train.seed ablation) is Ours (cluster) 0.030" in text
+    assert "| III | Ours (cluster) | 0 | val | 0 | 0.410 | [0.360, 0.460] | +0.010 [+0.001, +0.020] |" in text
+    assert text.count("seed-to-seed sd") == 1  # not under the seed table itself

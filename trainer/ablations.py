@@ -259,10 +259,18 @@ def ablation_markdown(records):
              "the seeds listed (+- sample std when more than one); CI = bootstrap 95% interval of the seed-mean AUC over "
              "the split's samples. delta = AUC minus the reference value's AUC (* = the value the table itself uses; "
              "(ref) where the table uses none of them), with a PAIRED bootstrap interval (the same resampled samples "
-             "for both): when it holds 0 the difference is a tie at this sample size (val: 72 samples, test: 300).", ""]
+             "for both): when it holds 0 the difference is a tie at this sample size (val: 72 samples, test: 300). That "
+             "interval holds the sample noise only, not the training noise of a single seed (see the train.seed "
+             "ablation where there is one).", ""]
     by_key = {}
     for r in records:
         by_key.setdefault(r["varied"], []).append(r)
+    # the seed-to-seed spread of each (table, method, split) when a train.seed ablation is given: training noise,
+    # which the sample bootstrap of a single-seed delta does not see
+    seed_sd = {}
+    for r in by_key.get("train.seed", []):
+        seed_sd.setdefault((r["table"], r["method"], r["split"]), []).append(r["auc"])
+    seed_sd = {k: float(np.std(v, ddof=1)) for k, v in seed_sd.items() if len(v) > 1}
     for key, recs in by_key.items():
         lines += [f"### {TITLES.get(key, key)}", ""]
         if key == "uv_noise_px":  # one row per noise level, one column per lifter
@@ -293,4 +301,10 @@ def ablation_markdown(records):
                          f"{_f(r.get('category_accuracy'))} | {_f(r.get('majority_rate'))} | "
                          f"{_f(r.get('cluster_purity'))} | {_f(r.get('steps'), 0)} |")
         lines.append("")
+        sds = {k: v for k, v in seed_sd.items() if any((r["table"], r["method"], r["split"]) == k for r in recs)}
+        if sds and key != "train.seed":
+            lines += ["Training noise: the seed-to-seed sd of the reference config on the same split (train.seed "
+                      "ablation) is " + ", ".join(f"{m} {sd:.3f}" for (_, m, _), sd in sorted(sds.items())) +
+                      "; the delta intervals above hold only the sample noise, so a single-seed delta within about "
+                      "twice that sd is not a finding.", ""]
     return lines
