@@ -25,7 +25,7 @@ ready2d() {  # ready2d SEED: the three 2D runs Table IV starts from are final
   local r; for r in hs_posenet ours_novar_posenet ours_posenet; do [ -f "$RUNS2D/table1/${r}_s$1/DONE" ] || return 1; done
 }
 
-table4_ready() {  # train the Table IV rows of every seed whose 2D runs are final (evaluation at the end)
+table4_ready() {  # train the Table IV rows of every seed whose 2D runs are final; evaluate once all seeds are
   local s
   for s in $T4_LEFT; do
     late && return 0
@@ -33,6 +33,15 @@ table4_ready() {  # train the Table IV rows of every seed whose 2D runs are fina
     echo "$(date -u +%FT%TZ) lane: Table IV seed $s"
     NOEVAL=1 SEEDS=$s bash "$P3D" table4 && T4_LEFT=${T4_LEFT/ $s / }
   done
+  if [ -z "${T4_LEFT// /}" ] && [ -z "${T4_EVALUATED:-}" ]; then table4_eval; T4_EVALUATED=1; fi
+}
+
+table4_eval() {  # evaluate the Table IV seeds whose rows all finished (test split, one report)
+  local done_seeds
+  done_seeds=$(for s in 0 1 2; do [[ "$T4_LEFT" == *" $s "* ]] || echo "$s"; done | xargs)
+  [ -n "$done_seeds" ] || return 0
+  echo "$(date -u +%FT%TZ) lane: Table IV evaluation, seeds $done_seeds"
+  SEEDS=$done_seeds bash "$P3D" table4 || echo "$(date -u +%FT%TZ) lane: Table IV evaluation failed"
 }
 
 step() {  # step ENV... -- ARGS: one paper_cpu_3d.sh call, after any Table IV rows that became possible
@@ -44,17 +53,13 @@ step() {  # step ENV... -- ARGS: one paper_cpu_3d.sh call, after any Table IV ro
 
 step bash "$P3D" ablation weight
 step bash "$P3D" ablation kl
-step METHODS=ours_cluster bash "$P3D" ablation latent   # (z 256 of Ours (cluster) is a session-4 run)
-step bash "$P3D" ablation seed
+step bash "$P3D" ablation seed                  # copies of the Table III runs: evaluation only
 step VALUES=1500 bash "$P3D" ablation steps
+step METHODS=ours_cluster bash "$P3D" ablation latent   # (z 256 of Ours (cluster) is a session-4 run)
 step METHODS=ours_triplet bash "$P3D" ablation latent
 for m in ours_cluster ours_triplet poseprior; do step METHODS=$m VALUES=6000 bash "$P3D" ablation steps; done
 step ASEEDS=1 VALUES="0 10" bash "$P3D" ablation weight   # the object-aware term at a second seed
-# the Table IV seeds still missing: wait for the 2D lane until the deadline
+# the Table IV seeds still missing: wait for the 2D lane until the deadline; then evaluate what finished
 while [ -n "${T4_LEFT// /}" ] && ! late && [ "$DEADLINE" -gt 0 ]; do table4_ready; [ -n "${T4_LEFT// /}" ] && sleep 60; done
-done_seeds=$(for s in 0 1 2; do [[ "$T4_LEFT" == *" $s "* ]] || echo "$s"; done | xargs)
-if [ -n "$done_seeds" ]; then  # every row of these seeds is DONE: table4 only evaluates them
-  echo "$(date -u +%FT%TZ) lane: Table IV evaluation, seeds $done_seeds"
-  SEEDS=$done_seeds bash "$P3D" table4 || echo "$(date -u +%FT%TZ) lane: Table IV evaluation failed"
-fi
+[ -n "${T4_EVALUATED:-}" ] || table4_eval
 echo "$(date -u +%FT%TZ) lane: done"
