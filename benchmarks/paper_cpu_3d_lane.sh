@@ -54,8 +54,8 @@ step() {  # step ENV... -- ARGS: one paper_cpu_3d.sh call, after any Table IV ro
 step bash "$P3D" ablation weight
 step bash "$P3D" ablation kl
 step bash "$P3D" ablation seed                  # copies of the Table III runs: evaluation only
-step VALUES=1500 bash "$P3D" ablation steps
 step METHODS=ours_cluster bash "$P3D" ablation latent   # (z 256 of Ours (cluster) is a session-4 run)
+step VALUES=1500 bash "$P3D" ablation steps
 step METHODS=ours_triplet bash "$P3D" ablation latent
 for m in ours_cluster ours_triplet poseprior; do step METHODS=$m VALUES=6000 bash "$P3D" ablation steps; done
 step ASEEDS=1 VALUES="0 10" bash "$P3D" ablation weight   # the object-aware term at a second seed
