@@ -2,7 +2,7 @@
 
     python -m benchmarks.category_readout_3d DATA OUT.json [REPORT...]
 
-Writes, from the dataset alone (index.jsonl + anno/*.json, no training):
+Writes, from the dataset alone (splits/*.txt + anno/*.json, no training):
   mix      per split: samples, episodes, objects per category, category shares, the split's majority rate, and the
            rate of answering the TRAINING majority category (what a read-out that learned only the prior would get);
   oracles  read-outs fitted on the training split and scored on val and test, from ground truth a lifter can only
@@ -30,22 +30,27 @@ K_NEIGHBOURS = 10
 
 
 def load(root):
-    """{split: dict of arrays: ids, category (N,), grasp (N,) str, episode, object, pose (N, 63), angles (N, A)}."""
-    index = [json.loads(line) for line in open(os.path.join(root, "index.jsonl")) if line.strip()]
+    """{split: dict of arrays: ids, category (N,), grasp (N,) str, episode, object, side, pose (N, 63), angles (N, A)}
+    from splits/*.txt and anno/*.json (A = 0 when the annotations carry no joint angles)."""
     out = {}
     for split in ("train", "val", "test"):
-        rows = [r for r in index if r.get("split") == split]
-        poses, angles = [], []
-        for r in rows:
-            with open(os.path.join(root, "anno", f"{r['id']}.json")) as f:
-                hand = json.load(f)["hand"]
-            can = canonicalize(np.asarray(hand["xyz"], np.float64), hand["side"])[0]
-            poses.append(can.reshape(-1))
-            ja = hand.get("joint_angles")
-            angles.append(np.asarray(list(ja.values()) if isinstance(ja, dict) else ja, np.float64).reshape(-1))
-        out[split] = {"ids": [r["id"] for r in rows], "category": np.array([CATEGORIES.index(r["category"]) for r in rows]),
-                      "grasp": np.array([r["grasp"] for r in rows]), "episode": np.array([r["episode"] for r in rows]),
-                      "object": np.array([r["object"] for r in rows]), "pose": np.stack(poses), "angles": np.stack(angles)}
+        with open(os.path.join(root, "splits", f"{split}.txt")) as f:
+            ids = [line.strip() for line in f if line.strip()]
+        cols = defaultdict(list)
+        for sid in ids:
+            with open(os.path.join(root, "anno", f"{sid}.json")) as f:
+                a = json.load(f)
+            hand = a["hand"]
+            cols["category"].append(CATEGORIES.index(a["object"]["category"]))
+            cols["object"].append(a["object"]["name"])
+            cols["grasp"].append(a["grasp"]["type"])
+            cols["episode"].append(a.get("episode", sid))
+            cols["side"].append(hand["side"])
+            cols["pose"].append(canonicalize(np.asarray(hand["xyz"], np.float64), hand["side"])[0].reshape(-1))
+            ja = hand.get("joint_angles") or {}
+            cols["angles"].append(np.asarray(list(ja.values()) if isinstance(ja, dict) else ja, np.float64).reshape(-1))
+        out[split] = {"ids": ids, **{k: np.array(v) for k, v in cols.items() if k not in ("pose", "angles")},
+                      "pose": np.stack(cols["pose"]), "angles": np.stack(cols["angles"])}
     return out
 
 
@@ -91,6 +96,8 @@ def oracles(splits):
         grasp = np.array([by_grasp.get(g, -1) for g in s["grasp"]])
         acc = {"grasp_type": float(np.mean(grasp == y))}
         for feat in ("pose", "angles"):
+            if tr[feat].shape[1] == 0:
+                continue  # no joint angles in these annotations
             mu, sd = tr[feat].mean(0), tr[feat].std(0) + 1e-9      # standardised features
             xtr, x = (tr[feat] - mu) / sd, (s[feat] - mu) / sd
             acc[f"{feat}_nearest_class_mean"] = float(np.mean(_nearest_mean(xtr, tr["category"], x) == y))
@@ -136,7 +143,7 @@ def main(argv=None):
     splits = load(data)
     res = {"data": os.path.abspath(data), "categories": list(CATEGORIES), "mix": mix(splits), "oracles": oracles(splits),
            "runs": {}}
-    sides = {str(r["id"]): r["side"] for r in map(json.loads, open(os.path.join(data, "index.jsonl"))) if r}
+    sides = {sid: side for s in splits.values() for sid, side in zip(s["ids"], s["side"])}
     for r in reports:
         res["runs"][os.path.abspath(r)] = runs_of(r, splits, sides)
     atomic_write_json(out, res, indent=1)
