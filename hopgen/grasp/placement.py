@@ -19,11 +19,6 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 # Bound on how fast object distance functions change per metre moved: 1 for exact distances;
 # the approximate SDFs of star-shaped bodies (f / |grad f|) stay below this.
 SDF_LIPSCHITZ = 2.0
-# Wraps: the object's long axis turned about the approach by this much (radians) off the
-# hand's radio-ulnar axis, and where along the palm (fraction of the wrist-to-knuckle length)
-# it is placed.
-WRAP_TILT = (-0.25, 0.25)
-WRAP_PALM_Y = 0.8
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -171,13 +166,11 @@ def sample_placement(gtype, frame, category, skin, angles, rng):
         phi = rng.uniform(0, 2 * np.pi)
         radial = np.cos(phi) * ax[1] + np.sin(phi) * ax[2]
         d = -radial
-        x_o = _rot_about(d, rng.uniform(*WRAP_TILT)) @ long_axis
+        x_o = _rot_about(d, rng.uniform(-0.25, 0.25)) @ long_axis
         rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
         room = max(0.0, 0.5 * ext[0] - 0.045)
         target = frame.centre + rng.uniform(-room, room) * long_axis
-        ref = palm_c.copy()
-        ref[1] *= WRAP_PALM_Y / 0.8
-        return Placement(rot, target, d, ref)
+        return Placement(rot, target, d, palm_c)
     if gtype.approach == "any":
         d = _unit(rng.normal(size=3))
         x_o = _perp(d, rng)
