@@ -72,6 +72,9 @@ def _physics_summary(rows):
             "physics_open_loop_cpu_time_per_test_s": _times([r["physics_open_loop_cpu_s"] for r in rows])}
            if all("physics_cpu_s" in r for r in rows) else {}),
         "physics_failures": dict(Counter(r["physics_failure"] for r in rows if not r["physics_holds"])),
+        "physics_held_types": dict(Counter(r["physics_type"] for r in held)),
+        "physics_hold_rate_by_plain_type": {t: float(np.mean([r["physics_holds"] for r in rows if r.get("type") == t]))
+                                            for t in sorted({r["type"] for r in rows if r.get("type")})},
     }
 
 

@@ -7,7 +7,11 @@ beauty render (hopgen.blender.passes.render_rgb) is timed, as process CPU time (
 Cycles threads; load on a shared machine does not distort it the way it distorts wall time).
 Variants: ``all`` (the config as shipped), then one feature off at a time:
   skin_detail   render.skin_detail=false (no veins, pores, micro-relief, wrinkles)
-  camera_fx     camera.effects=false (no depth of field; the image-space effects are numpy, timed apart)
+  camera_fx     camera.effects=false (no depth of field, no motion blur; the image-space effects are
+                numpy, timed apart)
+  motion_blur   camera.motion_blur_probability=0 (depth of field and the rest kept)
+  accessories   wear.accessory_probability=0 (no watches or bracelets)
+  sleeve_folds  wear.sleeve_folds=false (the sleeve without its fold rings)
   distractors   background.distractors=[0, 0]
   surroundings  the table/sweep and the distractors on it removed after the episode is built (a
                 benchmark-only ablation: the plan has no switch for the support)
@@ -26,9 +30,13 @@ VARIANTS = {
     "all": ([], False),
     "skin_detail": (["render.skin_detail=false"], False),
     "camera_fx": (["camera.effects=false"], False),
+    "motion_blur": (["camera.motion_blur_probability=0"], False),
     "distractors": (["background.distractors=[0, 0]"], False),
     "surroundings": ([], True),
-    "none": (["render.skin_detail=false", "camera.effects=false", "background.distractors=[0, 0]"], True),
+    "accessories": (["wear.accessory_probability=0"], False),
+    "sleeve_folds": (["wear.sleeve_folds=false"], False),
+    "none": (["render.skin_detail=false", "camera.effects=false", "background.distractors=[0, 0]",
+              "wear.accessory_probability=0", "wear.sleeve_folds=false"], True),
 }
 
 
@@ -50,7 +58,7 @@ def run(config, episodes, per_episode, variants, threads):
         cfg = load_generation_config(config, overrides)
         manifest = load_manifest(None)
         renderer = EpisodeRenderer(cfg, manifest, _NoWriter(), threads=threads)
-        cpu, wall, n = 0.0, 0.0, 0
+        cpu, wall, n, per = 0.0, 0.0, 0, []
         for e in range(episodes):
             ep = plan_episode(cfg, manifest, e)
             if no_support:
@@ -66,10 +74,12 @@ def run(config, episodes, per_episode, variants, threads):
                 renderer.prepare_sample(ep, scene_data, sample)
                 c0, t0 = time.process_time(), time.perf_counter()
                 render_rgb(bpy.context.scene, tmp)
-                cpu += time.process_time() - c0
+                per.append(round(time.process_time() - c0, 3))
+                cpu += per[-1]
                 wall += time.perf_counter() - t0
                 n += 1
         out[name] = {"samples": n, "cpu_s_per_sample": round(cpu / n, 3), "wall_s_per_sample": round(wall / n, 3),
+                     "cpu_s_each": per,
                      "overrides": overrides, "support_removed": no_support}
         print(name, out[name], file=sys.stderr, flush=True)
     if os.path.exists(tmp):

@@ -7,7 +7,8 @@
 #   benchmarks/paper_cpu_3d.sh table3    # PosePrior / Ours (triplet) / Ours (cluster), seeds 0 1 2, TEST split
 #   benchmarks/paper_cpu_3d.sh novar     # the GT-heatmap run of the "Ours w/o variational" lifter (Table IV init)
 #   benchmarks/paper_cpu_3d.sh table4    # Table IV from the 2D runs in $RUNS/table1 (the 2D helper's script)
-#   benchmarks/paper_cpu_3d.sh ablation NAME   # one ablation (see the case below), VAL unless it says TEST
+#   benchmarks/paper_cpu_3d.sh ablation [GROUP...]  # VAL ablations: weight kl latent steps seed (see the case below)
+#   benchmarks/paper_cpu_3d.sh tables    # benchmarks/results/paper_tables.json + report.md from every report there is
 #
 # Data: the 2,000-sample 128x128 render of configs/hop_cpu.yaml made with this session's code ($DATA).
 # Runs: one at a time (one CPU lane), one torch thread (train.threads=1), normal priority; each run folder gets
@@ -15,7 +16,7 @@
 # appended to every training (a dry run: EXTRA="--set train.iterations=3" with other RUNS/REPORTS); NOEVAL=1 trains
 # without evaluating (table3 / novar / table4), for a later call that evaluates every seed at once.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${HOPGEN_ROOT:-$(dirname "$0")/..}"  # HOPGEN_ROOT: the checkout, when running a copy of this script
 PY=${PY:-/work/main/.venv/bin/python}
 DATA=${DATA:-/work/data/hop_cpu_s4}
 RUNS=${RUNS:-/work/data/runs_s4}
@@ -37,6 +38,26 @@ train() {  # train OUT CONFIG [--set k=v ...]   (skips a finished run: OUT/DONE)
   mv "$out.time.txt" "$out/time.txt"; mv "$out.train.out" "$out/train.out"
   touch "$out/DONE"
   echo "$(basename "$out"): cpu $(awk '{print $1+$2}' "$out/time.txt") s, wall $(awk '{print $3}' "$out/time.txt") s"
+}
+
+reuse_or_train() {  # reuse_or_train OUT CONFIG [--set ...]: copy a finished run of PREV with the same resolved config, else train
+  local out=$1 src
+  if [ ! -f "$out/DONE" ] && [ -n "${PREV:-}" ]; then
+    src=$($PY -c "
+import glob, os, sys, yaml
+from trainer.config import config_from_dict, config_to_dict, load_config
+cfg, sets = sys.argv[2], [a for a in sys.argv[3:] if a != '--set']
+want = config_to_dict(load_config(cfg, sets))
+for src in sorted(glob.glob(os.path.join(sys.argv[1], '*', '*_s[0-9]'))):
+    if os.path.isfile(os.path.join(src, 'DONE')) and os.path.isfile(os.path.join(src, 'config.yaml')):
+        if config_to_dict(config_from_dict(yaml.safe_load(open(os.path.join(src, 'config.yaml'))))) == want:
+            print(src); break" "$PREV" "${@:2}")
+    if [ -n "$src" ]; then
+      rm -rf "$out"; mkdir -p "$(dirname "$out")"; cp -a "$src" "$out"; echo "$src" > "$out/COPIED_FROM"
+      echo "$(basename "$out"): copied from $src (same resolved config)"; return 0
+    fi
+  fi
+  train "$@"
 }
 
 evaluate() {  # evaluate SPLIT REPORT RUN...   (metrics.json, report.md, predictions/RUN.npz per run)
@@ -108,13 +129,14 @@ novar)
 table4)
   # Table IV: each row starts from the matching 2D run of the 2D script (RUNS/table1/<2D run>_sSEED, finished when
   # it holds DONE) and from the Table III run of its lifter (same seed), and trains {q_h, p_h, p_j, q_j, p_p}
-  # jointly; the crop settings come from the 2D run. ROWS picks rows; T4 names the folders.
+  # jointly; the crop settings come from the 2D run. ROWS picks rows; T4 names the folders. RUNS2D / RUNS3D: where the
+  # 2D runs (RUNS2D/table1) and the Table III runs (RUNS3D/table3, RUNS3D/table3_novar) are, when not in RUNS.
   T4=${T4:-table4}; F=$RUNS/$T4
   for s in $SEEDS; do
     for row in ${ROWS:-zb:hs_posenet:table3/poseprior ours_novar:ours_novar_posenet:table3_novar/ours_novar \
                ours_cluster:ours_posenet:table3/ours_cluster ours_triplet:ours_posenet:table3/ours_triplet}; do
       IFS=: read -r m r2 r3 <<< "$row"
-      r2=$RUNS/table1/${r2}_s$s r3=$RUNS/${r3}_s$s
+      r2=${RUNS2D:-$RUNS}/table1/${r2}_s$s r3=${RUNS3D:-$RUNS}/${r3}_s$s
       [ -f "$r2/DONE" ] || { echo "table4: $r2 not finished, skipping $m seed $s" >&2; continue; }
       [ -f "$r3/DONE" ] || { echo "table4: $r3 not finished, skipping $m seed $s" >&2; continue; }
       sets=$($PY -c "import sys, yaml; d = yaml.safe_load(open(sys.argv[1]))['data']
@@ -129,20 +151,68 @@ print(' '.join(f'--set data.{k}={d[k]}' for k in ('crop', 'heatmap_stride', 'sig
   $PY -m benchmarks.summarise_3d "$REPORTS/$T4" $RES/$T4.json
   ;;
 ablation)
-  # Ablations (issue 13: latent size, KL weight, metric weight, steps), seed 0, around the chosen configs.
-  # KL and metric weight: the search above. Each writes its own run folder under RUNS/ablation and is
-  # evaluated on VAL into REPORTS/ablation_val (nothing is chosen from them).
-  A=$RUNS/ablation
-  case "${2:-}" in
-    latent)  for z in 16 256; do train "$A/ours_cluster_z${z}_s0" $C/cpu_ours_cluster_3d.yaml --set model.latent=$z $(sets_of ours_cluster); done ;;
-    steps)   for m in poseprior ours_cluster ours_triplet; do
-               train "$A/${m}_steps6000_s0" $C/cpu_${m}_3d.yaml --set train.iterations=6000 --set "optim.milestones=[4800]" \
-                 --set train.ckpt_every=6000 $(sets_of $m); done ;;
-    *) echo "ablation: latent | steps" >&2; exit 2 ;;
-  esac
-  evaluate val "$REPORTS/ablation_val" "$A"/*_s0/
-  $PY -m benchmarks.summarise_3d "$REPORTS/ablation_val" $RES/ablation_val.json
+  # Ablations (issue 13: latent size, KL weight, metric-loss weight, steps) on VAL, one hyperparameter at a time
+  # around the chosen Table III configs (Ours (cluster) / Ours (triplet): z 64, beta and weight from $CHOICE, 3000
+  # steps; PosePrior beside them in the steps and seed groups). Nothing is chosen from them. GROUPS: weight kl latent
+  # steps seed;
+  # ASEEDS: seeds (default 0); METHODS / VALUES: a subset (default: all). Runs: RUNS/ablation3d/<method>_<group><value>_sSEED;
+  # every finished run of a group is evaluated on VAL into REPORTS/ablation3d_<group> (the centre value's run
+  # included), which `hopgen tables --ablation` reads.
+  # PREV: an earlier session's RUNS; a run there with the same resolved config (search, table3, ablation runs)
+  # is copied (COPIED_FROM) instead of retrained.
+  A=$RUNS/ablation3d
+  groups="${*:2}" first_seed=${ASEEDS:-0}; first_seed=${first_seed%% *}
+  for g in ${groups:-weight kl latent steps}; do
+    for s in ${ASEEDS:-0}; do
+      methods="ours_cluster ours_triplet"; case $g in steps|seed) methods="poseprior $methods" ;; esac
+      for m in ${METHODS:-$methods}; do
+        case $g in
+          weight) values="0 $(chosen "$m" weight) 1 10" ;;
+          kl)     values="0.001 $(chosen "$m" kl) 0.1 1" ;;
+          latent) values="16 64 256" ;;
+          seed)   values="0 1 2" ;;   # the chosen configs at three seeds: the seed-to-seed spread on VAL
+          steps)  values="1500 3000 6000" ;;
+          *) echo "ablation: group $g: expected weight | kl | latent | steps | seed" >&2; exit 2 ;;
+        esac
+        for v in ${VALUES:-$values}; do
+          sets=$(sets_of "$m")
+          case $g in
+            weight) sets="$sets --set lift.loss.$(metric_of "$m")=$v" ;;
+            kl)     sets="$sets --set lift.loss.kl=$v" ;;
+            latent) sets="$sets --set model.latent=$v" ;;
+            steps)  sets="$sets --set train.iterations=$v --set optim.milestones=[$((v * 4 / 5))] --set train.ckpt_every=$v" ;;
+          esac
+          out=$A/${m}_${g}${v}_s$s
+          if [ "$g" = seed ]; then [ "$s" = "$first_seed" ] || continue; out=$A/${m}_seed_s$v; sets="$sets --set train.seed=$v"; fi
+          reuse_or_train "$out" "$C/cpu_${m}_3d.yaml" --set train.seed=$s $sets
+        done
+      done
+    done
+    runs=(); for d in "$A"/*_"$g"*_s[0-9]; do [ -f "$d/DONE" ] && runs+=("$d"); done
+    evaluate val "$REPORTS/ablation3d_$g" "${runs[@]}"
+  done
+  ;;
+tables)
+  # benchmarks/results/paper_tables.json + report.md (hopgen tables) from every report that exists: Tables I/II
+  # (REPORTS2D: the 2D lane's reports), Table III and the GT run of the novar lifter (REPORTS3D), Table IV (REPORTS),
+  # and the ablations: the 3D VAL groups above, the 2D lane's VAL choices (model.init, loss.kl), the 2D test crop
+  # (pipeline vs GT crop reports of the same runs) and the 2D-noise ablation (lift_noise_3d.json).
+  R2=${REPORTS2D:-$REPORTS} R3=${REPORTS3D:-$REPORTS}
+  args=()
+  for r in $R2/table1 $R2/table1_gt_crop $R2/table1_hourglass $R2/table1_hourglass_gt_crop $R3/table3 $R3/table3_novar \
+           $REPORTS/table4; do
+    [ -f "$r/metrics.json" ] && args+=(--reports "$r") || echo "tables: no report $r" >&2
+  done
+  for a in metric_weight=$REPORTS/ablation3d_weight lift.loss.kl=$REPORTS/ablation3d_kl model.latent=$REPORTS/ablation3d_latent \
+           train.iterations=$REPORTS/ablation3d_steps train.seed=$REPORTS/ablation3d_seed model.init=$R2/val_init \
+           loss.kl=$R2/val_beta crop=$R2/table1 crop=$R2/table1_gt_crop crop=$R2/table1_hourglass \
+           crop=$R2/table1_hourglass_gt_crop; do
+    [ -f "${a#*=}/metrics.json" ] && args+=(--ablation "$a") || echo "tables: no ablation report ${a#*=}" >&2
+  done
+  echo "$(date -u +%FT%TZ) hopgen tables ${args[*]}"
+  $PY -m hopgen.cli tables "${args[@]}" --noise-ablation $RES/lift_noise_3d.json --data "$DATA" --scale cpu \
+    --out "${TABLES_OUT:-benchmarks/results/paper_tables.json}"
   ;;
 *)
-  echo "usage: $0 search|table3|novar|table4|ablation NAME" >&2; exit 2 ;;
+  echo "usage: $0 search|table3|novar|table4|ablation [GROUP...]|tables" >&2; exit 2 ;;
 esac

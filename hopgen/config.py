@@ -102,6 +102,8 @@ class CameraConfig:
     hand_share: Range = (0.3, 0.6)   # the hand box's longer side, fraction of the image (paper-like framing)
     foreground_occluder_probability: float = 0.05  # a distractor may stand between lens and hand
     effects: bool = True             # depth of field, noise, JPEG, white balance, ... (hopgen.episode.effects)
+    motion_blur_probability: float = 0.3  # share of the samples with motion blur (camera.effects on)
+    exposure_s: Range = (0.004, 0.04)     # their shutter time, seconds (log-uniform)
 
     def validate(self):
         _check_probs("camera.rigs", self.rigs, ("third_person", "egocentric"))
@@ -121,6 +123,9 @@ class CameraConfig:
                               "is not in [0, 1]")
         if not isinstance(self.effects, bool):
             raise ConfigError(f"camera.effects: {self.effects!r} is not true/false")
+        if not 0 <= self.motion_blur_probability <= 1:
+            raise ConfigError(f"camera.motion_blur_probability: {self.motion_blur_probability} is not in [0, 1]")
+        _check_range("camera.exposure_s", self.exposure_s, 1e-4, 1.0)
 
 
 @dataclass

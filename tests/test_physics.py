@@ -58,6 +58,29 @@ def test_epsilon_positive_only_with_force_closure():
     assert epsilon.epsilon_quality(w1) == 0.0
 
 
+def test_hand_hulls_follow_the_skin_around_a_ball():
+    # A cupped palm-sized patch (a 3.5 cm spherical cap 1 mm outside a 4 cm ball) as one convex piece reaches far
+    # into the ball (its hull spans the hollow); split by follow_skin, no piece's hull reaches
+    # more than HULL_TOL deeper than its own skin points.
+    from hopgen.physics import decompose
+    r = 0.04
+    sdf = lambda q: np.linalg.norm(q, axis=1) - r  # noqa: E731
+    th, ph = np.meshgrid(np.linspace(0, 0.45, 20), np.linspace(0, 2 * np.pi, 40))
+    cap = (r + 0.001) * np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1).reshape(-1, 3)
+    rng = np.random.default_rng(0)
+
+    def hull_depth(idx):
+        w = rng.dirichlet(np.ones(3), 4000)
+        return float(np.min(sdf(np.einsum("sk,skd->sd", w, cap[idx][rng.integers(0, len(idx), (4000, 3))]))))
+
+    whole = np.arange(len(cap))
+    assert hull_depth(whole) < -0.002  # the unsplit hull: > 2 mm inside where the skin is 1 mm outside
+    pieces = decompose.follow_skin(cap, [whole], sdf)
+    assert len(pieces) > 1 and set(np.concatenate(pieces)) == set(whole)
+    for idx in pieces:
+        assert hull_depth(idx) >= float(sdf(cap[idx]).min()) - 2 * decompose.HULL_TOL
+
+
 def test_library_key_round_trip_and_errors(tmp_path):
     assert library_key("can", 3, "f01", "left", 9) == "can|3|f01|left|9"
     with pytest.raises(GraspLibraryError, match="no such file"):
@@ -112,6 +135,17 @@ def test_contact_normals_point_into_the_object_and_pieces_hug_a_mug():
 
 
 @pytest.mark.slow
+def test_grip_shares_balance_opposed_pads():
+    from hopgen.physics import sim
+    # Two pads pressing from opposite sides and a third pushing sideways: the share of the
+    # unopposed one falls, the opposed pair shares equally; shares sum to 1.
+    pts = np.array([[0.03, 0, 0], [-0.03, 0, 0], [0, 0.03, 0]])
+    nrm = -pts / 0.03
+    w = np.array(sim.grip_shares(np.zeros(3), pts, nrm))
+    assert w.sum() == pytest.approx(1.0) and np.all(w >= 0)
+    assert w[0] == pytest.approx(w[1], abs=1e-6) and w[2] < w[0]
+
+
 def test_power_grasp_on_a_can_holds():
     from hopgen.grasp import synthesize_grasp
     from hopgen.physics import hold_test

@@ -17,6 +17,8 @@ Known differences handled here:
 - Blender 3.x's glTF importer uses `np.bool`, which numpy 1.24+ lacks (Debian's 3.4 runs numpy 1.24).
 
 A test (tests/test_compat_only.py) fails when a version check appears in any other module.
+- Motion blur's shutter position is `RenderSettings.motion_blur_position` from 3.5 (3.4:
+  `scene.cycles.motion_blur_position`).
 - Cycles device listing: `refresh_devices()` (3.0+) and `get_devices()`.
 - OpenImageDenoise on the GPU: `cycles.denoising_use_gpu` and `has_oidn_gpu_devices()` from 4.1;
   before, OIDN runs on the CPU whatever the render device.
@@ -208,6 +210,16 @@ def set_face_int_attribute(mesh, name, values):
     vals = np.broadcast_to(np.asarray(values, dtype=np.int32), (len(mesh.polygons),))
     attr.data.foreach_set("value", np.ascontiguousarray(vals))
     return attr
+
+
+def set_motion_blur(scene, enable, shutter_frames=1.0):
+    """Cycles motion blur on/off; the shutter (in frames) is centred on the current frame."""
+    r = scene.render
+    r.use_motion_blur = bool(enable)
+    if enable:
+        r.motion_blur_shutter = float(shutter_frames)
+        owner = r if hasattr(r, "motion_blur_position") else scene.cycles
+        owner.motion_blur_position = "CENTER"
 
 
 def set_point_radius(light, radius):

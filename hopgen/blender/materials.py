@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 import bpy
 
 from hopgen.blender import compat
+from hopgen.blender.shading import camera_rays_only_bump
 
 LABEL_ATTRIBUTE = "hop_label"          # INT FACE attribute written by scene.add_mesh_object
 GROUP_ATTRIBUTE = "hop_group_weight"   # object custom property read by the x-ray label material
@@ -372,6 +373,7 @@ def surface_material(name, params=None):
     compat.set_input(bsdf, "roughness", p.roughness)
     compat.set_input(bsdf, "metallic", p.metallic)
     tree.links.new(_bump(tree, height, p.bump_strength, 0.002), bsdf.inputs["Normal"])
+    camera_rays_only_bump(tree, bsdf)
     return mat
 
 

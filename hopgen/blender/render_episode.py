@@ -19,6 +19,7 @@ from hopgen.dataset.visibility import compute_visibility, seg_for_file
 from hopgen.episode.build import build_episode
 from hopgen.episode.skin import FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, hand_skin_maps, subject_skin
 from hopgen.episode.effects import apply_effects
+from hopgen.episode import motion
 from hopgen.episode.scene import annotation_core
 from hopgen.blender import compat, materials, scene as hscene, world
 from hopgen.blender.avatars import BodyAvatar  # imports hopgen.blender.rigged: registers the rigged-file reader
@@ -93,6 +94,7 @@ class EpisodeRenderer:
         self.render_info["subsurface"] = compat.set_subsurface_methods(bpy.data.materials, r.subsurface)
         self.backplate = None
         self._posed_frame = None
+        self._keyed = []  # (object, its pose at the frame) while animated for motion blur
 
     def _add_hand(self, scene_data, looks):
         """The procedural hand as two objects of one builder (hopgen.blender.hand, the preview's too):
@@ -138,6 +140,7 @@ class EpisodeRenderer:
         frame changes: an update makes Cycles rebuild their BVH, which views of a frame can share."""
         W, H = self.cfg.dataset.width, self.cfg.dataset.height
         state = scene_data.frame_state(sample.frame)
+        self._still()
         if self._posed_frame != state.frame:
             self._pose(state)
             self._posed_frame = state.frame
@@ -152,8 +155,39 @@ class EpisodeRenderer:
             if self.backplate is not None:
                 bpy.data.objects.remove(self.backplate, do_unlink=True)
             self.backplate = world.add_backplate(ep.background.photo, K, W, H, w2c, distance=4.0)
+        if backplate:  # motion blur in the beauty pass only: the passes render the frame itself
+            self._blur(state, motion.exposure(sample, state), K, w2c)
         bpy.context.scene.cycles.seed = int(sample.index)
         return state, K, w2c
+
+    def _movers(self):
+        """(object, "hand" | "object") of everything that moves with the hand or with the object."""
+        out = [(o, "hand") for o in (self.hand, self.arm) if o is not None]
+        out += [(o, "hand") for o, _ in (self.worn.items if self.worn is not None else ())]
+        return out + [(self.obj, "object")]
+
+    def _blur(self, state, exposure_s, K, w2c):
+        """Animate the hand and the object over the exposure (hopgen.episode.motion) and switch
+        Cycles motion blur on, or leave it off when the streak would be invisible."""
+        scene = bpy.context.scene
+        if motion.blurred_px(state, K, w2c, exposure_s) == 0.0:  # the annotation's motion_blur_px
+            compat.set_motion_blur(scene, False)
+            return
+        deltas = motion.motion_keys(state, exposure_s)
+        frame = scene.frame_current
+        for obj, part in self._movers():
+            now = np.array(obj.matrix_world)
+            before, after = deltas[part]
+            hscene.key_rigid_motion(obj, [before @ now, now, after @ now], frame - 1)
+            self._keyed.append((obj, now))
+        compat.set_motion_blur(scene, True, shutter_frames=1.0)  # keys at -/+ exposure: the shutter spans it
+
+    def _still(self):
+        """Undo _blur: every keyed object back at its frame pose, motion blur off."""
+        for obj, pose in self._keyed:
+            hscene.clear_rigid_motion(obj, pose)
+        self._keyed = []
+        compat.set_motion_blur(bpy.context.scene, False)
 
     def render_episode(self, ep, todo):
         """Render the samples of episode spec `ep` whose index is in `todo`; yields (index, error).

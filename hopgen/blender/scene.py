@@ -91,6 +91,33 @@ def update_vertices(obj, vertices):
     mesh.update()
 
 
+def key_rigid_motion(obj, poses, frame):
+    """Animate `obj` linearly through the world poses `poses` ((4,4) each) at frames frame, frame+1, ...
+    (Cycles motion blur reads them); clear_rigid_motion undoes it."""
+    prefs = bpy.context.preferences.edit
+    old, prefs.keyframe_new_interpolation_type = prefs.keyframe_new_interpolation_type, "LINEAR"
+    try:
+        obj.animation_data_clear()
+        obj.rotation_mode = "QUATERNION"
+        ref = None
+        for k, pose in enumerate(poses):
+            loc, rot, scale = Matrix(np.asarray(pose, np.float64).tolist()).decompose()
+            if ref is not None:
+                rot.make_compatible(ref)  # the same hemisphere: the quaternions interpolate the short way
+            ref = rot
+            obj.location, obj.rotation_quaternion, obj.scale = loc, rot, scale
+            for path in ("location", "rotation_quaternion", "scale"):
+                obj.keyframe_insert(data_path=path, frame=frame + k)
+    finally:
+        prefs.keyframe_new_interpolation_type = old
+
+
+def clear_rigid_motion(obj, pose):
+    """Remove what key_rigid_motion added and put `obj` at the world pose `pose` (4,4)."""
+    obj.animation_data_clear()
+    obj.matrix_world = Matrix(np.asarray(pose, np.float64).tolist())
+
+
 def set_camera(K, width, height, world_to_camera, clip=(0.01, 100.0), scene=None, dof=None):
     """Create or update the scene camera so it realises OpenCV intrinsics K and extrinsics.
 

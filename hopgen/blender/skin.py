@@ -5,10 +5,15 @@ bump; vein tint in the albedo), read through the point attributes of hopgen.epis
 Textures are evaluated at the rest coordinates in the hand frame (COORD_ATTRIBUTE), so they stick to
 the skin when the hand moves and veins run along the arm. Heights are built in millimetres and
 the bump node turns them into metres (distance 0.001), so the detail's depths are physical.
+
+The detail is seen by camera rays only (hopgen.blender.shading): every other ray gets
+the same skin without the vein tint and the bump, whose height graph Cycles evaluates three times
+per shading point (benchmarks/results/realism_cost.json).
 """
 import numpy as np
 
 from hopgen.blender import compat, materials
+from hopgen.blender.shading import camera_rays_only_bump
 from hopgen.episode.skin import (COORD_ATTRIBUTE, FLUSH_ATTRIBUTE, PALMAR_ATTRIBUTE, VEIN_ATTRIBUTE,
                                  WRINKLE_ATTRIBUTE)
 
@@ -104,5 +109,7 @@ def detailed_skin_material(name, skin_rgb, detail, crease_attribute=None):
     links.new(height, bump.inputs["Height"])
     bump.inputs["Strength"].default_value = 1.0
     bump.inputs["Distance"].default_value = 0.001  # height is in mm
+    camera_rays_only_bump(tree, bsdf, swap=(tint.result, base))
     mat["hop_skin_detail"] = 1
     return mat
+

@@ -14,6 +14,7 @@ from mathutils import Matrix
 from hopgen.core.skeleton import SEG_ARM, SEG_SURROUNDINGS
 from hopgen.episode.wear_geometry import rigid_fit
 from hopgen.blender import compat, materials, scene as hscene
+from hopgen.blender.shading import camera_rays_only_bump
 from hopgen.blender.materials import _bump, _math, _new_material, _object_coords, _principled, _ramp
 
 
@@ -90,6 +91,7 @@ def fabric_material(name, look):
     compat.set_input(bsdf, "sheen", 0.5 if look.fabric != "denim" else 0.2)
     compat.set_input(bsdf, "specular", 0.3)
     tree.links.new(_bump(tree, height, look.bump_strength, bump_distance), bsdf.inputs["Normal"])
+    camera_rays_only_bump(tree, bsdf)
     return mat
 
 
@@ -143,6 +145,7 @@ def finish_material(name, finish, links=0):
     else:
         raise materials.MaterialError(f"finish_material {name}: unknown kind {kind!r}")
     tree.links.new(_bump(tree, height, strength, dist), bsdf.inputs["Normal"])
+    camera_rays_only_bump(tree, bsdf)
     return mat
 
 

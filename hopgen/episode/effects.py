@@ -4,9 +4,9 @@ to the beauty image only, so labels, masks and depth stay those of the sharp exa
 Depth of field is optical (Cycles, from CameraEffects.fstop, focused on the hand); the rest is a
 post-process of the 8-bit sRGB render, in the order a camera pipeline applies them:
 exposure error and white-balance error (linear light), vignetting, lateral chromatic aberration,
-Poisson-Gaussian sensor noise, then JPEG-like 8x8 DCT quantisation of YCbCr with 4:2:0 chroma.
-Motion blur is skipped (recorded in CameraEffects.motion_blur): a sample is one grasp state, the
-plan has no sub-frame motion to blur.
+Poisson-Gaussian sensor noise (mostly luminance, as a camera's pipeline leaves it), then JPEG-like 8x8 DCT quantisation of YCbCr with 4:2:0 chroma.
+Motion blur is optical too (Cycles, over the grasp animation's motion during CameraEffects.exposure_s;
+hopgen.episode.motion); a share of the samples (camera.motion_blur_probability) gets an exposure.
 """
 
 import numpy as np
@@ -14,10 +14,24 @@ import numpy as np
 from hopgen.episode.spec import CameraEffects
 
 EFFECTS_STREAM = 7  # default_rng([dataset seed, EFFECTS_STREAM, index]) for the noise
+# A camera's pipeline (demosaicing, chroma noise reduction) leaves mostly luminance noise: one field
+# shared by the three channels plus a weak independent colour part (total variance ~1).
+LUMA_NOISE, CHROMA_NOISE = 0.95, 0.3
+MOTION_STREAM = 8   # default_rng([dataset seed, MOTION_STREAM, index]): motion blur (the plan's draws stay as they were)
 
 
-def sample_effects(rng, dataset_seed, index):
-    """CameraEffects drawn from `rng` (the sample's plan generator)."""
+def sample_exposure(dataset_seed, index, probability, exposure_range):
+    """Shutter time for motion blur, seconds: log-uniform in `exposure_range` for a share
+    `probability` of the samples, else 0.0 (no motion blur)."""
+    rng = np.random.default_rng([int(dataset_seed), MOTION_STREAM, int(index)])
+    blurred = rng.random() < probability
+    e = float(np.exp(rng.uniform(np.log(exposure_range[0]), np.log(exposure_range[1]))))
+    return e if blurred else 0.0
+
+
+def sample_effects(rng, dataset_seed, index, motion_blur_probability=0.0, exposure_s=(0.004, 0.04)):
+    """CameraEffects drawn from `rng` (the sample's plan generator); the exposure for motion blur from
+    its own stream (sample_exposure)."""
     fstop = float(np.exp(rng.uniform(np.log(2.0), np.log(11.0))))
     ev = float(rng.normal(0.0, 0.25))
     tint = rng.normal(0.0, 0.04, 2)  # warm/cool and magenta/green error
@@ -25,8 +39,9 @@ def sample_effects(rng, dataset_seed, index):
     return CameraEffects(
         fstop=fstop, exposure_ev=ev, white_balance=wb,
         vignette=float(rng.uniform(0.0, 0.35)), chromatic_px=float(rng.uniform(0.0, 0.8)),
-        noise_read=float(rng.uniform(0.002, 0.012)), noise_shot=float(rng.uniform(0.0005, 0.004)),
-        jpeg_quality=int(rng.integers(70, 96)), seed=[int(dataset_seed), EFFECTS_STREAM, int(index)])
+        noise_read=float(rng.uniform(0.001, 0.008)), noise_shot=float(rng.uniform(0.0002, 0.0015)),
+        jpeg_quality=int(rng.integers(70, 96)), seed=[int(dataset_seed), EFFECTS_STREAM, int(index)],
+        exposure_s=sample_exposure(dataset_seed, index, motion_blur_probability, exposure_s))
 
 
 def _to_linear(srgb):
@@ -126,7 +141,8 @@ def apply_effects(rgb, fx):
             lin[..., ch] = _bilinear(lin[..., ch], cx + dx - shift * ux, cy + dy - shift * uy)
     rng = np.random.default_rng(fx.seed)
     var = fx.noise_read ** 2 + fx.noise_shot * np.clip(lin, 0.0, None)
-    lin = lin + rng.standard_normal(lin.shape) * np.sqrt(var)
+    noise = LUMA_NOISE * rng.standard_normal(lin.shape[:2])[..., None] + CHROMA_NOISE * rng.standard_normal(lin.shape)
+    lin = lin + noise * np.sqrt(var)
     out = _to_srgb(lin) * 255.0
     out = jpeg_like(out, fx.jpeg_quality)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

@@ -157,7 +157,7 @@ def plan_sample(cfg, index, frame):
     # Drawn after the choices above, so adding them left every earlier draw as it was.
     choice.hand_share = _uniform(rng, cam.hand_share)
     choice.foreground_occluder = bool(rng.random() < cam.foreground_occluder_probability)
-    fx = sample_effects(rng, cfg.dataset.seed, index) if cam.effects else None
+    fx = sample_effects(rng, cfg.dataset.seed, index, cam.motion_blur_probability, cam.exposure_s) if cam.effects else None
     return SampleSpec(index=index, frame=frame, seed=[cfg.dataset.seed, index], camera=choice, effects=fx)
 
 

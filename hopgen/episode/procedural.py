@@ -40,7 +40,8 @@ def build_hand_episode(cfg, manifest, spec, avatar):
                                  joints=cam.transform(st.hand_to_world, joints_hand),
                                  vertices=cam.transform(st.hand_to_world, verts_hand),
                                  hand_points=cam.transform(st.hand_to_world, verts_hand[hand_vertex_ids]),
-                                 arm_end=cam.transform(st.hand_to_world, arm_end_hand)[0]))
+                                 arm_end=cam.transform(st.hand_to_world, arm_end_hand)[0],
+                                 hand_rate=st.hand_rate, object_rate=st.object_rate))
     sleeve = sleeve_faces(mesh) if spec.sleeve else np.zeros(0, np.int64)
     looks = episode_looks(spec, ["sleeve"] if len(sleeve) else [], frames, geom.vertices)
     wear = draw_wear(cfg.wear, spec.appearance_seed, side, sleeve=bool(len(sleeve)))

@@ -30,6 +30,8 @@ class FrameState:
     vertices: np.ndarray        # (V,3) posed skin, world
     hand_points: np.ndarray = None  # (H,3) skin of palm + fingers (not the forearm), world: for framing
     arm_end: np.ndarray = None      # (3,) far end of a bodiless forearm, world (None: the arm joins a body)
+    hand_rate: np.ndarray = None    # (4,4) d hand_to_world / dt per second (None: no motion blur)
+    object_rate: np.ndarray = None  # (4,4) d object_to_world / dt per second
 
 
 @dataclass
@@ -134,6 +136,15 @@ def place_camera(cfg, sample, state, width, height):
     return K, w2c
 
 
+def _effects_record(sample, state, K, w2c):
+    """camera.effects of the annotation: the drawn CameraEffects and the hand's motion streak (px)."""
+    from hopgen.episode import motion
+    if sample.effects is None:
+        return None
+    return {**sample.effects.to_dict(),
+            "motion_blur_px": motion.blurred_px(state, K, w2c, motion.exposure(sample, state))}
+
+
 def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
     """The annotation fields that need no pixels (visibility and visible_fraction come from the passes)."""
     from hopgen import __version__, FORMAT
@@ -149,7 +160,7 @@ def annotation_core(cfg, scene, sample, state, K, w2c, width, height):
         "id": sample_id(sample.index), "seed": sample.seed, "format": FORMAT, "episode": spec.episode,
         "camera": {"K": K.tolist(), "world_to_camera": w2c.tolist(), "width": width, "height": height,
                    "rig": sample.camera.rig, "placement": scene.camera_records.get(sample.index),
-                   "effects": sample.effects.to_dict() if sample.effects is not None else None},
+                   "effects": _effects_record(sample, state, K, w2c)},
         "hand": {"side": spec.side, "xyz": xyz.tolist(), "uv": uv.tolist(), "visibility": None,
                  "joint_angles": {k: float(v) for k, v in angles_to_dict(state.angles).items()},
                  "shape": scene.shape.to_dict() if hasattr(scene.shape, "to_dict") else {}},

@@ -87,7 +87,7 @@ class CameraEffects(_Spec):
     noise_shot: float            # shot noise: variance per unit linear signal
     jpeg_quality: int            # JPEG-like 8x8 DCT quantisation quality (1..100)
     seed: List[int]              # noise generator seed
-    motion_blur: str = "skipped: frames are single grasp states (no sub-frame motion in the plan)"
+    exposure_s: float = 0.0      # motion blur: shutter time over the grasp animation (0: none; hopgen.episode.motion)
 
 
 @dataclass

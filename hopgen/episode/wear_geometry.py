@@ -153,6 +153,9 @@ def _loop_profile(width, thickness, round_):
     return np.array(pts)
 
 
+BANGLE_CONTACT_M = 0.0005  # what is left of a bangle's clearance where it rests on the wrist
+
+
 def band_mesh(frame, local, acc, name):
     """The strap of a watch or a bracelet (Accessory ``acc``) around the rest skin ``local``."""
     lo, hi = acc.position_m - 0.5 * acc.width_m - SLAB_PAD_M, acc.position_m + 0.5 * acc.width_m + SLAB_PAD_M
@@ -165,10 +168,13 @@ def band_mesh(frame, local, acc, name):
         ex, ey = np.abs(sec.radius * np.cos(ang)).max(), np.abs(sec.radius * np.sin(ang)).max()
         ell = ex * ey / np.sqrt((ey * np.cos(ang)) ** 2 + (ex * np.sin(ang)) ** 2)
         r = ell * float((sec.radius / ell).max()) + acc.gap_m
+    # A loose bangle is not concentric: it rests on the back of the wrist and hangs towards the
+    # palm. Moving it by less than its clearance everywhere (>= gap_m) keeps it off the skin.
+    hang = max(acc.gap_m - BANGLE_CONTACT_M, 0.0) if acc.style == "bangle" else 0.0
     prof = _loop_profile(acc.width_m, acc.thickness_m, round_=acc.style in ("bangle", "cord"))
     rr = r[:, None] + prof[None, :, 1]                    # (N, P)
     lat = sec.centre[0] + rr * np.cos(ang)[:, None]
-    dor = sec.centre[1] + rr * np.sin(ang)[:, None]
+    dor = sec.centre[1] - hang + rr * np.sin(ang)[:, None]
     along = acc.position_m + np.broadcast_to(prof[None, :, 0], rr.shape)
     v = frame.world(lat, dor, along).reshape(-1, 3)
     f = _ring_grid(len(ang), len(prof), wrap_v=True)

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 PHASES = ("approach", "grasp", "hold")
+# How long each phase lasts in a real grasp, seconds (a reach ends slowly; lift and turn ~1 s).
+PHASE_SECONDS = {"approach": 0.6, "grasp": 0.4, "hold": 0.8}
+_RATE_STEP = 1e-4  # central difference step in phase progress t
 
 
 @dataclass
@@ -28,6 +31,8 @@ class EpisodeFrame:
     angles: np.ndarray  # (NUM_DOF,) joint angles
     hand_to_world: np.ndarray  # (4, 4)
     object_to_world: np.ndarray  # (4, 4)
+    hand_rate: np.ndarray = None    # (4, 4) d hand_to_world / dt, per second (rigid motion only)
+    object_rate: np.ndarray = None  # (4, 4) d object_to_world / dt, per second
 
     def to_dict(self):
         """JSON-friendly copy (floats rounded to 1e-9)."""
@@ -91,17 +96,21 @@ def grasp_episode(grasp, rng, num_frames, phases=PHASES, object_to_world=None,
     pre, closed = np.asarray(grasp.preshape, np.float64), np.asarray(grasp.angles, np.float64)
     # Hold pivot: the grasp centre, so the object turns in the hand rather than swinging on the wrist.
     centre = obj0[:3, :3] @ np.asarray(grasp.contact_centre(), np.float64) + obj0[:3, 3]
-    frames = []
-    for k, (phase, t) in enumerate(frame_timing(num_frames, phases)):
+
+    def poses(phase, t):
         obj, pose = obj0, h2o
         if phase == "approach":
             pose = _rigid(h2o[:3, :3], h2o[:3, 3] - (1.0 - t) * dist * direction)
-            angles = pre.copy()
-        elif phase == "grasp":
-            angles = (1.0 - t) * pre + t * closed
-        else:
+        elif phase == "hold":
             r = _rotation(turn_axis, t * turn_angle)
             obj = _rigid(r, centre - r @ centre + np.array([0.0, 0.0, t * height])) @ obj0
-            angles = closed.copy()
-        frames.append(EpisodeFrame(k, phase, float(t), angles, obj @ pose, obj.copy()))
+        return obj @ pose, obj
+
+    frames = []
+    for k, (phase, t) in enumerate(frame_timing(num_frames, phases)):
+        angles = {"approach": pre, "hold": closed}.get(phase, (1.0 - t) * pre + t * closed).copy()
+        hand, obj = poses(phase, t)
+        (h1, o1), (h0, o0) = poses(phase, t + _RATE_STEP), poses(phase, t - _RATE_STEP)
+        per_s = 1.0 / (2 * _RATE_STEP * PHASE_SECONDS[phase])
+        frames.append(EpisodeFrame(k, phase, float(t), angles, hand, obj.copy(), (h1 - h0) * per_s, (o1 - o0) * per_s))
     return frames

@@ -182,7 +182,8 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     result with .holds and .to_dict(), with .mass_kg and .epsilon(points, normals)): then every geometrically acceptable grasp is
     squeezed (see _squeeze) and tested, and a failure feeds back (a deeper squeeze, then fewer
     draws of the failing grasp type; heavy objects start with power grasps); the accepted
-    grasp records the test in Grasp.physics.
+    grasp records the test in Grasp.physics. With physics the budget is PHYSICS_RETRY_FACTOR x
+    max_attempts.
     Raises graspable.UngraspableObjectError for objects no hand can hold and
     GraspFailedError when max_attempts random placements all fail the quality bar.
     """
@@ -200,6 +201,8 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame.extents, type_probs)
     feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
+    if physics is not None:  # a failed hold test is retried with other approaches (see PHYSICS_RETRY_FACTOR)
+        max_attempts *= PHYSICS_RETRY_FACTOR
     s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
@@ -234,6 +237,10 @@ SQUEEZE_HEADROOM_MM = 0.1  # the squeezed skin stays this far inside the penetra
 HEAVY_KG = 0.3  # objects above this start with precision grasps drawn PRECISION_WEIGHT as often
 PRECISION_WEIGHT = 0.25
 FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much less often
+# With the hold test the attempt budget is this many times max_attempts: a geometric attempt
+# costs ~0.05 s CPU, a hold test 0.5-7 s, and most objects that end without a held grasp ran
+# out of attempts while other placements or types (power_sphere on a jar) were still untried.
+PHYSICS_RETRY_FACTOR = 2
 
 
 class _PhysicsFeedback:

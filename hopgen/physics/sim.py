@@ -5,19 +5,25 @@ Scene (object frame = world frame, metres, kg, s):
   density (hopgen.physics.model), collided as convex pieces (hopgen.physics.decompose), each
   with the skin friction of the material most of its surface has;
 - the hand: a kinematic (mocap) body at the synthesised grasp carrying the posed hand mesh,
-  split into pads (one convex piece per phalanx, the palm a 3 x 3 patchwork). The joints do
-  not move; the grip is the touching pads' springs: a pad within TOUCH_M of the object at the
-  pose slides along its contact normal on a spring of SKIN_STIFFNESS (skin and pulp: fingertips
-  are 1-5 N/mm at grasping forces) that rests `grip_travels` inside the object (the grip force
-  regulated to the object's weight and balanced over the pads, see there), so it pushes with K x (travel + the squeeze
-  the pose has, i.e. the skin's penetration, at most the synthesis bound of 2 mm) and follows
-  the object by up to that much when it moves away (a finger driven closed, not a rigid clamp);
-  pads that do not touch are rigid parts of the hand.
+  split into pads (one convex piece per phalanx, the palm a 3 x 3 patchwork; decompose.follow_skin
+  halves a piece near the object until its hull reaches at most 0.5 mm deeper than its skin).
+  A hand is not a position-controlled rigid body: every pad within SPRUNG_WITHIN_M of the object
+  is a dynamic body sprung to its synthesised pose along all three axes (SKIN_STIFFNESS: skin,
+  pulp and finger, 2 N/mm), so pads yield and share the load; farther pads are rigid. The grip:
+  the pads touching the object (within TOUCH_M) press on along their contact normal, their
+  springs' targets moved inward: the grip force is regulated to the load as people do
+  (Johansson & Westling 1984: GRIP_SAFETY x m g / mu, at least GRIP_MIN_N), shared over the
+  pads to balance (grip_shares), and no target lies deeper than GRIP_DEPTH_M inside the
+  surface counting the skin's own squeeze at the pose (the synthesis' 2 mm penetration bound):
+  at most K x 1.9 mm = 3.8 N per pad.
 
-Test: the pads' springs are first stiffened from 0 to SKIN_STIFFNESS over SQUEEZE_S without
-gravity (the grip builds up as fingers close, instead of the whole squeeze kicking the object at
-once); that phase is the same for every direction, so it is simulated once and each of the 6
-directions +-x, +-y, +-z of the hand frame starts from its end state: gravity (9.81 m/s^2) is
+Test: the grip builds up over SQUEEZE_S without gravity (the targets move in linearly); the
+squeeze is quasi-static: a viscous drag (time constant SQUEEZE_DRAG_S) acts on the object during
+the squeeze only, standing in for the slow closing and the viscoelastic pulp, so the object
+settles where the compliant pads balance instead of being launched by the spring energy of the
+synthesis penetrations (which happened without it: 0.01 J sent a can off at 0.2 m/s); no drag
+afterwards. That phase is the same for every direction, so it is simulated once and each of the
+6 directions +-x, +-y, +-z of the hand frame starts from its end state: gravity (9.81 m/s^2) is
 ramped up along it over RAMP_S, held for HOLD_S, then the hand shakes (up to SHAKE_AMP_M at
 SHAKE_HZ along all three axes under a smooth sin^2 envelope, peak acceleration about 0.15 g) for
 SHAKE_S and rests SETTLE_S (0.65 s of simulated time per direction after the 0.1 s squeeze,
@@ -52,13 +58,17 @@ MAX_DISPLACEMENT_M = 0.01
 MAX_SURFACE_DISPLACEMENT_M = 0.015
 MAX_SURFACE_SAMPLES = 6000  # object surface samples the convex decomposition works on
 SURFACE_POINTS = 256  # object vertices watched for the surface displacement
-SKIN_STIFFNESS = 2000.0  # N/m: each pad's spring (skin and pulp, 2 N per mm)
+SKIN_STIFFNESS = 2000.0  # N/m: each pad's spring along each axis (skin, pulp and finger: 2 N per mm)
 GRIP_SAFETY = 2.0  # grip force = this x the least that friction needs to carry the weight
-GRIP_TRAVEL_M = (0.0, 0.005)  # per pad: at most 10 N of grip (K x travel)
+GRIP_PAD_MAX_N = 10.0  # N: at most this per pressing pad (GRIP_DEPTH_M caps it at 3.8 N first)
+GRIP_DEPTH_M = 0.0019  # a pressing pad's spring target lies at most this deep inside the surface (2 mm rule)
+GRIP_EVEN = 1.0  # weight of equal shares against the least net wrench when the grip is shared out
 GRIP_MIN_N = 2.0  # the lightest objects are still held with 2 N in all
 TOUCH_M = 0.001  # pads within this of the surface at the pose are pressed by their finger
-PAD_MASS = 0.005  # kg per pad (only sets how fast a pad follows; gravity-compensated)
+SPRUNG_WITHIN_M = 0.005  # pads nearer the object than this are compliant; farther ones are rigid
+PAD_MASS = 0.01  # kg per pad (only sets how fast a pad follows; gravity-compensated)
 PAD_DAMPING_RATIO = 1.0
+SQUEEZE_DRAG_S = 0.005  # s: time constant of the viscous drag on the object during the squeeze only
 CONTACT_SOLREF = "0.004 1"  # stiff object-pad contact (time constant 4 ms): the pads are the compliance
 CONTACT_MARGIN = 0.001  # m: contacts within 1 mm are listed (for epsilon), only penetrating ones push
 TORSION = 0.004  # m: torsional friction = mu x a 4 mm contact patch radius
@@ -80,10 +90,12 @@ class PhysicsResult:
     failed_directions: list = field(default_factory=list)  # hand-frame gravity directions that lost it
     per_direction: dict = field(default_factory=dict)  # direction -> [com mm, surface mm, rotation deg]
     time_s: float = 0.0
+    squeeze_displacement_mm: float = 0.0  # COM displacement when the grip has built up (no gravity yet)
 
     def to_dict(self):
         d = asdict(self)
-        for k in ("displacement_mm", "surface_displacement_mm", "rotation_deg", "epsilon", "mass_kg", "time_s"):
+        for k in ("displacement_mm", "surface_displacement_mm", "rotation_deg", "epsilon", "mass_kg", "time_s",
+                  "squeeze_displacement_mm"):
             d[k] = float(round(d[k], 6))
         d["per_direction"] = {k: [float(round(x, 4)) for x in v] for k, v in self.per_direction.items()}
         return d
@@ -137,40 +149,49 @@ def _hand_points(grasp, hand):
 
 
 def build_model(grasp, geom, hand=None):
-    """(MjModel, mass kg, COM (3,)): the hand at the grasp and the object as a free body."""
+    """(MjModel, mass kg, COM (3,), grip (J,) springrefs of the pads' joints): the hand at the
+    grasp (compliant pads, see the module docstring) and the object as a free body."""
     mass, com, inertia, _ = model.object_mass_properties(geom)
     hp, hlocal, labels = _hand_points(grasp, hand)
     assets, pads, obj_geoms = [], [], []
-    damping = 2.0 * np.sqrt(SKIN_STIFFNESS * PAD_MASS) * PAD_DAMPING_RATIO
     from hopgen.core import meshgeom
     from hopgen.grasp.score import sdf_normals
     sdf = meshgeom.object_distance_fn(geom, max_dist=0.01)
     pieces = decompose.hand_pieces(hp, labels, SEG_PALM, hand_frame_points=hlocal)
-    touch, touch_points = [], []  # (piece index, inward contact normal), point of the touching pads
-    for i, idx in enumerate(pieces):
-        dist = sdf(hp[idx])
-        k = int(np.argmin(dist))
-        if dist[k] < TOUCH_M:
-            touch.append((i, -sdf_normals(sdf, hp[idx][k:k + 1])[0]))
-            touch_points.append(hp[idx][k])
+    pieces = decompose.follow_skin(hp, pieces, sdf, near=SPRUNG_WITHIN_M)
     obj_pieces = object_pieces(geom)
     mu = float(np.mean([m_ for _, m_ in obj_pieces]))
-    travel = dict(zip([i for i, _ in touch], grip_travels(mass, com, touch_points, [n for _, n in touch], mu)))
-    normal = dict(touch)
+    dist = [sdf(hp[idx]) for idx in pieces]
+    touching = [i for i, dd in enumerate(dist) if dd.min() < TOUCH_M]
+    normal = {i: -sdf_normals(sdf, hp[pieces[i]][int(np.argmin(dist[i]))][None])[0] for i in touching}
+    # The grip: the touching pads press with the load-regulated force, shared to balance (see grip_shares).
+    driven = touching  # the palm too: the arm presses it on as the fingers close
+    total = max(GRIP_SAFETY * mass * GRAVITY / max(mu, 1e-3), GRIP_MIN_N)
+    pts_t = [hp[pieces[i]][int(np.argmin(dist[i]))] for i in driven]
+    shares = dict(zip(driven, grip_shares(com, pts_t, [normal[i] for i in driven])))
+    grip = []
     for i, idx in enumerate(pieces):
         assets.append(f'<mesh name="h{i}" vertex="{_fmt(hp[idx])}"/>')
-        slides = ""
-        if i in normal:  # a touching pad: its finger presses it on along the contact normal
-            slides = (f'<joint type="slide" axis="{_fmt(normal[i])}" stiffness="{SKIN_STIFFNESS}" '
-                      f'springref="{travel[i]:.6g}" damping="{damping:.5g}"/>')
-        pads.append(f'<body name="pad{i}" gravcomp="1">{slides}<inertial pos="{_fmt(hp[idx].mean(0))}" '
+        joints = ""
+        if dist[i].min() < SPRUNG_WITHIN_M:  # near the object: a compliant pad, sprung to its pose in 3-D
+            axes, stiff, ref = np.eye(3), [SKIN_STIFFNESS] * 3, [0.0] * 3
+            if i in driven:  # its finger presses it on along the contact normal
+                force = min(total * shares[i], GRIP_PAD_MAX_N)
+                axes = _basis(normal[i])
+                pen = max(0.0, -float(dist[i].min()))  # the skin's squeeze at the pose already presses K x pen
+                ref[0] = float(np.clip(force / SKIN_STIFFNESS - pen, 0.0, max(0.0, GRIP_DEPTH_M - pen)))
+            for k in range(3):
+                joints += (f'<joint type="slide" axis="{_fmt(axes[k])}" stiffness="{stiff[k]}" '
+                           f'springref="0" damping="{2.0 * np.sqrt(stiff[k] * PAD_MASS) * PAD_DAMPING_RATIO:.5g}"/>')
+                grip.append(ref[k])
+        pads.append(f'<body name="pad{i}" gravcomp="1">{joints}<inertial pos="{_fmt(hp[idx].mean(0))}" '
                     f'mass="{PAD_MASS}" diaginertia="1e-7 1e-7 1e-7"/><geom type="mesh" mesh="h{i}" '
                     f'friction="{HAND_FRICTION} 0 0" contype="1" conaffinity="2" margin="{CONTACT_MARGIN}" '
                     f'gap="{CONTACT_MARGIN}"/></body>')
-    for i, (p, mu) in enumerate(obj_pieces):
+    for i, (p, mu_i) in enumerate(obj_pieces):
         assets.append(f'<mesh name="o{i}" vertex="{_fmt(p)}"/>')
         obj_geoms.append(f'<geom type="mesh" mesh="o{i}" priority="1" condim="4" '
-                         f'friction="{mu:.4g} {mu * TORSION:.4g} 0" solref="{CONTACT_SOLREF}" '
+                         f'friction="{mu_i:.4g} {mu_i * TORSION:.4g} 0" solref="{CONTACT_SOLREF}" '
                          f'contype="2" conaffinity="1" margin="{CONTACT_MARGIN}" gap="{CONTACT_MARGIN}"/>')
     ev = np.linalg.eigvalsh(inertia)
     if ev.min() <= 0:
@@ -189,19 +210,12 @@ def build_model(grasp, geom, hand=None):
     </body>
   </worldbody>
 </mujoco>"""
-    return mujoco.MjModel.from_xml_string(xml), mass, com
+    return mujoco.MjModel.from_xml_string(xml), mass, com, np.array(grip)
 
 
-def grip_travels(mass, com, points, normals, mu):
-    """How far (m) each touching pad's spring rests inside the object: the grip the hand applies.
-
-    People scale grip force to the load with a safety margin of about 1.5-2 over slipping
-    (Johansson & Westling 1984), and distribute it so that the squeeze alone does not push
-    the object away (internal forces, as in grasp-force optimisation): the pads together press
-    F = GRIP_SAFETY x m g / mu, split into pad forces f >= 0 (sum F) that minimise the net
-    wrench of the squeeze (projected gradient on the simplex); each travel is f / K, clipped
-    to GRIP_TRAVEL_M[1]. A grasp whose normals cannot balance keeps a net push and loses the
-    object in the test, as it should."""
+def grip_shares(com, points, normals):
+    """(n,) shares (sum 1) of the grip over pads at points (n, 3) pressing along normals (n, 3):
+    the least net wrench of the squeeze, regularised toward equal shares by GRIP_EVEN."""
     n = len(points)
     if n == 0:
         return []
@@ -209,12 +223,19 @@ def grip_travels(mass, com, points, normals, mu):
     scale = max(float(np.max(np.linalg.norm(p - com, axis=1))), 1e-3)
     a = np.concatenate([nr.T, np.cross(p - com, nr).T / scale])  # (6, n) wrench per unit pad force
     w = np.full(n, 1.0 / n)
-    step = 0.5 / max(float(np.linalg.norm(a, 2)) ** 2, 1e-9)
+    lam = GRIP_EVEN * float(np.linalg.norm(a, 2)) ** 2 / n
+    step = 0.5 / (float(np.linalg.norm(a, 2)) ** 2 + lam)
     for _ in range(300):
-        grad = a.T @ (a @ w) + 1e-3 * (w - 1.0 / n)
-        w = _project_simplex(w - step * grad)
-    force = max(GRIP_SAFETY * mass * GRAVITY / max(mu, 1e-3), GRIP_MIN_N)
-    return list(np.clip(force * w / SKIN_STIFFNESS, 0.0, GRIP_TRAVEL_M[1]))
+        w = _project_simplex(w - step * (a.T @ (a @ w) + lam * (w - 1.0 / n)))
+    return list(w)
+
+
+def _basis(n):
+    """(3, 3) rows: unit n and two unit tangents."""
+    n = np.asarray(n, float) / np.linalg.norm(n)
+    t1 = np.cross(n, [1.0, 0, 0] if abs(n[0]) < 0.9 else [0, 1.0, 0])
+    t1 /= np.linalg.norm(t1)
+    return np.stack([n, t1, np.cross(n, t1)])
 
 
 def _project_simplex(v):
@@ -250,7 +271,7 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
     stop_on_failure: skip the remaining directions once one has lost the object (the result's
     per_direction then lists only those run)."""
     t0 = time.perf_counter()
-    m, mass, com = build_model(grasp, geom, hand)
+    m, mass, com, grip = build_model(grasp, geom, hand)
     d = mujoco.MjData(m)
     obj = m.body("object").id
     qa = int(m.jnt_qposadr[m.body_jntadr[obj]])  # the object's free joint in qpos (after the pads')
@@ -260,7 +281,8 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
     eps = epsilon.epsilon_quality(epsilon.contact_wrenches(cp, cn, cmu, com, scale))
     rot = np.asarray(grasp.hand_to_object)[:3, :3]
     n_sq, n_ramp, n_hold = int(SQUEEZE_S / TIMESTEP), int(RAMP_S / TIMESTEP), int(HOLD_S / TIMESTEP)
-    pads = m.jnt_bodyid != obj  # the pads' slide joints
+    pads = np.nonzero(m.jnt_bodyid != obj)[0]  # the pads' slide joints
+    spring_adr = m.jnt_qposadr[pads]
     n_shake, n_settle = int(SHAKE_S / TIMESTEP), int(SETTLE_S / TIMESTEP)
     phase = np.array([0.0, 2.1, 4.2])
     per_dir, failed, worst_d, worst_s, worst_r = {}, [], 0.0, 0.0, 0.0
@@ -277,11 +299,16 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
     # The squeeze (no gravity yet) is the same for every direction: simulated once, and every
     # direction starts from its end state.
     sq = [0.0, 0.0, 0.0]
+    dof = int(m.jnt_dofadr[m.body_jntadr[obj]])
+    m.dof_damping[dof:dof + 3] = mass / SQUEEZE_DRAG_S  # quasi-static squeeze (see the module docstring)
+    m.dof_damping[dof + 3:dof + 6] = float(np.mean(np.linalg.eigvalsh(model.object_mass_properties(geom)[2]))) / SQUEEZE_DRAG_S
     for step in range(n_sq):
-        m.jnt_stiffness[pads] = SKIN_STIFFNESS * (step + 1) / n_sq
+        m.qpos_spring[spring_adr] = grip * (step + 1) / n_sq
         mujoco.mj_step(m, d)
         if step % 10 == 9:
             sq = list(watch(*sq))
+    m.dof_damping[dof:dof + 6] = 0.0
+    d.qvel[dof:dof + 6] = 0.0  # (already ~0: the drag leaves it at rest where the grip balances)
     squeezed = _snapshot(m, d)
     total = n_ramp + n_hold + n_shake + n_settle
     for name in directions:
@@ -310,9 +337,8 @@ def check_grasp(grasp, geom, hand=None, directions=tuple(DIRECTIONS), stop_on_fa
             failed.append(name)
         worst_d, worst_s, worst_r = max(worst_d, max_d), max(worst_s, max_s), max(worst_r, max_r)
     m.opt.gravity[:] = 0.0
-    m.jnt_stiffness[pads] = SKIN_STIFFNESS
     return PhysicsResult(not failed, worst_d * 1000.0, worst_s * 1000.0, worst_r, len(cp), eps, mass, failed,
-                         per_dir, time.perf_counter() - t0)
+                         per_dir, time.perf_counter() - t0, sq[0] * 1000.0)
 
 
 def _snapshot(m, d):
