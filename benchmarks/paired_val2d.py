@@ -4,7 +4,7 @@
 
 Reads REPORT/predictions/LABEL.npz (hopgen eval; a comma-separated list of labels = the mean AUC over those runs,
 e.g. the seeds of a row), aligns the samples by id, and resamples them with replacement (the same resample for
-every run, trainer.tables.bootstrap_auc with one seed), printing both AUCs, the difference and its 95% interval:
+every run, trainer.table_rows.bootstrap_auc with one seed), printing both AUCs, the difference and its 95% interval:
 how far a val decision on 72 samples, or a test ordering, is from a tie (sample noise only, not seed noise).
 """
 
@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from trainer.tables import bootstrap_auc, errors_of
+from trainer.table_rows import bootstrap_auc, errors_of
 
 
 def paired(report, a, b, n_boot=2000, lo=0.0, hi=20.0):
