@@ -8,7 +8,7 @@
 #   DRY_RUN=1 scripts/paper_tables.sh DATA    print the plan (every command, in order) and exit
 #
 # Phase 1 (independent): Tables I/II 2D runs (ours_posenet, hs_posenet, ours_hourglass, ours_novar_posenet,
-# hs_hourglass when that config exists) and Table III lifters on GT heatmaps (poseprior_gt, ours_triplet_gt,
+# hs_hourglass) and Table III lifters on GT heatmaps (poseprior_gt, ours_triplet_gt,
 # ours_cluster_gt, ours_novar_gt), SEEDS each (default "0 1 2", train.seed). Phase 2: Table IV (full_zb,
 # full_ours_novar, full_ours_cluster, full_ours_triplet) on the predicted heatmaps of the phase-1 2D run of the
 # same seed (lift.run2d). Runs are dealt round-robin to GPUS GPUs (default: nvidia-smi -L), one run per GPU at a
@@ -32,8 +32,7 @@ R=$OUT/runs; REP=$OUT/reports
 hopgen() { if [ -n "${DRY_RUN:-}" ]; then echo "hopgen $*"; else "$HOPGEN_PYTHON" -m hopgen.cli "$@"; fi; }
 
 [ -n "${DRY_RUN:-}" ] || { [ -f "$DATA/dataset.json" ] || { echo "scripts/paper_tables.sh: $DATA: no dataset.json (render and index a HOP folder first)" >&2; exit 2; }; }
-TABLE1="ours_posenet hs_posenet ours_hourglass ours_novar_posenet"
-[ -f "$C/hs_hourglass.yaml" ] && TABLE1="$TABLE1 hs_hourglass" || echo "note: no $C/hs_hourglass.yaml: Table I has no HS-Hourglass row" >&2
+TABLE1="ours_posenet hs_posenet ours_hourglass hs_hourglass ours_novar_posenet"
 TABLE3="poseprior_gt ours_triplet_gt ours_cluster_gt ours_novar_gt"
 declare -A RUN2D=([full_zb]=hs_posenet [full_ours_novar]=ours_novar_posenet [full_ours_cluster]=ours_posenet
                   [full_ours_triplet]=ours_posenet)

@@ -10,7 +10,7 @@ from trainer.config import lift_cfg, load_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "paper_tables.sh")
-PHASE1 = ["ours_posenet", "hs_posenet", "ours_hourglass", "ours_novar_posenet",
+PHASE1 = ["ours_posenet", "hs_posenet", "ours_hourglass", "hs_hourglass", "ours_novar_posenet",
           "poseprior_gt", "ours_triplet_gt", "ours_cluster_gt", "ours_novar_gt"]
 RUN2D = {"full_zb": "hs_posenet", "full_ours_novar": "ours_novar_posenet", "full_ours_cluster": "ours_posenet",
          "full_ours_triplet": "ours_posenet"}
