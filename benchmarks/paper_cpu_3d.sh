@@ -205,6 +205,7 @@ tables)
   done
   for a in metric_weight=$REPORTS/ablation3d_weight lift.loss.kl=$REPORTS/ablation3d_kl model.latent=$REPORTS/ablation3d_latent \
            train.iterations=$REPORTS/ablation3d_steps train.seed=$REPORTS/ablation3d_seed model.init=$R2/val_init \
+           model.init=$R2/val_init_hourglass \
            loss.kl=$R2/val_beta crop=$R2/table1 crop=$R2/table1_gt_crop crop=$R2/table1_hourglass \
            crop=$R2/table1_hourglass_gt_crop; do
     [ -f "${a#*=}/metrics.json" ] && args+=(--ablation "$a") || echo "tables: no ablation report ${a#*=}" >&2
