@@ -112,18 +112,24 @@ evaluate() {  # evaluate SPLIT CROP OUT RUN...: report of the finished runs
   status
 }
 
+init_on_val() {  # init_on_val NET DIR REPORT BETA: seed-0 runs of cpu_hs_NET and cpu_ours_NET per init in $INITS,
+  # evaluated on val; the chosen init goes to REPORT/chosen.txt
+  local net=$1 dir=$2 report=$3 beta=$4 i inits=()
+  mkdir -p "$dir"
+  for i in $INITS; do
+    train "cpu_hs_$net" "$dir/hs_${net}_${i}_s0" 0 --set "model.init=$i"
+    train "cpu_ours_$net" "$dir/ours_${net}_${i}_s0" 0 --set "model.init=$i" --set "loss.kl=$beta"
+    inits+=("$dir/hs_${net}_${i}_s0" "$dir/ours_${net}_${i}_s0")
+  done
+  evaluate val pipeline "$report" "${inits[@]}"
+  choose_init "$report" > "$report/chosen.txt"
+  echo "$net init chosen on val: $(cat "$report/chosen.txt")"
+}
+
 # 0. the init, on val
 status
-inits=()
-for i in $INITS; do
-  train cpu_hs_posenet "$RUNS/init/hs_posenet_${i}_s0" 0 --set "model.init=$i"
-  train cpu_ours_posenet "$RUNS/init/ours_posenet_${i}_s0" 0 --set "model.init=$i" --set "loss.kl=$INIT_BETA"
-  inits+=("$RUNS/init/hs_posenet_${i}_s0" "$RUNS/init/ours_posenet_${i}_s0")
-done
-evaluate val pipeline "$REPORTS/val_init" "${inits[@]}"
-init=$(choose_init "$REPORTS/val_init")
-echo "$init" > "$REPORTS/val_init/chosen.txt"
-echo "init chosen on val: $init"
+init_on_val posenet "$RUNS/init" "$REPORTS/val_init" "$INIT_BETA"
+init=$(cat "$REPORTS/val_init/chosen.txt")
 status
 
 # 1. seed 0 of the three PoseNet rows, the beta search on val
@@ -159,17 +165,8 @@ evaluate test gt "$REPORTS/table1_gt_crop" "${posenet[@]}"
 
 # 3. Hourglass rows
 if [ "$HG" = 1 ]; then
-  mkdir -p "$RUNS/init_hg"
-  inits=()
-  for i in $INITS; do
-    train cpu_hs_hourglass "$RUNS/init_hg/hs_hourglass_${i}_s0" 0 --set "model.init=$i"
-    train cpu_ours_hourglass "$RUNS/init_hg/ours_hourglass_${i}_s0" 0 --set "model.init=$i" --set "loss.kl=$beta"
-    inits+=("$RUNS/init_hg/hs_hourglass_${i}_s0" "$RUNS/init_hg/ours_hourglass_${i}_s0")
-  done
-  evaluate val pipeline "$REPORTS/val_init_hourglass" "${inits[@]}"
-  hg_init=$(choose_init "$REPORTS/val_init_hourglass")
-  echo "$hg_init" > "$REPORTS/val_init_hourglass/chosen.txt"
-  echo "Hourglass init chosen on val: $hg_init"
+  init_on_val hourglass "$RUNS/init_hg" "$REPORTS/val_init_hourglass" "$beta"
+  hg_init=$(cat "$REPORTS/val_init_hourglass/chosen.txt")
   for m in hs_hourglass ours_hourglass; do reuse "$RUNS/init_hg/${m}_${hg_init}_s0" "$RUNS/${m}_s0"; done
   for s in $HG_SEEDS; do
     [ "$s" = 0 ] && continue

@@ -32,7 +32,7 @@ import numpy as np
 import yaml
 
 from trainer.config import ConfigError, config_from_dict, config_to_dict, variant_and_metric
-from trainer.table_rows import _mean_std, bootstrap_auc, collect, paper_method
+from trainer.table_rows import _mean_std, aligned_errors, bootstrap_auc, collect, paper_method
 
 ALIASES = {"latent": "model.latent", "kl": "lift.loss.kl", "steps": "train.iterations", "init": "model.init",
            "kl2d": "loss.kl"}
@@ -129,21 +129,6 @@ def _same_run(a, b):
     return bool(a and b) and (origin(a) == origin(b) or (same_bytes("config.yaml") and same_bytes("log.jsonl")))
 
 
-def _aligned(arrays, idx):
-    """Errors and visibilities of runs idx on the sample ids they all scored (sorted)."""
-    common = set(arrays[idx[0]]["ids"])
-    for i in idx[1:]:
-        common &= set(arrays[i]["ids"])
-    common = sorted(common)
-    errs, viss = [], []
-    for i in idx:
-        pos = {sid: j for j, sid in enumerate(arrays[i]["ids"])}
-        take = np.array([pos[s] for s in common], dtype=np.int64)
-        errs.append(arrays[i]["err"][take])
-        viss.append(arrays[i]["vis"][take])
-    return common, errs, viss
-
-
 def build_ablations(specs, table_rows, n_boot=1000, seed=0):
     """Ablation records (module docstring) of [(KEY, REPORT)] specs; table_rows = the tables' rows (in_table)."""
     groups = {}  # (table, method, key, value, split) -> [(row, arrays)]
@@ -177,7 +162,7 @@ def build_ablations(specs, table_rows, n_boot=1000, seed=0):
         rec["in_table"] = any(t["table"] == table and t["method"] in named and _same_run(t["run"], r["run"])
                               for t in table_rows for r in rs)
         rec["_plain"] = named == {method}  # not an evaluation variant (a GT-crop row): preferred as the reference
-        common, errs, viss = _aligned([a for _, a in items], list(range(len(items))))
+        common, errs, viss = aligned_errors([a for _, a in items], list(range(len(items))))
         reps = bootstrap_auc(errs, viss, rs[0]["lo"], rs[0]["hi"], n_boot=n_boot, seed=seed)
         rec["ci95"] = [float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))]
         rec["bootstrap"] = {"resamples": n_boot, "samples": len(common), "seed": seed}
@@ -206,7 +191,7 @@ def _add_deltas(records, n_boot, seed):
             items_a, items_b = r["_items"], ref["_items"]
             arrays = [a for _, a in items_a] + [a for _, a in items_b]
             na = len(items_a)
-            _, errs, viss = _aligned(arrays, list(range(len(arrays))))
+            _, errs, viss = aligned_errors(arrays, list(range(len(arrays))))
             lo, hi = items_a[0][0]["lo"], items_a[0][0]["hi"]
             da = bootstrap_auc(errs[:na], viss[:na], lo, hi, n_boot=n_boot, seed=seed)
             db = bootstrap_auc(errs[na:], viss[na:], lo, hi, n_boot=n_boot, seed=seed)  # same resampled samples

@@ -186,3 +186,19 @@ def per_category_auc(err, vis, cats, lo, hi):
         if sel.any():
             out[name] = keypoint_measures(np.zeros(err[sel].shape + (1,)), err[sel][..., None], vis[sel], lo, hi)["auc"]
     return out
+
+
+def aligned_errors(arrays, idx):
+    """(common ids, errors, visibilities) of runs idx on the sample ids they all scored (sorted), for the bootstraps
+    of the tables and the ablations."""
+    common = set(arrays[idx[0]]["ids"])
+    for i in idx[1:]:
+        common &= set(arrays[i]["ids"])
+    common = sorted(common)
+    errs, viss = [], []
+    for i in idx:
+        pos = {sid: j for j, sid in enumerate(arrays[i]["ids"])}
+        take = np.array([pos[s] for s in common], dtype=np.int64)
+        errs.append(arrays[i]["err"][take])
+        viss.append(arrays[i]["vis"][take])
+    return common, errs, viss

@@ -37,7 +37,7 @@ from hopgen.core.atomic import atomic_write_json, atomic_write_text
 from hopgen.core.skeleton import CATEGORIES
 from trainer.ablations import AblationError, ablation_markdown, build_ablations, noise_records, parse_ablation
 from trainer.metrics import keypoint_measures
-from trainer.table_rows import TablesError, _mean_std, bootstrap_auc, collect, dataset_info, run_metadata  # noqa: F401
+from trainer.table_rows import TablesError, _mean_std, aligned_errors, bootstrap_auc, collect, dataset_info, run_metadata  # noqa: F401
 
 # The paper's rows (HOP) and numbers: Tables I, II (2D, 0-20 px), III (3D from GT heatmaps), IV (pipeline).
 PAPER = {
@@ -73,16 +73,7 @@ def summarise(rows, arrays, n_boot=1000, seed=0):
             if any(key in r and r[key] is not None for r in rs):
                 s[f"{key}_mean"], s[f"{key}_std"] = _mean_std([r.get(key) for r in rs])
         # bootstrap over the test samples every run of the group scored (aligned by id)
-        common = set(arrays[idx[0]]["ids"])
-        for i in idx[1:]:
-            common &= set(arrays[i]["ids"])
-        common = sorted(common)
-        errs, viss = [], []
-        for i in idx:
-            pos = {sid: j for j, sid in enumerate(arrays[i]["ids"])}
-            take = np.array([pos[sid] for sid in common], dtype=np.int64)
-            errs.append(arrays[i]["err"][take])
-            viss.append(arrays[i]["vis"][take])
+        common, errs, viss = aligned_errors(arrays, idx)
         if common:
             reps = bootstrap_auc(errs, viss, rs[0]["lo"], rs[0]["hi"], n_boot=n_boot, seed=seed)
             s["auc_ci95"] = [float(np.percentile(reps, 2.5)), float(np.percentile(reps, 97.5))]

@@ -27,6 +27,7 @@ from hopgen.blender import compat, scene as hscene, world
 from hopgen.blender.hand import build_hand_object, set_hand_pose
 from hopgen.blender.objects import build_object_object
 from hopgen.blender.passes import render_rgb
+from hopgen.blender.shading import mix_by_camera_ray
 
 BACKDROP_GREY = 0.18          # linear grey the camera sees behind the assets
 HDRI_STRENGTH = 0.8
@@ -60,12 +61,7 @@ def _studio_world():
         tree.links.new(env.outputs["Color"], light.inputs["Color"])
     else:  # no bundled HDRI: a uniform light grey environment
         light.inputs["Color"].default_value = (0.6, 0.6, 0.6, 1.0)
-    path = tree.nodes.new("ShaderNodeLightPath")
-    mix = tree.nodes.new("ShaderNodeMixShader")
-    tree.links.new(path.outputs["Is Camera Ray"], mix.inputs[0])
-    tree.links.new(light.outputs[0], mix.inputs[1])
-    tree.links.new(grey.outputs[0], mix.inputs[2])
-    tree.links.new(mix.outputs[0], out.inputs["Surface"])
+    mix_by_camera_ray(tree, grey.outputs[0], light.outputs[0], out.inputs["Surface"])
     bpy.context.scene.world = w
     return w
 

@@ -1,5 +1,16 @@
-"""Shading cost: let only camera rays pay for a surface's bump (used by the skin, fabric, accessory
-and surroundings materials)."""
+"""Shading by ray type: let only camera rays pay for a surface's bump (used by the skin, fabric, accessory
+and surroundings materials), and the one camera-ray switch that also serves the asset sheet's world."""
+
+
+def mix_by_camera_ray(tree, camera_shader, other_shader, surface):
+    """Link a Mix Shader on Light Path's Is Camera Ray into `surface`: camera rays see `camera_shader`, every
+    other ray `other_shader` (output sockets)."""
+    ray = tree.nodes.new("ShaderNodeLightPath")
+    mix = tree.nodes.new("ShaderNodeMixShader")
+    tree.links.new(ray.outputs["Is Camera Ray"], mix.inputs[0])  # Fac 1 (camera ray) -> the second input
+    tree.links.new(other_shader, mix.inputs[1])
+    tree.links.new(camera_shader, mix.inputs[2])
+    tree.links.new(mix.outputs[0], surface)
 
 
 def camera_rays_only_bump(tree, bsdf, swap=None):
@@ -19,10 +30,5 @@ def camera_rays_only_bump(tree, bsdf, swap=None):
         if sock.links:
             src = sock.links[0].from_socket
             tree.links.new(swap[1] if swap is not None and src == swap[0] else src, target)
-    ray = tree.nodes.new("ShaderNodeLightPath")
-    mix = tree.nodes.new("ShaderNodeMixShader")
-    tree.links.new(ray.outputs["Is Camera Ray"], mix.inputs[0])
-    tree.links.new(plain.outputs[0], mix.inputs[1])
-    tree.links.new(bsdf.outputs[0], mix.inputs[2])
-    tree.links.new(mix.outputs[0], out.inputs["Surface"])
+    mix_by_camera_ray(tree, bsdf.outputs[0], plain.outputs[0], out.inputs["Surface"])
 
