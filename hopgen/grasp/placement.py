@@ -40,7 +40,15 @@ def preshape_angles(gtype, rng, width=0.05):
     o = np.clip(gtype.thumb_opposition + jit(), 0.0, 1.0)
     t = max(0.0, gtype.thumb_flex + jit())
     d = kin.DOF_INDEX
-    if gtype.thumb_drive == "thumb_cmc_abd":
+    if gtype.thumb_abduction is not None:
+        # Thumb wrap: palmar-abducted off the palm plane, pulp turned toward the object, MCP/IP
+        # straight; closing flexes it round the object's wrist side (see GraspType.thumb_abduction).
+        a[d["thumb_cmc_abd"]] = np.clip(gtype.thumb_abduction + jit(), 0.0, 1.0) * hi[d["thumb_cmc_abd"]]
+        a[d["thumb_cmc_roll"]] = o * hi[d["thumb_cmc_roll"]]
+        a[d["thumb_cmc_flex"]] = (gtype.thumb_flex + jit()) * hi[d["thumb_cmc_flex"]]
+        a[d["thumb_mcp_flex"]] = 0.0
+        a[d["thumb_ip_flex"]] = 0.0
+    elif gtype.thumb_drive == "thumb_cmc_abd":
         # Thumb starts flat, slightly behind the palm plane, so the palm meets the object first;
         # closing then lifts it onto the object.
         a[d["thumb_cmc_abd"]] = 0.6 * kin.LIMITS_LO[d["thumb_cmc_abd"]]
@@ -143,7 +151,7 @@ def hand_references(skin, angles, gtype):
     palm = pts[skin.finger == -1]
     # Objects are held against the distal palm, in front of the knuckles' pads.
     base_y = _finger_base_y(skin, angles, pts)
-    palm_centre = np.array([palm[:, 0].mean(), 0.8 * base_y, np.percentile(palm[:, 2], 90)])
+    palm_centre = np.array([palm[:, 0].mean(), gtype.palm_y * base_y, np.percentile(palm[:, 2], 90)])
     tips = {}
     for f in range(5):
         sel = (skin.finger == f) & (skin.segment == 2)
@@ -284,3 +292,30 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE, ma
         if s > s_entry + 0.005:
             return None, "pads_blocked"
     return None, "pads_blocked"
+
+
+# Thumb-wrap candidates tried after the approach, in order: (CMC abduction, CMC flexion) changes
+# in degrees from the pre-shape that move a thumb standing into the object back toward the wrist.
+THUMB_CLEAR_STEPS = tuple((da, df) for da in (0.0, -8.0, -16.0, -24.0) for df in (0.0, -10.0, -20.0, -30.0))
+
+
+def clear_thumb(skin, angles, pose, sdf, clearance=CLEARANCE):
+    """A thumb-wrap pre-shape whose thumb skin is clear of the object at `pose` (4, 4): the
+    first of THUMB_CLEAR_STEPS applied to `angles` (the approach ran without the thumb), or
+    None when none is clear. Returns new angles (NUM_DOF,)."""
+    d = kin.DOF_INDEX
+    thumb = skin.finger == 0
+    rest = skin.rest[thumb]
+    bones = skin.bone[thumb]
+    rot, trans = pose[:3, :3], pose[:3, 3]
+    for da, df in THUMB_CLEAR_STEPS:
+        a = np.array(angles, dtype=np.float64)
+        a[d["thumb_cmc_abd"]] += np.radians(da)
+        a[d["thumb_cmc_flex"]] += np.radians(df)
+        a = kin.clamp_angles(a)
+        _, tr = kin.forward_kinematics(skin.shape, a, skin.side)
+        t = tr[bones]
+        p = np.einsum("pij,pj->pi", t[:, :3, :3], rest) + t[:, :3, 3]
+        if sdf(p @ rot.T + trans).min() > clearance:
+            return a
+    return None

@@ -354,6 +354,13 @@ def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
     return angles, pts, labels, d
 
 
+def _without_thumb(skin):
+    """The skin points of the palm and the long fingers (HandSkin)."""
+    keep = skin.finger != 0
+    return dataclasses.replace(skin, rest=skin.rest[keep], bone=skin.bone[keep], label=skin.label[keep],
+                               finger=skin.finger[keep], segment=skin.segment[keep])
+
+
 def _attempt(model, gtype, frame, category, sdf, rng, s_start):
     """One try at a grasp of type `gtype` -> Attempt."""
     skin = model.skin
@@ -365,8 +372,11 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
         caps[f] = float(pre[dofs[0]])
         pre[list(dofs)] = 0.0
     pl = placement.sample_placement(gtype, frame, category, skin, pre, rng)
+    wrap_thumb = gtype.thumb_abduction is not None
     if gtype.palm_contact:
-        s, collided = placement.approach(skin, pre, pl, sdf, s_start)
+        # A wrapping thumb stands beside the object's path: the palm and fingers approach, then
+        # the thumb is moved clear of the object (placement.clear_thumb).
+        s, collided = placement.approach(_without_thumb(skin) if wrap_thumb else skin, pre, pl, sdf, s_start)
         if collided and s >= s_start - 1e-9:
             return Attempt("start_in_collision", gtype, pre)
         if not collided:
@@ -377,6 +387,10 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
         if why:
             return Attempt(why, gtype, pre)
     pose = pl.hand_to_object(s)
+    if wrap_thumb:
+        pre = placement.clear_thumb(skin, pre, pose, sdf)
+        if pre is None:
+            return Attempt("thumb_blocked", gtype)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
                                       thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)

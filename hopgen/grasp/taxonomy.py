@@ -41,6 +41,13 @@ class GraspType:
     thumb_opposition: float = 0.8
     thumb_flex: float = 0.1
     thumb_drive: str = "thumb_cmc_flex"  # DoF that closes the thumb first (see closing.finger_chain)
+    # Thumb wrap (large-diameter grasps): when set, the thumb starts palmar-abducted by this
+    # fraction of its CMC abduction range, standing off the palm plane beside the object's
+    # wrist side, and closes round it by MCP/IP flexion, the other way round the section from
+    # the fingers (None: the thumb starts flat behind the palm plane).
+    thumb_abduction: float = None
+    # Where along the hand (fraction of the knuckle line's y) the palm reference sits.
+    palm_y: float = 0.8
     # Relative MCP : PIP : DIP speeds of the long fingers while they close. Pads (precision)
     # lead with the tip; power grasps close the knuckle first (WRAP_RATES) so the proximal
     # phalanx lies on the object and the middle and distal ones curl on around it.
@@ -55,8 +62,8 @@ WRAP_RATES = (1.0, 0.3, 0.2)
 
 TAXONOMY = {g.name: g for g in (
     GraspType("large_diameter", 1, True, (0, 1, 2, 3, 4), "wrap", (0.045, 0.11), True, 3,
-              mcp=0.05, pip=0.05, spread=0.1, thumb_opposition=0.1, thumb_flex=0.05,
-              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES,
+              mcp=0.05, pip=0.05, spread=0.1, thumb_opposition=0.7, thumb_flex=0.0,
+              thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES, thumb_abduction=0.9, palm_y=1.2,
               notes="bottle or can held in the whole hand, thumb wrapped around"),
     GraspType("small_diameter", 2, True, (0, 1, 2, 3, 4), "wrap", (0.008, 0.035), True, 3,
               mcp=0.3, pip=0.3, spread=0.0, thumb_opposition=0.1, thumb_flex=0.2,
