@@ -155,15 +155,16 @@ def rotations(axis, angles):
     return np.eye(3) + s * k + (1 - c) * (k @ k)
 
 
-def finger_chain(finger, thumb_drive="thumb_cmc_flex", finger_rates=FINGER_RATES):
+def finger_chain(finger, thumb_drive="thumb_cmc_flex", finger_rates=FINGER_RATES, thumb_rates=None):
     """DoF indices (3,) of a finger's closing chain, proximal to distal, and their rates.
 
     The thumb's first DoF is `thumb_drive`: cmc_flex sweeps it across toward the fingers,
-    cmc_abd lifts it off the palm plane toward the object.
+    cmc_abd lifts it off the palm plane toward the object; its rates are `thumb_rates`
+    (default THUMB_RATES).
     """
     if finger == 0:
         names = (thumb_drive, "thumb_mcp_flex", "thumb_ip_flex")
-        return tuple(kin.DOF_INDEX[n] for n in names), THUMB_RATES
+        return tuple(kin.DOF_INDEX[n] for n in names), tuple(thumb_rates or THUMB_RATES)
     n = kin.FINGERS[finger]
     names = (f"{n}_mcp_flex", f"{n}_pip_flex", f"{n}_dip_flex")
     return tuple(kin.DOF_INDEX[x] for x in names), tuple(finger_rates)
@@ -216,7 +217,7 @@ class _Group:
 
 
 def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=None,
-                  thumb_drive="thumb_cmc_flex", finger_rates=FINGER_RATES):
+                  thumb_drive="thumb_cmc_flex", finger_rates=FINGER_RATES, thumb_rates=None):
     """Curl `fingers` until their phalanges touch the object, within joint limits.
 
     All joints of a finger flex together (at FINGER_RATES / THUMB_RATES); when a phalanx
@@ -237,7 +238,7 @@ def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=N
             break
         groups = []
         for f in active:
-            dofs, rates = finger_chain(f, thumb_drive, finger_rates)
+            dofs, rates = finger_chain(f, thumb_drive, finger_rates, thumb_rates)
             dofs, rates = dofs[first[f]:], np.array(rates[first[f]:])
             rates = rates / rates.max()  # the driving parameter is the fastest joint's angle
             start = angles[list(dofs)]

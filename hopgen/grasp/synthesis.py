@@ -270,7 +270,7 @@ def _squeeze(model, att, sdf, depth_mm):
     gtype = att.gtype
     fingers = list(gtype.fingers)
     angles, _ = closing.close_fingers(model.skin, att.angles, att.pose, sdf, fingers, gap=-depth_mm / 1000.0,
-                                      thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
+                                      **_chain(gtype))
     pts, labels = model.verify_points(angles, att.pose)
     d = sdf(pts)
     q = score.measure(pts, labels, sdf, d)
@@ -342,16 +342,21 @@ def _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype):
             pen = -float(d[finger == f].min())
             gap[f] += pen - 0.5 * BACK_OFF_ABOVE
             a = angles.copy()
-            dofs, _ = closing.finger_chain(f, gtype.thumb_drive, gtype.finger_rates)
+            dofs, _ = closing.finger_chain(f, **_chain(gtype))
             a[list(dofs)] = pre[list(dofs)]
             a, _ = closing.close_fingers(model.skin, a, pose, sdf, [f], gap=gap[f],
                                          caps={k: v for k, v in caps.items() if k == f},
-                                         thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
+                                         **_chain(gtype))
             angles[list(dofs)] = a[list(dofs)]
     if deep:  # the last round re-closed fingers: measure the final pose
         pts, labels = model.verify_points(angles, pose)
         d = sdf(pts)
     return angles, pts, labels, d
+
+
+def _chain(gtype):
+    """How a grasp type's fingers close (closing.close_fingers / finger_chain keywords)."""
+    return {"thumb_drive": gtype.thumb_drive, "finger_rates": gtype.finger_rates, "thumb_rates": gtype.thumb_rates}
 
 
 def _without_thumb(skin):
@@ -392,7 +397,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
         if pre is None:
             return Attempt("thumb_blocked", gtype)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
-                                      thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
+                                      **_chain(gtype))
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))

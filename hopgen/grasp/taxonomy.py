@@ -52,6 +52,8 @@ class GraspType:
     # lead with the tip; power grasps close the knuckle first (WRAP_RATES) so the proximal
     # phalanx lies on the object and the middle and distal ones curl on around it.
     finger_rates: tuple = (1.0, 1.0, 2.0 / 3.0)
+    # Relative speeds of the thumb's chain (thumb_drive, MCP, IP); None: closing.THUMB_RATES.
+    thumb_rates: tuple = None
     # Precision grasps: how far (m) the point between the pads goes past the object's outline.
     standoff: tuple = (0.008, 0.02)
     notes: str = ""
@@ -59,11 +61,15 @@ class GraspType:
 
 
 WRAP_RATES = (1.0, 0.3, 0.2)
+# A wrapping thumb (thumb_abduction set) closes MCP first, IP slower, so its proximal phalanx
+# lies on the object and the distal one curls on (equal speeds touched with the tip only).
+THUMB_WRAP_RATES = (1.0, 1.0, 0.3)
 
 TAXONOMY = {g.name: g for g in (
     GraspType("large_diameter", 1, True, (0, 1, 2, 3, 4), "wrap", (0.045, 0.11), True, 3,
               mcp=0.05, pip=0.05, spread=0.1, thumb_opposition=0.7, thumb_flex=0.0,
               thumb_drive="thumb_cmc_abd", finger_rates=WRAP_RATES, thumb_abduction=0.9, palm_y=1.2,
+              thumb_rates=THUMB_WRAP_RATES,
               notes="bottle or can held in the whole hand, thumb wrapped around"),
     GraspType("small_diameter", 2, True, (0, 1, 2, 3, 4), "wrap", (0.008, 0.035), True, 3,
               mcp=0.3, pip=0.3, spread=0.0, thumb_opposition=0.1, thumb_flex=0.2,
