@@ -130,13 +130,18 @@ def test_closing_rotations_match_forward_kinematics():
 def test_wraps_close_knuckle_first_so_middle_phalanges_touch(monkeypatch):
     # Equal MCP/PIP speeds swing the fingertip into a can first (tip-only hooks, no force
     # closure in the hold test); WRAP_RATES lay the proximal/middle phalanges on it.
+    # (Measured on the session-5 large_diameter: the can against the distal palm, palm_y 0.8,
+    # where the fingers' bases lie along a tangent of it, and the flat thumb; the thumb-wrap
+    # large_diameter holds the can over the MCP crease, where equal speeds touch as much.)
+    import dataclasses
     can = build_object(sample_object_params("can", np.random.default_rng([0, 5])))
     probs = {"large_diameter": 1.0}
-    g = synthesize_grasp(SUBJECT, "right", can, np.random.default_rng([0, 0, 1, 5]), type_probs=probs)
     assert TAXONOMY["large_diameter"].finger_rates == taxonomy.WRAP_RATES
+    monkeypatch.setitem(TAXONOMY, "large_diameter", dataclasses.replace(
+        TAXONOMY["large_diameter"], palm_y=0.8, thumb_abduction=None, thumb_rates=None, thumb_opposition=0.1))
+    g = synthesize_grasp(SUBJECT, "right", can, np.random.default_rng([0, 0, 1, 5]), type_probs=probs)
     inner = [c for c in g.contacts if c["finger"] not in ("thumb", "palm") and c["segment"] != "distal"]
     assert len(inner) >= 2, g.contacts
-    import dataclasses
     monkeypatch.setitem(TAXONOMY, "large_diameter",
                         dataclasses.replace(TAXONOMY["large_diameter"], finger_rates=closing.FINGER_RATES))
     h = synthesize_grasp(SUBJECT, "right", can, np.random.default_rng([0, 0, 1, 5]), type_probs=probs)
@@ -335,3 +340,42 @@ def test_quick_benchmark_reports_what_it_measured(tmp_path):
     assert rep["machine"]["start"]["cpu_count"] >= 1 and len(rep["machine"]["end"]["loadavg_1_5_15"]) == 3
     again = bench_grasp.run(None, quick=True, progress=False, sides=("right",))
     assert again["grasps_sha256"] == rep["grasps_sha256"]  # deterministic
+
+
+def _section_angles(g, geom):
+    """Angle (deg) of every contact round the long axis of a cylinder, from the palm side
+    (0) toward the fingers (> 0): [(finger, segment, angle)]."""
+    from hopgen.grasp import placement
+    f = placement.object_frame(geom)
+    ax = f.axes[0]
+    to_palm = -np.asarray(g.approach_direction) - ax * (ax @ -np.asarray(g.approach_direction))
+    to_palm /= np.linalg.norm(to_palm)
+    side = np.cross(ax, to_palm)
+    out = []
+    for c in g.contacts:
+        p = np.asarray(c["point"]) - f.centre
+        out.append((c["finger"], c["segment"], float(np.degrees(np.arctan2(p @ side, p @ to_palm)))))
+    fingers = [a for fi, _, a in out if fi in ("index", "middle", "ring")]
+    sign = 1.0 if np.median(fingers) > 0 else -1.0
+    return [(fi, s, sign * a) for fi, s, a in out]
+
+
+@pytest.mark.parametrize("name,side", [("bottle", "right"), ("can", "left")])
+def test_large_diameter_thumb_wraps_the_other_side_of_the_section(name, side, monkeypatch):
+    # Feix #1: palm, fingers and thumb enclose the section; the thumb, palmar-abducted, closes
+    # round the wrist side of the object, opposite the fingers (the thumb along the axis,
+    # touching beside the fingers, let the grip push the object out toward the wrist).
+    geom = build_object(sample_object_params(name, np.random.default_rng([1, 3])))
+    probs = {"large_diameter": 1.0}
+    g = synthesize_grasp(SUBJECT, side, geom, np.random.default_rng([7, 0]), type_probs=probs)
+    _check_grasp(g, mg.object_distance_fn(geom))
+    ang = _section_angles(g, geom)
+    thumb = [a for f, _, a in ang if f == "thumb"]
+    fingers = [a for f, _, a in ang if f not in ("thumb", "palm")]
+    assert thumb and min(thumb) < -100.0, ang  # the thumb pad on the far side of the wrist
+    assert max(fingers) - min(thumb) > 200.0, ang  # contacts span well over half the section
+    import dataclasses
+    monkeypatch.setitem(TAXONOMY, "large_diameter", dataclasses.replace(
+        TAXONOMY["large_diameter"], thumb_abduction=None, thumb_rates=None, thumb_opposition=0.1, palm_y=0.8))
+    h = synthesize_grasp(SUBJECT, side, geom, np.random.default_rng([7, 0]), type_probs=probs)
+    assert min(a for f, _, a in _section_angles(h, geom) if f == "thumb") > -60.0  # the old flat thumb

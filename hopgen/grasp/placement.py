@@ -297,7 +297,7 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE, ma
 
 # Thumb-wrap candidates tried after the approach, in order: (CMC abduction, CMC flexion) changes
 # in degrees from the pre-shape that move a thumb standing into the object back toward the wrist.
-THUMB_CLEAR_STEPS = tuple((da, df) for da in (0.0, -8.0, -16.0, -24.0) for df in (0.0, -10.0, -20.0, -30.0))
+THUMB_CLEAR_STEPS = tuple((da, df) for da in (0.0, -8.0, -16.0, -24.0) for df in (0.0, -10.0, -20.0))
 
 
 def clear_thumb(skin, angles, pose, sdf, clearance=CLEARANCE):

@@ -366,6 +366,33 @@ def _without_thumb(skin):
                                finger=skin.finger[keep], segment=skin.segment[keep])
 
 
+# m: when a wrapping thumb cannot be cleared, the object is tried this much further out along
+# the fingers (a wide jar covers the thenar at the type's palm_y; people then hold it nearer
+# the finger bases).
+THUMB_WRAP_SHIFTS = (0.0, 0.006, 0.012, 0.018)
+
+
+def _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng):
+    """Approach of a thumb-wrap type (GraspType.thumb_abduction): the palm and long fingers
+    slide in, the wrapping thumb standing beside the object's path is then moved clear of it
+    (placement.clear_thumb). Returns (pose (4, 4), pre-shape with the cleared thumb, None) or
+    (None, pre, reason)."""
+    jitter = rng.uniform(0.0, 0.0015)
+    palm_and_fingers = _without_thumb(skin)
+    for shift in THUMB_WRAP_SHIFTS:
+        p = dataclasses.replace(pl, ref=pl.ref + np.array([0.0, shift, 0.0]))
+        s, collided = placement.approach(palm_and_fingers, pre, p, sdf, s_start)
+        if collided and s >= s_start - 1e-9:
+            return None, pre, "start_in_collision"
+        if not collided:
+            return None, pre, "no_contact_on_approach"
+        pose = p.hand_to_object(s + jitter)
+        cleared = placement.clear_thumb(skin, pre, pose, sdf)
+        if cleared is not None:
+            return pose, cleared, None
+    return None, pre, "thumb_blocked"
+
+
 def _attempt(model, gtype, frame, category, sdf, rng, s_start):
     """One try at a grasp of type `gtype` -> Attempt."""
     skin = model.skin
@@ -377,25 +404,22 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
         caps[f] = float(pre[dofs[0]])
         pre[list(dofs)] = 0.0
     pl = placement.sample_placement(gtype, frame, category, skin, pre, rng)
-    wrap_thumb = gtype.thumb_abduction is not None
-    if gtype.palm_contact:
-        # A wrapping thumb stands beside the object's path: the palm and fingers approach, then
-        # the thumb is moved clear of the object (placement.clear_thumb).
-        s, collided = placement.approach(_without_thumb(skin) if wrap_thumb else skin, pre, pl, sdf, s_start)
+    if gtype.thumb_abduction is not None:
+        pose, pre, why = _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng)
+        if why:
+            return Attempt(why, gtype, pre)
+    elif gtype.palm_contact:
+        s, collided = placement.approach(skin, pre, pl, sdf, s_start)
         if collided and s >= s_start - 1e-9:
             return Attempt("start_in_collision", gtype, pre)
         if not collided:
             return Attempt("no_contact_on_approach", gtype, pre)
-        s += rng.uniform(0.0, 0.0015)
+        pose = pl.hand_to_object(s + rng.uniform(0.0, 0.0015))
     else:
         s, why = placement.insert(skin, pre, pl, sdf, s_start, rng.uniform(*gtype.standoff))
         if why:
             return Attempt(why, gtype, pre)
-    pose = pl.hand_to_object(s)
-    if wrap_thumb:
-        pre = placement.clear_thumb(skin, pre, pose, sdf)
-        if pre is None:
-            return Attempt("thumb_blocked", gtype)
+        pose = pl.hand_to_object(s)
     angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
                                       **_chain(gtype))
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
