@@ -160,6 +160,22 @@ def test_power_grasp_on_a_can_holds():
     assert grasp_from_dict(json.loads(json.dumps(g.to_dict()))).to_dict() == g.to_dict()
 
 
+def test_large_diameter_grasp_of_a_heavy_bottle_holds():
+    # Feix #1 on a 1.2 kg wine bottle: the palmar-abducted thumb wraps the wrist side of the
+    # section opposite the fingers. With the session-5 flat thumb along the axis no
+    # large-diameter grasp of a bottle held (all contacts within ~130 deg round the axis).
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    bottle = _object("wine_bottle", 0)
+    test = hold_test(bottle)
+    assert test.mass_kg > 1.0
+    g = synthesize_grasp("f01", "right", bottle, np.random.default_rng([0, 3]), type_probs={"large_diameter": 1.0},
+                         physics=test, max_attempts=8)
+    p = g.physics
+    assert p["holds"] and p["epsilon"] > 0 and len(p["per_direction"]) == 6
+    assert "thumb" in g.fingers_in_contact and g.max_penetration_mm <= 2.0
+
+
 def test_fingers_opened_away_from_a_ball_do_not_hold():
     from hopgen.grasp import synthesize_grasp
     from hopgen.hand import kinematics as kin
