@@ -164,8 +164,12 @@ def hand_references(skin, angles, gtype):
     return palm_centre, pinch_centre, pinch_axis, tip_centre
 
 
-def sample_placement(gtype, frame, category, skin, angles, rng):
-    """Random placement of a grasp type around an object (see module docstring)."""
+def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
+    """Random placement of a grasp type around an object (see module docstring).
+
+    hold_near: optional (point (3,), reach m): wraps place the palm at most `reach` along the
+    long axis from that point (a heavy object held near its centre of mass) where the object's
+    length allows; None or a reach beyond the object's ends draws as without it."""
     ax, ext = frame.axes, frame.extents
     palm_c, pinch_c, pinch_ax, tip_c = hand_references(skin, angles, gtype)
     thumb_side = np.array([1.0 if skin.side == "right" else -1.0, 0.0, 0.0])  # hand x toward the thumb
@@ -178,7 +182,13 @@ def sample_placement(gtype, frame, category, skin, angles, rng):
         x_o = _rot_about(d, obl + rng.uniform(-0.25, 0.25)) @ long_axis
         rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
         room = max(0.0, 0.5 * ext[0] - 0.045)
-        target = frame.centre + rng.uniform(-room, room) * long_axis
+        lo, hi = -room, room
+        if hold_near is not None:
+            c = float((np.asarray(hold_near[0]) - frame.centre) @ long_axis)
+            lo, hi = max(lo, c - hold_near[1]), min(hi, c + hold_near[1])
+            if lo > hi:
+                lo = hi = float(np.clip(c, -room, room))
+        target = frame.centre + rng.uniform(lo, hi) * long_axis
         return Placement(rot, target, d, palm_c)
     if gtype.approach == "any":
         d = _unit(rng.normal(size=3))

@@ -208,7 +208,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     for attempt in range(1, max_attempts + 1):
         probs_now = feedback.probs if feedback else probs
         gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs_now)]
-        att = _attempt(model, gtype, frame, category, sdf, rng, s_start)
+        att = _attempt(model, gtype, frame, category, sdf, rng, s_start, feedback.hold_near if feedback else None)
         if att.reason is not None:
             reasons[att.reason] += 1
             continue
@@ -241,6 +241,11 @@ FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much l
 # costs ~0.05 s CPU, a hold test 0.5-7 s, and most objects that end without a held grasp ran
 # out of attempts while other placements or types (power_sphere on a jar) were still untried.
 PHYSICS_RETRY_FACTOR = 2
+# Wraps of a heavy long object (a 1.3 kg wine bottle) held far from its centre of mass tip in
+# the hand (a 5 degree tilt moves the end of a 33 cm bottle by 14 mm): with the hold test,
+# wraps place the palm within HOLD_TORQUE_NM / (m g) of the centre of mass along the axis
+# (23 mm for 1.34 kg; the whole length of a can or a glass).
+HOLD_TORQUE_NM = 0.3
 
 
 class _PhysicsFeedback:
@@ -249,6 +254,9 @@ class _PhysicsFeedback:
     def __init__(self, physics, probs):
         self.physics = physics
         self.probs = dict(probs)
+        com = getattr(physics, "com", None)
+        self.hold_near = None if com is None else (np.asarray(com, dtype=np.float64),
+                                                   HOLD_TORQUE_NM / (max(physics.mass_kg, 1e-6) * 9.81))
         if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
             self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
                           for k, p in self.probs.items()}
@@ -393,8 +401,8 @@ def _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng):
     return None, pre, "thumb_blocked"
 
 
-def _attempt(model, gtype, frame, category, sdf, rng, s_start):
-    """One try at a grasp of type `gtype` -> Attempt."""
+def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
+    """One try at a grasp of type `gtype` -> Attempt (hold_near: see placement.sample_placement)."""
     skin = model.skin
     pre = placement.preshape_angles(gtype, rng, taxonomy.object_width(category, frame.extents))
     idle = [f for f in range(1, 5) if f not in gtype.fingers]
@@ -403,7 +411,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
         dofs, _ = closing.finger_chain(f)
         caps[f] = float(pre[dofs[0]])
         pre[list(dofs)] = 0.0
-    pl = placement.sample_placement(gtype, frame, category, skin, pre, rng)
+    pl = placement.sample_placement(gtype, frame, category, skin, pre, rng, hold_near)
     if gtype.thumb_abduction is not None:
         pose, pre, why = _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng)
         if why:
