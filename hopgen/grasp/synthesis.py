@@ -200,7 +200,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame.extents, type_probs)
-    feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
+    feedback = _PhysicsFeedback(physics, probs, category) if physics is not None else None
     if physics is not None:  # a failed hold test is retried with other approaches (see PHYSICS_RETRY_FACTOR)
         max_attempts *= PHYSICS_RETRY_FACTOR
     s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
@@ -243,19 +243,20 @@ FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much l
 PHYSICS_RETRY_FACTOR = 2
 # Wraps of a heavy long object (a 1.3 kg wine bottle) held far from its centre of mass tip in
 # the hand (a 5 degree tilt moves the end of a 33 cm bottle by 14 mm): with the hold test,
-# wraps place the palm within HOLD_TORQUE_NM / (m g) of the centre of mass along the axis
-# (23 mm for 1.34 kg; the whole length of a can or a glass).
+# wraps of cylinders place the palm within HOLD_TORQUE_NM / (m g) of the centre of mass along
+# the axis (23 mm for 1.34 kg; the whole length of a can or a glass).
 HOLD_TORQUE_NM = 0.3
 
 
 class _PhysicsFeedback:
     """Type probabilities adapted to the object's mass and to the hold tests seen so far."""
 
-    def __init__(self, physics, probs):
+    def __init__(self, physics, probs, category):
         self.physics = physics
         self.probs = dict(probs)
         com = getattr(physics, "com", None)
-        self.hold_near = None if com is None else (np.asarray(com, dtype=np.float64),
+        # (Measured on cylinders; other categories keep their wrap placement.)
+        self.hold_near = None if com is None or category != "cylindrical" else (np.asarray(com, dtype=np.float64),
                                                    HOLD_TORQUE_NM / (max(physics.mass_kg, 1e-6) * 9.81))
         if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
             self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
