@@ -386,3 +386,23 @@ def test_large_diameter_thumb_wraps_the_other_side_of_the_section(name, side, mo
     monkeypatch.setitem(TAXONOMY, "large_diameter", dataclasses.replace(
         TAXONOMY["large_diameter"], thumb_abduction=None, thumb_rates=None, thumb_opposition=0.1, palm_y=0.8))
     assert _wraps(name, side) == 0
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_mug_wraps_go_round_its_body_axis_not_through_its_handle(seed):
+    # A mug's longest principal axis runs through its handle (and diagonally for a tall mug):
+    # cylindrical objects take the axis their surface normals meet (placement.revolution_axis).
+    from hopgen.grasp import placement
+    from hopgen.core.graspable import normalise_for_grasp
+    mug = build_object(sample_object_params("mug", np.random.default_rng([seed, 14])))
+    v = np.asarray(mug.vertices)
+    assert abs(normalise_for_grasp(v, mug.faces).axes[0][2]) < 0.9  # the principal axis is off the body's
+    f = placement.object_frame(mug)
+    assert abs(f.axes[0][2]) > 0.999  # the mug is built upright: its body's axis is z
+    body = v[(v[:, 0] < v[:, 0].min() + 0.02)]  # the side facing away from the handle
+    radius = 0.5 * np.ptp(v[:, 1])
+    assert f.centre[0] == pytest.approx(body[:, 0].min() + radius, abs=1e-3)  # on the axis, not the bbox centre
+    can = build_object(sample_object_params("can", np.random.default_rng(seed)))
+    u, c, rms = placement.revolution_axis(can.vertices, can.faces)
+    assert abs(u[2]) > 0.9999 and np.linalg.norm(c[:2]) < 1e-4 and rms < 1e-3
+    assert np.allclose(placement.object_frame(can).axes, normalise_for_grasp(can.vertices, can.faces).axes)

@@ -85,11 +85,64 @@ def object_frame(geom):
         return cached
     g = normalise_for_grasp(geom.vertices, geom.faces)
     frame = ObjectFrame(g.centre, g.axes, g.extents)
+    if getattr(geom, "category", None) == "cylindrical":
+        frame = body_axis_frame(geom.vertices, geom.faces, frame)
     try:
         geom._hopgen_grasp_frame = frame
     except (AttributeError, TypeError):
         pass
     return frame
+
+
+def revolution_axis(vertices, faces, rounds=8):
+    """Axis of a body of revolution fitted to a mesh: (unit direction (3,), point (3,), rms
+    residual). Every surface normal line of such a body meets its axis: with the face normals
+    n at the face centres p, the axis (u, m = c x u) minimises sum w (u . (p x n) + n . m)^2
+    over |u| = 1 (linear in the line's Pluecker coordinates); faces that do not fit (a mug's
+    handle) are weighted down, iteratively (Cauchy weights at the median residual)."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    tri = v[f]
+    centre = v.mean(axis=0)
+    p = tri.mean(axis=1) - centre
+    n = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    area = np.linalg.norm(n, axis=1)
+    ok = area > 1e-14
+    p, n, area = p[ok], n[ok] / area[ok, None], area[ok]
+    a = np.concatenate([np.cross(p, n), n], axis=1)  # (F, 6): residual = a @ (u, m)
+    w = area / area.sum()
+    for _ in range(rounds):
+        mm = (a * w[:, None]).T @ a
+        schur = mm[:3, :3] - mm[:3, 3:] @ np.linalg.solve(mm[3:, 3:], mm[3:, :3])
+        u = np.linalg.eigh(schur)[1][:, 0]
+        m = -np.linalg.solve(mm[3:, 3:], mm[3:, :3] @ u)
+        r = a @ np.concatenate([u, m])
+        sigma = max(float(np.median(np.abs(r))), 1e-6)
+        w = area / (1.0 + (r / sigma) ** 2)
+        w /= w.sum()
+    rms = float(np.sqrt(np.sum(w * r * r)))
+    return u, centre + np.cross(u, m), rms
+
+
+BODY_AXIS_MIN_DEG = 20.0  # the fitted axis replaces the principal long axis beyond this angle
+
+
+def body_axis_frame(vertices, faces, frame):
+    """A cylindrical object's frame with axes[0] along its body's axis of revolution where the
+    principal long axis is far from it (a mug: body + handle is its longest extent, and the
+    principal axes of a tall mug run diagonally); otherwise `frame` unchanged."""
+    u, c, _ = revolution_axis(vertices, faces)
+    if abs(float(u @ frame.axes[0])) > np.cos(np.radians(BODY_AXIS_MIN_DEG)):
+        return frame
+    v = np.asarray(vertices, dtype=np.float64)
+    q = v - c - np.outer((v - c) @ u, u)
+    w, vec = np.linalg.eigh(q.T @ q)
+    a1 = vec[:, 2] - u * (vec[:, 2] @ u)
+    a1 /= np.linalg.norm(a1)
+    axes = np.stack([u, a1, np.cross(u, a1)])
+    proj = (v - c) @ axes.T
+    lo, hi = proj.min(axis=0), proj.max(axis=0)
+    return ObjectFrame(c + u * 0.5 * (lo[0] + hi[0]), axes, hi - lo)
 
 
 @dataclass
