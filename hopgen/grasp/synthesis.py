@@ -195,15 +195,13 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
         raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
     graspable.check_graspable(name, object_geom.vertices, object_geom.faces)
     model = hand_model(subject, side)
-    exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
-    v = np.asarray(object_geom.vertices)
-    sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
+    sdf = object_sdf(object_geom)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame, type_probs)
     feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
     if physics is not None:  # a failed hold test is retried with other approaches (see PHYSICS_RETRY_FACTOR)
         max_attempts *= PHYSICS_RETRY_FACTOR
-    s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
+    s_start = approach_start(frame)
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
         probs_now = feedback.probs if feedback else probs
@@ -217,6 +215,19 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
             return grasp
         reasons[why] += 1
     raise GraspFailedError(name, reasons, max_attempts)
+
+
+def object_sdf(object_geom):
+    """The signed distance synthesis measures against: exact within SDF_CAP of the surface,
+    bounded by the object's box farther out."""
+    exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
+    v = np.asarray(object_geom.vertices)
+    return meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
+
+
+def approach_start(frame):
+    """Distance s along the placement line where every approach starts (clear of the object)."""
+    return 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
 
 
 def _grasp_of(model, att, name, category, attempt, reasons, angles=None, q=None, pose=None):
