@@ -337,6 +337,14 @@ def test_quick_benchmark_reports_what_it_measured(tmp_path):
     assert rep["machine"]["start"]["cpu_count"] >= 1 and len(rep["machine"]["end"]["loadavg_1_5_15"]) == 3
     again = bench_grasp.run(None, quick=True, progress=False, sides=("right",))
     assert again["grasps_sha256"] == rep["grasps_sha256"]  # deterministic
+    # A physics run's summary goes into the geometric report; a geometric run cannot be attached.
+    phys = dict(rep, config=dict(rep["config"], physics=True), per_grasp_type={}, cases=[])
+    (tmp_path / "physics.json").write_text(json.dumps(phys))
+    merged = bench_grasp.attach(str(tmp_path / "physics.json"), str(out), "how it was run")
+    assert merged["physics"]["overall"] == rep["overall"] and merged["physics"]["note"] == "how it was run"
+    assert json.loads(out.read_text())["physics"]["source"] == "physics.json"
+    with pytest.raises(ValueError, match="not a physics run"):
+        bench_grasp.attach(str(out.with_name("grasp.json")), str(out), "")
 
 
 # ------------------------------------------------------------------ squeeze (hold-test feedback)
