@@ -71,11 +71,40 @@ def preshape_angles(gtype, rng, width=0.05):
 
 @dataclass
 class ObjectFrame:
-    """Object centre (3,), principal axes (3, 3 rows, longest first) and extents (3,)."""
+    """Object centre (3,), principal axes (3, 3 rows, longest first), extents (3,) and the
+    median width of its sections across the long axis (m; a spoon's handle, not its bowl)."""
 
     centre: np.ndarray
     axes: np.ndarray
     extents: np.ndarray
+    section_width: float = None
+
+
+SECTION_BINS = 12  # slices along the long axis for ObjectFrame.section_width
+SECTION_SAMPLES = 4096  # surface points (area-weighted) the slices are measured on
+
+
+def section_width(vertices, faces, axes):
+    """Median over slices along axes[0] of the extent along axes[1] (m) of a mesh whose
+    vertices (V, 3) are centred on its frame.
+
+    The slices are measured on area-weighted surface samples (a fixed Generator: the same
+    mesh always gives the same width), so sparse cap vertices do not count as thin slices.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    tri = v[np.asarray(faces, dtype=np.int64)]  # (F, 3, 3)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    rng = np.random.default_rng(0)
+    f = rng.choice(len(tri), size=SECTION_SAMPLES, p=area / area.sum())
+    u, w = rng.random((2, SECTION_SAMPLES))
+    flip = u + w > 1
+    u, w = np.where(flip, 1 - u, u), np.where(flip, 1 - w, w)
+    pts = tri[f, 0] + u[:, None] * (tri[f, 1] - tri[f, 0]) + w[:, None] * (tri[f, 2] - tri[f, 0])
+    local = pts @ np.asarray(axes).T
+    lo, hi = local[:, 0].min(), local[:, 0].max()
+    k = np.minimum(((local[:, 0] - lo) / max(hi - lo, 1e-9) * SECTION_BINS).astype(int), SECTION_BINS - 1)
+    widths = [np.ptp(local[k == b, 1]) for b in range(SECTION_BINS) if np.count_nonzero(k == b) >= 16]
+    return float(np.median(widths))
 
 
 def object_frame(geom):
@@ -84,7 +113,7 @@ def object_frame(geom):
     if cached is not None:
         return cached
     g = normalise_for_grasp(geom.vertices, geom.faces)
-    frame = ObjectFrame(g.centre, g.axes, g.extents)
+    frame = ObjectFrame(g.centre, g.axes, g.extents, section_width(g.vertices, g.faces, g.axes))
     if getattr(geom, "category", None) == "cylindrical":
         frame = body_axis_frame(geom.vertices, geom.faces, frame)
     try:
@@ -142,7 +171,7 @@ def body_axis_frame(vertices, faces, frame):
     axes = np.stack([u, a1, np.cross(u, a1)])
     proj = (v - c) @ axes.T
     lo, hi = proj.min(axis=0), proj.max(axis=0)
-    return ObjectFrame(c + u * 0.5 * (lo[0] + hi[0]), axes, hi - lo)
+    return ObjectFrame(c + u * 0.5 * (lo[0] + hi[0]), axes, hi - lo, section_width(v - c, faces, axes))
 
 
 @dataclass
@@ -363,15 +392,18 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE, ma
 THUMB_CLEAR_STEPS = tuple((da, df) for da in (0.0, -8.0, -16.0, -24.0) for df in (0.0, -10.0, -20.0))
 
 
-def clear_thumb(skin, angles, pose, sdf, clearance=CLEARANCE):
-    """A thumb-wrap pre-shape whose thumb skin is clear of the object at `pose` (4, 4): the
-    first of THUMB_CLEAR_STEPS applied to `angles` (the approach ran without the thumb), or
-    None when none is clear. Returns new angles (NUM_DOF,)."""
+def clear_thumb(skin, angles, pose, sdf, direction, reach, clearance=CLEARANCE):
+    """A thumb-wrap pre-shape whose thumb skin stays clear of the object all along the
+    approach to `pose` (4, 4): the hand moved along unit `direction` (object frame) and the
+    thumb is checked from `reach` (m) back to the pose (the open hand of an episode travels that
+    path). The first of THUMB_CLEAR_STEPS applied to `angles` (the approach ran without the
+    thumb), or None when none is clear. Returns new angles (NUM_DOF,)."""
     d = kin.DOF_INDEX
     thumb = skin.finger == 0
     rest = skin.rest[thumb]
     bones = skin.bone[thumb]
     rot, trans = pose[:3, :3], pose[:3, 3]
+    back = np.arange(0.0, reach + APPROACH_STEP, 0.5 * APPROACH_STEP)[:, None, None] * np.asarray(direction)
     for da, df in THUMB_CLEAR_STEPS:
         a = np.array(angles, dtype=np.float64)
         a[d["thumb_cmc_abd"]] += np.radians(da)
@@ -380,6 +412,7 @@ def clear_thumb(skin, angles, pose, sdf, clearance=CLEARANCE):
         _, tr = kin.forward_kinematics(skin.shape, a, skin.side)
         t = tr[bones]
         p = np.einsum("pij,pj->pi", t[:, :3, :3], rest) + t[:, :3, 3]
-        if sdf(p @ rot.T + trans).min() > clearance:
+        p = p @ rot.T + trans
+        if sdf(p).min() > clearance and sdf((p[None] - back).reshape(-1, 3)).min() > clearance:
             return a
     return None
