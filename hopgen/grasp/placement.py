@@ -19,6 +19,7 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 # Bound on how fast object distance functions change per metre moved: 1 for exact distances;
 # the approximate SDFs of star-shaped bodies (f / |grad f|) stay below this.
 SDF_LIPSCHITZ = 2.0
+LONG_EDGE_SHARE = 0.75  # cubical pinches with 3+ fingers: this share approaches a long edge
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -208,6 +209,10 @@ def sample_placement(gtype, frame, category, skin, angles, rng):
     if category == "cubical":
         p = ax[2] * (1.0 if rng.random() < 0.5 else -1.0)
         th = rng.uniform(0, 2 * np.pi)
+        if len(gtype.fingers) > 2 and rng.random() < LONG_EDGE_SHARE:
+            # Several fingers side by side along the edge: mostly onto a long edge (a phone held
+            # across its width), where the row of finger pads fits.
+            th = np.sign(np.sin(th)) * 0.5 * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
     elif category in ("slender", "cylindrical"):
         phi = rng.uniform(0, 2 * np.pi)

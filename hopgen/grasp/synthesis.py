@@ -371,7 +371,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start):
             return Attempt("start_in_collision", gtype, pre)
         if not collided:
             return Attempt("no_contact_on_approach", gtype, pre)
-        s += rng.uniform(*gtype.palm_offset)
+        s += rng.uniform(0.0, 0.0015)
     else:
         s, why = placement.insert(skin, pre, pl, sdf, s_start, rng.uniform(*gtype.standoff))
         if why:

@@ -47,9 +47,6 @@ class GraspType:
     finger_rates: tuple = (1.0, 1.0, 2.0 / 3.0)
     # Precision grasps: how far (m) the point between the pads goes past the object's outline.
     standoff: tuple = (0.008, 0.02)
-    # Palm grasps: how far (m) the hand stops from where its skin first touches on the approach
-    # (> 0: backed off; < 0: pressed on, the palm's skin squeezed within the 2 mm bound).
-    palm_offset: tuple = (0.0, 0.0015)
     notes: str = ""
     tags: tuple = field(default=())
 
