@@ -195,6 +195,19 @@ def test_power_grasp_on_a_can_holds():
     assert grasp_from_dict(json.loads(json.dumps(g.to_dict()))).to_dict() == g.to_dict()
 
 
+def test_pinch_of_a_phone_across_its_width_holds():
+    # Left hand of f01, the benchmark's phone of seed 2: before the 4-finger pinch was centred in
+    # the gap between the thumb and the index pads, all 48 attempts of this case failed
+    # (pads_blocked most often); now a pinch across the phone holds.
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    phone = _object("phone", [2, 22])
+    g = synthesize_grasp("f01", "left", phone, np.random.default_rng([2, 0, 0, 22]), physics=hold_test(phone))
+    assert g.type in ("prismatic_4_finger", "prismatic_2_finger", "tripod", "lateral_pinch", "palmar")
+    assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
+    assert "thumb" in g.fingers_in_contact and len(g.fingers_in_contact) >= 2
+
+
 def test_fingers_opened_away_from_a_ball_do_not_hold():
     from hopgen.grasp import synthesize_grasp
     from hopgen.hand import kinematics as kin
