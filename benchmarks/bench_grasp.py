@@ -246,6 +246,19 @@ def merge(paths, out_path):
     return report
 
 
+def attach(physics_path, out_path, note):
+    """Copy a physics run's summary (overall, per category/type/object) into the geometric
+    report at out_path as its `physics` entry (README reads both from grasp.json)."""
+    phys = json.load(open(physics_path))
+    if not phys.get("config", {}).get("physics"):
+        raise ValueError(f"{physics_path}: not a physics run (config.physics is not true)")
+    report = json.load(open(out_path))
+    report["physics"] = {"note": note, "source": os.path.basename(physics_path), "config": phys["config"],
+                         **{k: phys[k] for k in ("overall", "per_category", "per_grasp_type", "per_object")}}
+    atomic_write_json(out_path, report, indent=1)
+    return report
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="JSON report path (written atomically)")
@@ -258,7 +271,13 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="4 objects x 2 subjects (smoke test)")
     ap.add_argument("--physics", action="store_true", help="add the MuJoCo hold test (needs the physics extra)")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="merge physics reports of disjoint runs into --out")
+    ap.add_argument("--attach", metavar="JSON", help="put this physics report's summary into the report --out")
+    ap.add_argument("--note", default="", help="with --attach: how the physics run was made")
     a = ap.parse_args(argv)
+    if a.attach:
+        rep = attach(a.attach, a.out, a.note)
+        print(json.dumps({k: rep["physics"]["overall"].get(k) for k in ("grasps", "physics_hold_rate")}))
+        return 0
     if a.merge:
         rep = merge(a.merge, a.out)
         print(json.dumps({k: rep["overall"].get(k) for k in ("grasps", "physics_hold_rate")}))

@@ -167,8 +167,10 @@ def test_procedural_objects_are_grasped(name, side):
     geom = build_object(sample_object_params(name, np.random.default_rng(3)))
     g = synthesize_grasp(SUBJECT, side, geom, np.random.default_rng([7, 1]))
     _check_grasp(g, mg.object_distance_fn(geom))
+    from hopgen.grasp.placement import object_frame
+    frame = object_frame(geom)
     assert g.category == geom.category and g.type in type_probs_for(
-        geom.category, graspable.normalise_for_grasp(geom.vertices, geom.faces).extents)
+        geom.category, frame.extents, section_width=frame.section_width)
 
 
 def test_four_finger_pinches_of_a_phone_reach_past_its_edge():
@@ -356,3 +358,63 @@ def test_quick_benchmark_reports_what_it_measured(tmp_path):
     assert rep["machine"]["start"]["cpu_count"] >= 1 and len(rep["machine"]["end"]["loadavg_1_5_15"]) == 3
     again = bench_grasp.run(None, quick=True, progress=False, sides=("right",))
     assert again["grasps_sha256"] == rep["grasps_sha256"]  # deterministic
+    # A physics run's summary goes into the geometric report; a geometric run cannot be attached.
+    phys = dict(rep, config=dict(rep["config"], physics=True), per_grasp_type={}, cases=[])
+    (tmp_path / "physics.json").write_text(json.dumps(phys))
+    merged = bench_grasp.attach(str(tmp_path / "physics.json"), str(out), "how it was run")
+    assert merged["physics"]["overall"] == rep["overall"] and merged["physics"]["note"] == "how it was run"
+    assert json.loads(out.read_text())["physics"]["source"] == "physics.json"
+    with pytest.raises(ValueError, match="not a physics run"):
+        bench_grasp.attach(str(out.with_name("grasp.json")), str(out), "")
+
+
+# ------------------------------------------------------------------ squeeze (hold-test feedback)
+
+
+def _bench_object(name, seed=0):
+    """The object `hopgen bench grasp` builds for `name` at `seed`."""
+    from hopgen.objects import list_object_types
+    order = sorted(dict(list_object_types()))
+    return build_object(sample_object_params(name, np.random.default_rng([seed, order.index(name)])))
+
+
+def test_slender_objects_also_fit_the_types_of_their_handle():
+    from hopgen.grasp import placement
+    spoon = _bench_object("spoon")
+    frame = placement.object_frame(spoon)
+    # 3.6 cm across the bowl, held by a handle about 1 cm wide.
+    assert frame.extents[1] > 0.035 and 0.008 < frame.section_width < 0.02
+    assert "small_diameter" not in type_probs_for("slender", frame.extents)
+    assert {"small_diameter", "writing_tripod"} <= set(
+        type_probs_for("slender", frame.extents, section_width=frame.section_width))
+    # A screwdriver keeps its handle's fist grasp; other categories ignore the section.
+    screwdriver = placement.object_frame(_bench_object("screwdriver"))
+    assert "small_diameter" in type_probs_for("slender", screwdriver.extents,
+                                              section_width=screwdriver.section_width)
+    ext = np.array([0.12, 0.066, 0.066])
+    assert type_probs_for("cylindrical", ext, section_width=0.01) == type_probs_for("cylindrical", ext)
+
+
+def test_squeeze_keeps_fingers_that_find_no_deeper_contact():
+    # Pads of a spoon-handle pinch already press ~0.9 mm deep; the squeeze's coarse sweep found
+    # no deeper contact and used to swing thumb and index on past the thin handle to their joint
+    # limits, so no pinch of the spoon ever reached the hold test.
+    from hopgen.grasp import placement, synthesis
+    spoon = _bench_object("spoon")
+    model, sdf, frame = hand_model("f01", "right"), synthesis.object_sdf(spoon), placement.object_frame(spoon)
+    rng = np.random.default_rng(0)
+    squeezed = 0
+    for _ in range(60):
+        att = synthesis._attempt(model, TAXONOMY["prismatic_2_finger"], frame, "slender", sdf, rng,
+                                 synthesis.approach_start(frame))
+        if att.reason is not None:
+            continue
+        sq = synthesis._squeeze(model, att, sdf, synthesis.SQUEEZE_MM[0])
+        assert sq is not None, att.quality.contacts
+        angles, q, pose = sq
+        assert {"thumb", "index"} <= set(q.fingers_in_contact)
+        assert q.max_penetration_mm <= 2.0 - synthesis.SQUEEZE_HEADROOM_MM and kin.within_limits(angles)
+        squeezed += 1
+        if squeezed == 2:
+            break
+    assert squeezed == 2

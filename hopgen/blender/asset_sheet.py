@@ -255,7 +255,8 @@ def _grasp_cases(manifest, opts):
     table, geoms = {}, {}
     for o in manifest.objects:
         geoms[o.name] = _object_geometry(manifest, o, opts)
-        table[o.name] = type_probs_for(o.category, object_frame(geoms[o.name]).extents)
+        frame = object_frame(geoms[o.name])
+        table[o.name] = type_probs_for(o.category, frame.extents, section_width=frame.section_width)
     subjects = [a.name for a in manifest.avatars if a.kind == "procedural"]
     per_cat = opts.grasps_per_category if opts.limit is None else min(opts.grasps_per_category, int(opts.limit))
     return sheet.grasp_cases(objects, subjects, table, per_category=per_cat, seed=opts.seed), geoms

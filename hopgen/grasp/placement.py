@@ -65,11 +65,40 @@ def preshape_angles(gtype, rng, width=0.05):
 
 @dataclass
 class ObjectFrame:
-    """Object centre (3,), principal axes (3, 3 rows, longest first) and extents (3,)."""
+    """Object centre (3,), principal axes (3, 3 rows, longest first), extents (3,) and the
+    median width of its sections across the long axis (m; a spoon's handle, not its bowl)."""
 
     centre: np.ndarray
     axes: np.ndarray
     extents: np.ndarray
+    section_width: float = None
+
+
+SECTION_BINS = 12  # slices along the long axis for ObjectFrame.section_width
+SECTION_SAMPLES = 4096  # surface points (area-weighted) the slices are measured on
+
+
+def section_width(vertices, faces, axes):
+    """Median over slices along axes[0] of the extent along axes[1] (m) of a mesh whose
+    vertices (V, 3) are centred on its frame.
+
+    The slices are measured on area-weighted surface samples (a fixed Generator: the same
+    mesh always gives the same width), so sparse cap vertices do not count as thin slices.
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    tri = v[np.asarray(faces, dtype=np.int64)]  # (F, 3, 3)
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    rng = np.random.default_rng(0)
+    f = rng.choice(len(tri), size=SECTION_SAMPLES, p=area / area.sum())
+    u, w = rng.random((2, SECTION_SAMPLES))
+    flip = u + w > 1
+    u, w = np.where(flip, 1 - u, u), np.where(flip, 1 - w, w)
+    pts = tri[f, 0] + u[:, None] * (tri[f, 1] - tri[f, 0]) + w[:, None] * (tri[f, 2] - tri[f, 0])
+    local = pts @ np.asarray(axes).T
+    lo, hi = local[:, 0].min(), local[:, 0].max()
+    k = np.minimum(((local[:, 0] - lo) / max(hi - lo, 1e-9) * SECTION_BINS).astype(int), SECTION_BINS - 1)
+    widths = [np.ptp(local[k == b, 1]) for b in range(SECTION_BINS) if np.count_nonzero(k == b) >= 16]
+    return float(np.median(widths))
 
 
 def object_frame(geom):
@@ -78,7 +107,7 @@ def object_frame(geom):
     if cached is not None:
         return cached
     g = normalise_for_grasp(geom.vertices, geom.faces)
-    frame = ObjectFrame(g.centre, g.axes, g.extents)
+    frame = ObjectFrame(g.centre, g.axes, g.extents, section_width(g.vertices, g.faces, g.axes))
     try:
         geom._hopgen_grasp_frame = frame
     except (AttributeError, TypeError):

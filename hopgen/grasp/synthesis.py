@@ -165,10 +165,10 @@ def _mesh_vertex_labels(mesh):
 # ------------------------------------------------------------------ synthesis
 
 
-def _resolve_probs(category, extents, type_probs):
+def _resolve_probs(category, frame, type_probs):
     if type_probs and all(k in taxonomy.TAXONOMY for k in type_probs):
-        return taxonomy.type_probs_for(category, extents, {category: type_probs})
-    return taxonomy.type_probs_for(category, extents, type_probs)
+        type_probs = {category: type_probs}
+    return taxonomy.type_probs_for(category, frame.extents, type_probs, frame.section_width)
 
 
 def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attempts=DEFAULT_MAX_ATTEMPTS,
@@ -195,15 +195,13 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
         raise ValueError(f"object {name!r}: category must be one of {CATEGORIES}, got {category!r}")
     graspable.check_graspable(name, object_geom.vertices, object_geom.faces)
     model = hand_model(subject, side)
-    exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
-    v = np.asarray(object_geom.vertices)
-    sdf = meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
+    sdf = object_sdf(object_geom)
     frame = placement.object_frame(object_geom)
-    probs = _resolve_probs(category, frame.extents, type_probs)
+    probs = _resolve_probs(category, frame, type_probs)
     feedback = _PhysicsFeedback(physics, probs) if physics is not None else None
     if physics is not None:  # a failed hold test is retried with other approaches (see PHYSICS_RETRY_FACTOR)
         max_attempts *= PHYSICS_RETRY_FACTOR
-    s_start = 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
+    s_start = approach_start(frame)
     reasons = Counter()
     for attempt in range(1, max_attempts + 1):
         probs_now = feedback.probs if feedback else probs
@@ -219,10 +217,24 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     raise GraspFailedError(name, reasons, max_attempts)
 
 
-def _grasp_of(model, att, name, category, attempt, reasons, angles=None, q=None):
+def object_sdf(object_geom):
+    """The signed distance synthesis measures against: exact within SDF_CAP of the surface,
+    bounded by the object's box farther out."""
+    exact_sdf = meshgeom.object_distance_fn(object_geom, max_dist=SDF_CAP)
+    v = np.asarray(object_geom.vertices)
+    return meshgeom.box_bounded_sdf(exact_sdf, v.min(axis=0), v.max(axis=0), margin=0.005)
+
+
+def approach_start(frame):
+    """Distance s along the placement line where every approach starts (clear of the object)."""
+    return 0.5 * float(np.linalg.norm(frame.extents)) + APPROACH_MARGIN
+
+
+def _grasp_of(model, att, name, category, attempt, reasons, angles=None, q=None, pose=None):
     q = att.quality if q is None else q
     return Grasp(att.gtype.name, model.subject_id, model.side, name, category,
-                 att.angles if angles is None else angles, att.preshape, att.pose, att.direction, q.contacts,
+                 att.angles if angles is None else angles, att.preshape, att.pose if pose is None else pose,
+                 att.direction, q.contacts,
                  q.fingers_in_contact, q.palm_contact, q.max_penetration_mm, q.thumb_opposition, q.held, q.score,
                  attempt, dict(reasons))
 
@@ -234,6 +246,8 @@ def _grasp_of(model, att, name, category, attempt, reasons, angles=None, q=None)
 # synthesis bound score.MAX_PENETRATION, measured on the true skin.
 SQUEEZE_MM = (0.9, 1.6)
 SQUEEZE_HEADROOM_MM = 0.1  # the squeezed skin stays this far inside the penetration bound
+SQUEEZE_RETREATS = 2  # times the hand may back off when its palm, not a finger, leaves the bound
+SQUEEZE_RETREAT_EXTRA_MM = 0.1  # backed off this much beyond the palm's excess
 HEAVY_KG = 0.3  # objects above this start with precision grasps drawn PRECISION_WEIGHT as often
 PRECISION_WEIGHT = 0.25
 FAILED_TYPE_WEIGHT = 0.4  # a type whose grasp did not hold is drawn this much less often
@@ -265,20 +279,43 @@ class _PhysicsFeedback:
 
 
 def _squeeze(model, att, sdf, depth_mm):
-    """(angles, Quality) with the grasping fingers pressed depth_mm into the object, or None
-    when that leaves the penetration bound or breaks the grasp's acceptance."""
+    """(angles, Quality, pose) with the grasping fingers pressed depth_mm into the object, or
+    None when that leaves the penetration bound or breaks the grasp's acceptance.
+
+    Closing the fingers further also drags the palm skin near the knuckles (its vertices are
+    blended with the proximal phalanges) deeper into the object: a cupped ball or a wrapped
+    can ended 1.96-2.13 mm deep at the palm with the fingers at their squeeze depth. When the
+    palm is what leaves the bound, the hand is backed off along its approach line by the
+    excess and the fingers close again from there (up to SQUEEZE_RETREATS times), as a hand
+    settles into a grip instead of pushing its palm through the object.
+    """
     gtype = att.gtype
     fingers = list(gtype.fingers)
-    angles, _ = closing.close_fingers(model.skin, att.angles, att.pose, sdf, fingers, gap=-depth_mm / 1000.0,
-                                      thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
-    pts, labels = model.verify_points(angles, att.pose)
-    d = sdf(pts)
-    q = score.measure(pts, labels, sdf, d)
-    if q.max_penetration_mm > score.MAX_PENETRATION * 1000.0 - SQUEEZE_HEADROOM_MM:
-        return None
+    bound_mm = score.MAX_PENETRATION * 1000.0 - SQUEEZE_HEADROOM_MM
+    pose = att.pose
+    for retreat in range(SQUEEZE_RETREATS + 1):
+        angles, touched = closing.close_fingers(model.skin, att.angles, pose, sdf, fingers, gap=-depth_mm / 1000.0,
+                                                thumb_drive=gtype.thumb_drive, finger_rates=gtype.finger_rates)
+        for f in fingers:
+            if not touched[f]:
+                # The finger found no deeper contact: its pad already pressed about this deep
+                # and the sweep's coarse step carried it past a thin object (a spoon handle
+                # pinched at -0.87 mm swung on to its joint limits). It keeps its grasp pose.
+                dofs = list(closing.finger_chain(f, gtype.thumb_drive, gtype.finger_rates)[0])
+                angles[dofs] = att.angles[dofs]
+        pts, labels = model.verify_points(angles, pose)
+        d = sdf(pts)
+        q = score.measure(pts, labels, sdf, d)
+        excess_mm = q.max_penetration_mm - bound_mm
+        if excess_mm <= 0.0:
+            break
+        if retreat == SQUEEZE_RETREATS or labels[int(np.argmin(d))] != SEG_PALM:
+            return None  # a finger itself is too deep (or the palm still is): out of bounds
+        pose = pose.copy()
+        pose[:3, 3] -= (excess_mm + SQUEEZE_RETREAT_EXTRA_MM) / 1000.0 * att.direction
     if score.rejection_reason(q, gtype, kin.within_limits(angles)) is not None:
         return None
-    return angles, q
+    return angles, q, pose
 
 
 def _accept(model, att, name, category, attempt, reasons, sdf, physics, feedback):

@@ -170,15 +170,21 @@ def validate_type_probs(table, where="grasp.type_probs"):
     return out
 
 
-def type_probs_for(category, extents, overrides=None):
+def type_probs_for(category, extents, overrides=None, section_width=None):
     """Normalised {type: prob} for an object, overrides ({category: {type: prob}}) first.
 
     Types whose width range excludes the object are dropped (unless that would drop all).
+    A slender object also fits the types its typical section fits (section_width: the median
+    width of its slices across the long axis, placement.ObjectFrame): a spoon is 3.6 cm wide
+    at the bowl but held by its 1.2 cm handle, in a fist or a writing tripod.
     """
     table = validate_type_probs(overrides)[category] if overrides and category in overrides else \
         default_type_probs(category, extents)
-    w = object_width(category, extents)
-    fit = {k: p for k, p in table.items() if p > 0 and TAXONOMY[k].width_range[0] <= w <= TAXONOMY[k].width_range[1]}
+    widths = [object_width(category, extents)]
+    if category == "slender" and section_width is not None:
+        widths.append(float(section_width))
+    fit = {k: p for k, p in table.items()
+           if p > 0 and any(TAXONOMY[k].width_range[0] <= w <= TAXONOMY[k].width_range[1] for w in widths)}
     if not fit:
         fit = {k: p for k, p in table.items() if p > 0}
     total = sum(fit.values())
