@@ -243,7 +243,7 @@ def sample_placement(gtype, frame, category, skin, angles, rng):
         if len(gtype.fingers) > 2 and rng.random() < LONG_EDGE_SHARE:
             # Several fingers side by side along the edge: mostly onto a long edge (a phone held
             # across its width), where the row of finger pads fits.
-            th = np.sign(np.sin(th)) * 0.5 * np.pi + rng.uniform(-0.35, 0.35)
+            th = (0.5 if np.sin(th) >= 0 else -0.5) * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
     elif category in ("slender", "cylindrical"):
         phi = rng.uniform(0, 2 * np.pi)
