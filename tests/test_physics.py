@@ -134,6 +134,41 @@ def test_contact_normals_point_into_the_object_and_pieces_hug_a_mug():
         assert np.all(sdf(0.5 * (a + b)) < 0.01)  # no hull bridges the handle hole (2-3 cm)
 
 
+def _uncovered_share(geom, n=600):
+    """Share of random surface points of geom whose collision pieces (MuJoCo hulls, ray cast
+    from 5 mm outside along the inward normal) lie more than 1 mm inside the true surface."""
+    from hopgen.core import meshgeom
+    from hopgen.grasp.score import sdf_normals
+    from hopgen.physics import sim
+    pieces = sim.object_pieces(geom)
+    xml = ("<mujoco><asset>" + "".join(f'<mesh name="o{i}" vertex="{sim._fmt(p)}"/>' for i, (p, _) in enumerate(pieces))
+           + "</asset><worldbody><body>" + "".join(f'<geom type="mesh" mesh="o{i}"/>' for i in range(len(pieces)))
+           + "</body></worldbody></mujoco>")
+    m = mujoco.MjModel.from_xml_string(xml)
+    d = mujoco.MjData(m)
+    mujoco.mj_forward(m, d)
+    tri = np.asarray(geom.vertices)[np.asarray(geom.faces)]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    rng = np.random.default_rng(0)
+    pts = np.einsum("nk,nkd->nd", rng.dirichlet(np.ones(3), n), tri[rng.choice(len(tri), n, p=area / area.sum())])
+    sdf = meshgeom.object_distance_fn(geom, max_dist=0.01)
+    pts = pts[np.abs(sdf(pts)) < 2e-4]
+    gid = np.zeros(1, np.int32)
+    hits = [mujoco.mj_ray(m, d, p + 0.005 * nn, -nn, None, 1, -1, gid) for p, nn in zip(pts, sdf_normals(sdf, pts))]
+    return float(np.mean([h < 0 or h > 0.006 for h in hits]))
+
+
+def test_grid_samples_close_the_holes_in_a_cartons_pieces(monkeypatch):
+    # A milk carton's sides are two triangles each: cut into pieces from its vertices and face
+    # centres alone, the pieces' hulls miss the strip around each cut (a third of the surface);
+    # with surface_samples' grid (SAMPLE_SPACING) they cover it.
+    from hopgen.physics import sim
+    monkeypatch.setattr(sim, "SAMPLE_SPACING", None)
+    assert _uncovered_share(_object("milk_carton")) > 0.15
+    monkeypatch.setattr(sim, "SAMPLE_SPACING", 0.0025)
+    assert _uncovered_share(_object("milk_carton")) < 0.01
+
+
 @pytest.mark.slow
 def test_grip_shares_balance_opposed_pads():
     from hopgen.physics import sim
@@ -174,6 +209,19 @@ def test_large_diameter_grasp_of_a_heavy_bottle_holds():
     p = g.physics
     assert p["holds"] and p["epsilon"] > 0 and len(p["per_direction"]) == 6
     assert "thumb" in g.fingers_in_contact and g.max_penetration_mm <= 2.0
+
+
+def test_pinch_of_a_phone_across_its_width_holds():
+    # Left hand of f01, the benchmark's phone of seed 2: before the 4-finger pinch was centred in
+    # the gap between the thumb and the index pads, all 48 attempts of this case failed
+    # (pads_blocked most often); now a pinch across the phone holds.
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    phone = _object("phone", [2, 22])
+    g = synthesize_grasp("f01", "left", phone, np.random.default_rng([2, 0, 0, 22]), physics=hold_test(phone))
+    assert g.type in ("prismatic_4_finger", "prismatic_2_finger", "tripod", "lateral_pinch", "palmar")
+    assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
+    assert "thumb" in g.fingers_in_contact and len(g.fingers_in_contact) >= 2
 
 
 def test_power_sphere_on_a_tennis_ball_holds_with_the_palm_backed_off():

@@ -19,6 +19,8 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 # Bound on how fast object distance functions change per metre moved: 1 for exact distances;
 # the approximate SDFs of star-shaped bodies (f / |grad f|) stay below this.
 SDF_LIPSCHITZ = 2.0
+LONG_EDGE_SHARE = 0.75  # cubical pinches with 3+ fingers: this share approaches a long edge
+CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over the edge
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -182,6 +184,7 @@ class Placement:
     target: np.ndarray  # (3,) point the reference travels toward
     direction: np.ndarray  # (3,) unit approach direction (hand moves along it)
     ref: np.ndarray  # (3,) reference point in the hand frame
+    extra_depth: float = 0.0  # m a precision reference goes past the outline beyond the type's standoff
 
     def hand_to_object(self, s):
         """4x4 hand pose with the reference point at target - s * direction."""
@@ -227,7 +230,8 @@ def _finger_base_y(skin, angles, pts=None):
 
 def hand_references(skin, angles, gtype):
     """Hand-frame landmarks at a pose: palm centre (3,), pinch centre (3,), pinch axis (3,)
-    (from the finger pads toward the thumb pad) and tip centre (3,)."""
+    (from the finger pads toward the thumb pad), tip centre (3,) and {finger: distal pad
+    centre (3,)}."""
     _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
     pts = skin.pose(transforms)
     palm = pts[skin.finger == -1]
@@ -243,7 +247,16 @@ def hand_references(skin, angles, gtype):
     pinch_centre = 0.5 * (tips[0] + finger_tips)
     pinch_axis = _unit(tips[0] - finger_tips)
     tip_centre = np.mean([tips[f] for f in gtype.fingers], axis=0)
-    return palm_centre, pinch_centre, pinch_axis, tip_centre
+    return palm_centre, pinch_centre, pinch_axis, tip_centre, tips
+
+
+def _nearest_pad_gap_centre(pinch_c, pinch_ax, tips, fingers):
+    """The point on the pinch axis midway between the thumb pad and the finger pad nearest to
+    it along the axis (the pinch centre is midway to the fingers' mean pad, so in a 4-finger
+    pre-shape the index pad, nearer the thumb than the others, lies ~1 cm past it)."""
+    t_thumb = float((tips[0] - pinch_c) @ pinch_ax)
+    t_near = max(float((tips[f] - pinch_c) @ pinch_ax) for f in fingers if f != 0)
+    return pinch_c + 0.5 * (t_thumb + t_near) * pinch_ax
 
 
 def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
@@ -253,7 +266,7 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     long axis from that point (a heavy object held near its centre of mass) where the object's
     length allows; None or a reach beyond the object's ends draws as without it."""
     ax, ext = frame.axes, frame.extents
-    palm_c, pinch_c, pinch_ax, tip_c = hand_references(skin, angles, gtype)
+    palm_c, pinch_c, pinch_ax, tip_c, tips = hand_references(skin, angles, gtype)
     thumb_side = np.array([1.0 if skin.side == "right" else -1.0, 0.0, 0.0])  # hand x toward the thumb
     if gtype.approach == "wrap":
         long_axis = ax[0] * (1.0 if rng.random() < 0.75 else -1.0)  # thumb mostly toward the +axis end
@@ -299,6 +312,10 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     if category == "cubical":
         p = ax[2] * (1.0 if rng.random() < 0.5 else -1.0)
         th = rng.uniform(0, 2 * np.pi)
+        if len(gtype.fingers) > 2 and rng.random() < LONG_EDGE_SHARE:
+            # Several fingers side by side along the edge: mostly onto a long edge (a phone held
+            # across its width), where the row of finger pads fits.
+            th = (0.5 if np.sin(th) >= 0 else -0.5) * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
     elif category in ("slender", "cylindrical"):
         phi = rng.uniform(0, 2 * np.pi)
@@ -315,6 +332,16 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     span = np.abs(ax @ e) @ ext  # extent of the object along e
     room = max(0.0, 0.5 * span - 0.015)
     target = frame.centre + rng.uniform(-room, room) * e
+    if category == "cubical" and len(gtype.fingers) > 2:
+        # A flat face between the thumb and several finger pads: centre it in the gap the pads
+        # leave (with the fingers' mean pad the index pad blocked 32 of 40 4-finger pinches of a
+        # phone; subject f01, left hand).
+        # Deeper over the edge than the type's standoff (up to half the object's extent along
+        # the approach): the shorter ring and little fingers curled past the edge of a phone
+        # without touching it (2 fingers in contact in 10 of 40 pinches; 1 of 40 with 1.5 cm more).
+        span_d = float(np.abs(ax @ d) @ ext)
+        return Placement(rot, target, d, _nearest_pad_gap_centre(pinch_c, pinch_ax, tips, gtype.fingers),
+                         extra_depth=max(0.0, min(CUBICAL_PINCH_EXTRA_DEPTH, 0.5 * span_d - 0.03)))
     return Placement(rot, target, d, pinch_c)
 
 

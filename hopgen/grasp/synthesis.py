@@ -463,7 +463,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
             return Attempt("no_contact_on_approach", gtype, pre)
         pose = pl.hand_to_object(s + rng.uniform(0.0, 0.0015))
     else:
-        s, why = placement.insert(skin, pre, pl, sdf, s_start, rng.uniform(*gtype.standoff))
+        s, why = placement.insert(skin, pre, pl, sdf, s_start, rng.uniform(*gtype.standoff) + pl.extra_depth)
         if why:
             return Attempt(why, gtype, pre)
         pose = pl.hand_to_object(s)

@@ -12,26 +12,54 @@ segmentation labels (one piece per phalanx) and the palm into a grid of patches.
 import numpy as np
 
 OUTSIDE_TOL = 0.002  # m: a midpoint this far outside the surface means the hull bridges a gap
-OVERLAP = 0.0015  # m: neighbouring pieces share the points within this distance of the cut
+OVERLAP = 0.0015  # m: neighbouring hand pieces share the points within this distance of the cut
+# Object pieces share more: their hulls meet only if each half keeps a sample row past the cut,
+# i.e. OBJECT_OVERLAP > the sample spacing (surface_samples, sim.SAMPLE_SPACING 2.5 mm).
+OBJECT_OVERLAP = 0.003
 MAX_DEPTH = 8  # at most 2^8 pieces
 MIN_POINTS = 6
 PAIRS = 2000
 
 
-def surface_samples(vertices, faces, face_values=None):
-    """(points (N, 3), values (N,) or None): the mesh's vertices and face centroids.
+def surface_samples(vertices, faces, face_values=None, spacing=None):
+    """(points (N, 3), values (N,) or None): the mesh's vertices and face centroids, plus (with
+    `spacing`, m) a grid on every triangle whose edges are longer than that.
 
+    Without the grid a large flat face (a book's cover, a carton's side: two triangles) has
+    samples only at its corners and centre, so a piece cut out of it covers only the part of
+    the face its few samples span: MuJoCo then collides a body with holes where the object has
+    surface (a milk carton's halves missed the 12 mm on each side of their cut, a book 80% of
+    its cover). With grid samples every `spacing` along a triangle's two longer edges, and the
+    halves of a cut sharing OBJECT_OVERLAP > spacing on each side, the pieces' hulls meet.
     face_values (F,): a per-face quantity (friction) carried to the samples (vertices take
     the value of one face that uses them)."""
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces)
-    pts = np.concatenate([v, v[f].mean(1)])
+    parts = [v, v[f].mean(1)]
+    owner = [None, np.arange(len(f))]
+    if spacing:
+        tri = v[f]  # (F, 3, 3)
+        for k in range(len(f)):
+            a, b, c = tri[k]
+            edges = [np.linalg.norm(b - a), np.linalg.norm(c - b), np.linalg.norm(a - c)]
+            if max(edges) <= spacing:
+                continue
+            o = int(np.argmin(edges))  # the shortest edge is (o, o+1): span the grid from the opposite corner
+            p0, p1, p2 = tri[k][(o + 2) % 3], tri[k][o], tri[k][(o + 1) % 3]
+            n1 = max(1, int(np.ceil(np.linalg.norm(p1 - p0) / spacing)))
+            n2 = max(1, int(np.ceil(np.linalg.norm(p2 - p0) / spacing)))
+            i, j = np.meshgrid(np.arange(n1 + 1) / n1, np.arange(n2 + 1) / n2, indexing="ij")
+            inside = (i + j <= 1.0 + 1e-9) & ((i > 0) | (j > 0))
+            u, w = i[inside], j[inside]
+            parts.append(p0 + u[:, None] * (p1 - p0) + w[:, None] * (p2 - p0))
+            owner.append(np.full(len(u), k))
+    pts = np.concatenate(parts)
     if face_values is None:
         return pts, None
     fv = np.asarray(face_values, dtype=np.float64)
     vv = np.full(len(v), fv[0] if len(fv) else 0.0)
     vv[f.reshape(-1)] = np.repeat(fv, 3)
-    return pts, np.concatenate([vv, fv])
+    return pts, np.concatenate([vv] + [fv[o] for o in owner[1:]])
 
 
 def _tight(points, sdf, rng):
@@ -42,11 +70,12 @@ def _tight(points, sdf, rng):
     return bool(np.all(sdf(mid) < OUTSIDE_TOL))
 
 
-def convex_pieces(points, sdf, max_depth=MAX_DEPTH, seed=0):
+def convex_pieces(points, sdf, max_depth=MAX_DEPTH, seed=0, overlap=OVERLAP):
     """Index arrays into `points` (N, 3), one per piece whose hull hugs the object.
 
-    sdf: (M, 3) -> (M,) signed distance of the object (negative inside). Deterministic for a
-    given seed."""
+    sdf: (M, 3) -> (M,) signed distance of the object (negative inside); overlap (m): the
+    halves of a cut share the points this close to it (OBJECT_OVERLAP with grid samples).
+    Deterministic for a given seed."""
     points = np.asarray(points, dtype=np.float64)
     rng = np.random.default_rng(seed)
     out, stack = [], [(np.arange(len(points)), 0)]
@@ -60,10 +89,10 @@ def convex_pieces(points, sdf, max_depth=MAX_DEPTH, seed=0):
         axis = np.linalg.eigh(c.T @ c)[1][:, -1]
         s = c @ axis
         m = 0.5 * float(s.min() + s.max())  # the middle of the extent (a median cut leaves sparse regions lumped)
-        lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
+        lo, hi = idx[s <= m + overlap], idx[s >= m - overlap]
         if min(len(lo), len(hi)) < MIN_POINTS:  # a few outlying points: cut at the median instead
             m = float(np.median(s))
-            lo, hi = idx[s <= m + OVERLAP], idx[s >= m - OVERLAP]
+            lo, hi = idx[s <= m + overlap], idx[s >= m - overlap]
         if len(lo) < MIN_POINTS or len(hi) < MIN_POINTS or len(lo) == len(idx) or len(hi) == len(idx):
             out.append(idx)
             continue
