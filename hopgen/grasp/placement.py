@@ -412,34 +412,3 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE, ma
         if s > s_entry + 0.005:
             return None, "pads_blocked"
     return None, "pads_blocked"
-
-
-# Thumb-wrap candidates tried after the approach, in order: (CMC abduction, CMC flexion) changes
-# in degrees from the pre-shape that move a thumb standing into the object back toward the wrist.
-THUMB_CLEAR_STEPS = tuple((da, df) for da in (0.0, -8.0, -16.0, -24.0) for df in (0.0, -10.0, -20.0))
-
-
-def clear_thumb(skin, angles, pose, sdf, direction, reach, clearance=CLEARANCE):
-    """A thumb-wrap pre-shape whose thumb skin stays clear of the object all along the
-    approach to `pose` (4, 4): the hand moved along unit `direction` (object frame) and the
-    thumb is checked from `reach` (m) back to the pose (the open hand of an episode travels that
-    path). The first of THUMB_CLEAR_STEPS applied to `angles` (the approach ran without the
-    thumb), or None when none is clear. Returns new angles (NUM_DOF,)."""
-    d = kin.DOF_INDEX
-    thumb = skin.finger == 0
-    rest = skin.rest[thumb]
-    bones = skin.bone[thumb]
-    rot, trans = pose[:3, :3], pose[:3, 3]
-    back = np.arange(0.0, reach + APPROACH_STEP, 0.5 * APPROACH_STEP)[:, None, None] * np.asarray(direction)
-    for da, df in THUMB_CLEAR_STEPS:
-        a = np.array(angles, dtype=np.float64)
-        a[d["thumb_cmc_abd"]] += np.radians(da)
-        a[d["thumb_cmc_flex"]] += np.radians(df)
-        a = kin.clamp_angles(a)
-        _, tr = kin.forward_kinematics(skin.shape, a, skin.side)
-        t = tr[bones]
-        p = np.einsum("pij,pj->pi", t[:, :3, :3], rest) + t[:, :3, 3]
-        p = p @ rot.T + trans
-        if sdf(p).min() > clearance and sdf((p[None] - back).reshape(-1, 3)).min() > clearance:
-            return a
-    return None

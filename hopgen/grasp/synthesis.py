@@ -9,7 +9,7 @@ import numpy as np
 from hopgen.hand import kinematics as kin
 from hopgen.core import graspable, meshgeom
 from hopgen.core.skeleton import CATEGORIES, SEG_PALM
-from hopgen.grasp import closing, placement, score, taxonomy
+from hopgen.grasp import closing, placement, score, taxonomy, thumbwrap
 
 DEFAULT_MAX_ATTEMPTS = 24
 SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
@@ -405,41 +405,6 @@ def _chain(gtype):
     return {"thumb_drive": gtype.thumb_drive, "finger_rates": gtype.finger_rates, "thumb_rates": gtype.thumb_rates}
 
 
-def _without_thumb(skin):
-    """The skin points of the palm and the long fingers (HandSkin)."""
-    keep = skin.finger != 0
-    return dataclasses.replace(skin, rest=skin.rest[keep], bone=skin.bone[keep], label=skin.label[keep],
-                               finger=skin.finger[keep], segment=skin.segment[keep])
-
-
-# m: when a wrapping thumb cannot be cleared, the object is tried this much further out along
-# the fingers (a wide jar covers the thenar at the type's palm_y; people then hold it nearer
-# the finger bases).
-THUMB_WRAP_SHIFTS = (0.0, 0.006, 0.012, 0.018)
-
-
-def _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng, frame):
-    """Approach of a thumb-wrap type (GraspType.thumb_abduction): the palm and long fingers
-    slide in, the wrapping thumb standing beside the object's path is then moved clear of it
-    (placement.clear_thumb). Returns (pose (4, 4), pre-shape with the cleared thumb, None) or
-    (None, pre, reason)."""
-    jitter = rng.uniform(0.0, 0.0015)
-    palm_and_fingers = _without_thumb(skin)
-    reach = 2.0 * float(np.linalg.norm(frame.extents))  # back past the object along the approach
-    for shift in THUMB_WRAP_SHIFTS:
-        p = dataclasses.replace(pl, ref=pl.ref + np.array([0.0, shift, 0.0]))
-        s, collided = placement.approach(palm_and_fingers, pre, p, sdf, s_start)
-        if collided and s >= s_start - 1e-9:
-            return None, pre, "start_in_collision"
-        if not collided:
-            return None, pre, "no_contact_on_approach"
-        pose = p.hand_to_object(s + jitter)
-        cleared = placement.clear_thumb(skin, pre, pose, sdf, p.direction, reach)
-        if cleared is not None:
-            return pose, cleared, None
-    return None, pre, "thumb_blocked"
-
-
 def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     """One try at a grasp of type `gtype` -> Attempt (hold_near: see placement.sample_placement)."""
     skin = model.skin
@@ -452,7 +417,7 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
         pre[list(dofs)] = 0.0
     pl = placement.sample_placement(gtype, frame, category, skin, pre, rng, hold_near)
     if gtype.thumb_abduction is not None:
-        pose, pre, why = _thumb_wrap_approach(skin, pre, pl, sdf, s_start, rng, frame)
+        pose, pre, why = thumbwrap.approach(skin, pre, pl, sdf, s_start, rng, frame)
         if why:
             return Attempt(why, gtype, pre)
     elif gtype.palm_contact:
