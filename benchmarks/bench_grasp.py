@@ -246,13 +246,26 @@ def merge(paths, out_path):
     return report
 
 
+def _read_report(path):
+    """A benchmark report (dict) from JSON, or ValueError naming the file and what is wrong."""
+    try:
+        with open(path) as f:
+            rep = json.load(f)
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read ({e.strerror})") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not JSON ({e.msg}, line {e.lineno})") from None
+    if not isinstance(rep, dict) or rep.get("benchmark") != "grasp":
+        raise ValueError(f"{path}: not a grasp benchmark report")
+    return rep
+
+
 def attach(physics_path, out_path, note):
     """Copy a physics run's summary (overall, per category/type/object) into the geometric
     report at out_path as its `physics` entry (README reads both from grasp.json)."""
-    phys = json.load(open(physics_path))
+    phys, report = _read_report(physics_path), _read_report(out_path)
     if not phys.get("config", {}).get("physics"):
         raise ValueError(f"{physics_path}: not a physics run (config.physics is not true)")
-    report = json.load(open(out_path))
     report["physics"] = {"note": note, "source": os.path.basename(physics_path), "config": phys["config"],
                          **{k: phys[k] for k in ("overall", "per_category", "per_grasp_type", "per_object")}}
     atomic_write_json(out_path, report, indent=1)
@@ -275,7 +288,10 @@ def main(argv=None):
     ap.add_argument("--note", default="", help="with --attach: how the physics run was made")
     a = ap.parse_args(argv)
     if a.attach:
-        rep = attach(a.attach, a.out, a.note)
+        try:
+            rep = attach(a.attach, a.out, a.note)
+        except ValueError as e:
+            ap.exit(2, f"bench_grasp --attach: {e}\n")
         print(json.dumps({k: rep["physics"]["overall"].get(k) for k in ("grasps", "physics_hold_rate")}))
         return 0
     if a.merge:

@@ -53,6 +53,9 @@ def main(argv=None):
     ap.add_argument("--out", required=True)
     ap.add_argument("objects", nargs="+")
     a = ap.parse_args(argv)
+    unknown = sorted(set(a.objects) - set(dict(list_object_types())))
+    if unknown:
+        ap.exit(2, f"mesh_object_grasp_time: unknown object types {unknown} (see hopgen assets list)\n")
     atomic_write_json(a.out, {"benchmark": "mesh_object_grasp_time", "objects": run(a.objects)}, indent=1)
     return 0
 

@@ -273,8 +273,7 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
         phi = rng.uniform(0, 2 * np.pi)
         radial = np.cos(phi) * ax[1] + np.sin(phi) * ax[2]
         d = -radial
-        obl = float(__import__('os').environ.get('OBL', 0.0)) * (-1.0 if skin.side == 'right' else 1.0)
-        x_o = _rot_about(d, obl + rng.uniform(-0.25, 0.25)) @ long_axis
+        x_o = _rot_about(d, rng.uniform(-0.25, 0.25)) @ long_axis
         rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
         room = max(0.0, 0.5 * ext[0] - 0.045)
         lo, hi = -room, room
