@@ -405,10 +405,19 @@ def _chain(gtype):
     return {"thumb_drive": gtype.thumb_drive, "finger_rates": gtype.finger_rates, "thumb_rates": gtype.thumb_rates}
 
 
+def _preshape_width(gtype, frame, category):
+    """The width (m) a pre-shape opens for: a flat handle's pinch closes across its thickness
+    (a spoon's 2 mm handle, not its 3.6 cm bowl: the thumb and index pads, each ~3 cm off the
+    handle, met it in different places and the thumb missed it)."""
+    if not gtype.power and gtype.approach == "pinch" and placement.flat_section(frame, category):
+        return placement.flat_thickness(frame)
+    return taxonomy.object_width(category, frame.extents)
+
+
 def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     """One try at a grasp of type `gtype` -> Attempt (hold_near: see placement.sample_placement)."""
     skin = model.skin
-    pre = placement.preshape_angles(gtype, rng, taxonomy.object_width(category, frame.extents))
+    pre = placement.preshape_angles(gtype, rng, _preshape_width(gtype, frame, category))
     idle = [f for f in range(1, 5) if f not in gtype.fingers]
     caps = {}
     for f in idle:  # idle fingers start straight and curl only up to the pre-shape's idle curl
