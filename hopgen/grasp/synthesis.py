@@ -446,4 +446,38 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
+    if reason in THUMB_MISS_REASONS and gtype.approach == "pinch" and placement.flat_section(frame, category):
+        reached = _reach_thumb(model, gtype, pre, pose, sdf, list(gtype.fingers) + idle, caps, q)
+        if reached is not None:
+            (angles, pose, q), reason = reached, None
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
+
+
+# A pinch of a thin flat handle whose thumb sweeps past it: the thumb pad slides along the
+# handle as it flexes and passes its face 0.4-4 mm off while the index pad presses on the other
+# face (spoon, m03 left, seed 2: the closest approach of 9 such thumbs). The hand moves that
+# far (+ THUMB_REACH_MARGIN) toward the face and closes again, as a light object pushed by the
+# first pad settles against the thumb.
+THUMB_MISS_REASONS = ("too_few_fingers_in_contact", "no_thumb_opposition")
+THUMB_REACH_MAX = 0.004  # m: a thumb passing farther off is not reached for
+THUMB_REACH_MARGIN = 0.0005  # m
+
+
+def _reach_thumb(model, gtype, pre, pose, sdf, fingers, caps, q):
+    """(angles, pose, Quality) of a pinch closed again from `pre` with the hand moved so that
+    the thumb's sweep reaches the object, when that is acceptable; else None."""
+    if "thumb" in q.fingers_in_contact or not q.fingers_in_contact:
+        return None
+    dist, point = closing.closest_approach(model.skin, pre, pose, sdf, 0, **_chain(gtype))
+    if not 0.0 < dist <= THUMB_REACH_MAX:
+        return None
+    pose = pose.copy()
+    pose[:3, 3] -= (dist + THUMB_REACH_MARGIN) * score.sdf_normals(sdf, point[None])[0]
+    if float(sdf(model.verify_points(pre, pose)[0]).min()) <= 0.0:
+        return None  # the open hand would already touch the object there
+    angles, _ = closing.close_fingers(model.skin, pre, pose, sdf, fingers, caps=caps, **_chain(gtype))
+    angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype)
+    q = score.measure(pts, labels, sdf, d)
+    if score.rejection_reason(q, gtype, kin.within_limits(angles)) is not None:
+        return None
+    return angles, pose, q
