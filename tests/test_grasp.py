@@ -505,21 +505,21 @@ def _pinch_attempts(name, seed, subject, side, gtype, n):
 def test_flat_handles_are_pinched_across_their_thickness(monkeypatch):
     # Spoon, fork and a knife's blade are flat (2-3 mm thick, 1-2.5 cm wide); pencils, markers,
     # screwdrivers and toothbrushes are not.
-    from hopgen.grasp import placement, synthesis
+    from hopgen.grasp import flathandle, placement
     for name, seed in (("spoon", 0), ("fork", 0), ("knife", 1)):
-        assert placement.flat_section(placement.object_frame(_bench_object(name, seed)), "slender"), name
+        assert flathandle.flat_section(placement.object_frame(_bench_object(name, seed)), "slender"), name
     for name in ("pencil", "marker", "screwdriver", "toothbrush", "chopstick"):
-        assert not placement.flat_section(placement.object_frame(_bench_object(name)), "slender"), name
+        assert not flathandle.flat_section(placement.object_frame(_bench_object(name)), "slender"), name
     frame = placement.object_frame(_bench_object("spoon", 2))
-    assert not placement.flat_section(frame, "cubical")
-    assert 0.0015 < placement.flat_thickness(frame) < 0.003
-    assert synthesis._preshape_width(TAXONOMY["writing_tripod"], frame, "slender") == placement.flat_thickness(frame)
-    assert synthesis._preshape_width(TAXONOMY["small_diameter"], frame, "slender") == frame.extents[1]
+    assert not flathandle.flat_section(frame, "cubical")
+    assert 0.0015 < flathandle.flat_thickness(frame) < 0.003
+    assert flathandle.preshape_width(TAXONOMY["writing_tripod"], frame, "slender") == flathandle.flat_thickness(frame)
+    assert flathandle.preshape_width(TAXONOMY["small_diameter"], frame, "slender") == frame.extents[1]
     # Pads on the flat faces (the pinch axis within FLAT_PINCH_TILT of the thin axis), the line
     # in the handle's mid-plane. Before, the pinch axis was any section direction, the pre-shape
     # opened for the 3.6 cm bowl and the thumb passed the handle by: 0 of 20 writing tripods of
     # this spoon were acceptable (too_few_fingers_in_contact 17), 10 of 20 with this placement.
-    monkeypatch.setattr(synthesis, "THUMB_REACH_MAX", 0.0)  # without the thumb reach (next test)
+    monkeypatch.setattr(flathandle, "THUMB_REACH_MAX", 0.0)  # without the thumb reach (next test)
     atts, frame, sdf = _pinch_attempts("spoon", 2, "m03", "left", "writing_tripod", 20)
     ok = [a for a in atts if a.reason is None]
     assert len(ok) >= 6, [a.reason for a in atts]
@@ -533,9 +533,9 @@ def test_flat_handles_are_pinched_across_their_thickness(monkeypatch):
 def test_a_thumb_that_sweeps_past_a_flat_handle_is_brought_onto_it(monkeypatch):
     # The thumb pad slides along a spoon's handle as it flexes and passed its face 0.4-4 mm off;
     # the hand now moves that far toward the face and closes again.
-    from hopgen.grasp import synthesis
+    from hopgen.grasp import flathandle
     n = 12
     with_reach = sum(a.reason is None for a in _pinch_attempts("spoon", 1, "f01", "right", "prismatic_2_finger", n)[0])
-    monkeypatch.setattr(synthesis, "THUMB_REACH_MAX", 0.0)
+    monkeypatch.setattr(flathandle, "THUMB_REACH_MAX", 0.0)
     without = sum(a.reason is None for a in _pinch_attempts("spoon", 1, "f01", "right", "prismatic_2_finger", n)[0])
     assert with_reach >= without + 3, (with_reach, without)

@@ -13,6 +13,7 @@ import numpy as np
 
 from hopgen.hand import kinematics as kin
 from hopgen.core.graspable import normalise_for_grasp
+from hopgen.grasp import flathandle
 
 APPROACH_STEP = 0.004  # m, coarse step while sliding in
 CLEARANCE = 0.0005  # m, the approach stops this far from the surface
@@ -21,14 +22,6 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 SDF_LIPSCHITZ = 2.0
 LONG_EDGE_SHARE = 0.75  # cubical pinches with 3+ fingers: this share approaches a long edge
 CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over the edge
-# Slender objects with flat sections (at least FLAT_SHARE of the slices thinner than
-# FLAT_SECTION_RATIO of their width: spoon, fork, a knife's blade) are pinched across their
-# thickness, the pads on the flat faces.
-FLAT_SECTION_RATIO = 0.5
-FLAT_SHARE = 1.0 / 3.0
-FLAT_PINCH_TILT = 0.2  # rad: the pinch axis of a flat handle turns at most this far off its normal
-
-
 def preshape_angles(gtype, rng, width=0.05):
     """Open joint angles (NUM_DOF,) of a grasp type's pre-shape for an object `width` (m)
     across the grasp, jittered by rng."""
@@ -94,39 +87,6 @@ class ObjectFrame:
 
 SECTION_BINS = 12  # slices along the long axis for ObjectFrame.section_width
 SECTION_SAMPLES = 4096  # surface points (area-weighted) the slices are measured on
-
-
-def _flat_slices(frame):
-    """(SECTION_BINS,) bool: measured slices thinner than FLAT_SECTION_RATIO of their width,
-    and (SECTION_BINS,) bool: measured slices."""
-    sec = frame.sections
-    ok = np.isfinite(sec[:, 2])
-    flat = np.zeros(len(sec), dtype=bool)
-    flat[ok] = sec[ok, 2] < FLAT_SECTION_RATIO * sec[ok, 1]
-    return flat, ok
-
-
-def flat_section(frame, category):
-    """Whether a slender object has flat sections (a spoon's or a fork's handle, a knife's
-    blade; not a pencil): at least FLAT_SHARE of its slices are flat (ObjectFrame.sections)."""
-    if category != "slender" or frame.sections is None:
-        return False
-    flat, ok = _flat_slices(frame)
-    return bool(ok.any()) and np.count_nonzero(flat) >= FLAT_SHARE * np.count_nonzero(ok)
-
-
-def flat_thickness(frame):
-    """Median thickness (m) of an object's flat slices (a spoon's 2 mm handle)."""
-    flat, _ = _flat_slices(frame)
-    return float(np.median(frame.sections[flat, 2]))
-
-
-def section_mid_at(frame, t):
-    """Offset along frame.axes[2] (m) of the middle of the object's slice nearest to t (m
-    along axes[0] from the centre)."""
-    sec = frame.sections
-    ok = np.nonzero(np.isfinite(sec[:, 3]))[0]
-    return float(sec[ok[np.argmin(np.abs(sec[ok, 0] - t))], 3])
 
 
 def section_width(vertices, faces, axes):
@@ -370,11 +330,11 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
             # across its width), where the row of finger pads fits.
             th = (0.5 if np.sin(th) >= 0 else -0.5) * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
-    elif flat_section(frame, category):
+    elif flathandle.flat_section(frame, category):
         # Pads on the flat faces of a thin handle, as people pinch a spoon: across a random
         # section direction the thumb met a 2 mm edge of the spoon's handle or passed it by
         # (too_few_fingers_in_contact in 30 of 48 attempts, m03 right, seed 1).
-        p = _rot_about(ax[0], rng.uniform(-FLAT_PINCH_TILT, FLAT_PINCH_TILT)) @ ax[2]
+        p = _rot_about(ax[0], rng.uniform(-flathandle.FLAT_PINCH_TILT, flathandle.FLAT_PINCH_TILT)) @ ax[2]
         p = p * (1.0 if rng.random() < 0.5 else -1.0)
         d = _unit(_rot_about(p, rng.uniform(-0.5, 0.5)) @ np.cross(ax[0], p))
     elif category in ("slender", "cylindrical"):
@@ -392,14 +352,14 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     span = np.abs(ax @ e) @ ext  # extent of the object along e
     room = max(0.0, 0.5 * span - 0.015)
     target = frame.centre + rng.uniform(-room, room) * e
-    if flat_section(frame, category):
+    if flathandle.flat_section(frame, category):
         # The line runs in the handle's mid-plane: a spoon's handle bends out of the frame's
         # plane, and lines through the frame centre plane missed it (line_misses_object in
         # 16-22 of 48 attempts).
         # (the same line, from where it crosses the long axis, the handle's middle)
         target = target - float((target - frame.centre) @ ax[1]) / float(d @ ax[1]) * d
         off = target - frame.centre
-        target = target + (section_mid_at(frame, float(off @ ax[0])) - float(off @ ax[2])) * ax[2]
+        target = target + (flathandle.section_mid_at(frame, float(off @ ax[0])) - float(off @ ax[2])) * ax[2]
     if category == "cubical" and len(gtype.fingers) > 2:
         # A flat face between the thumb and several finger pads: centre it in the gap the pads
         # leave (with the fingers' mean pad the index pad blocked 32 of 40 4-finger pinches of a

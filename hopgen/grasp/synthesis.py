@@ -9,7 +9,7 @@ import numpy as np
 from hopgen.hand import kinematics as kin
 from hopgen.core import graspable, meshgeom
 from hopgen.core.skeleton import CATEGORIES, SEG_PALM
-from hopgen.grasp import closing, placement, score, taxonomy, thumbwrap
+from hopgen.grasp import closing, flathandle, placement, score, taxonomy, thumbwrap
 
 DEFAULT_MAX_ATTEMPTS = 24
 SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
@@ -405,19 +405,10 @@ def _chain(gtype):
     return {"thumb_drive": gtype.thumb_drive, "finger_rates": gtype.finger_rates, "thumb_rates": gtype.thumb_rates}
 
 
-def _preshape_width(gtype, frame, category):
-    """The width (m) a pre-shape opens for: a flat handle's pinch closes across its thickness
-    (a spoon's 2 mm handle, not its 3.6 cm bowl: the thumb and index pads, each ~3 cm off the
-    handle, met it in different places and the thumb missed it)."""
-    if not gtype.power and gtype.approach == "pinch" and placement.flat_section(frame, category):
-        return placement.flat_thickness(frame)
-    return taxonomy.object_width(category, frame.extents)
-
-
 def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     """One try at a grasp of type `gtype` -> Attempt (hold_near: see placement.sample_placement)."""
     skin = model.skin
-    pre = placement.preshape_angles(gtype, rng, _preshape_width(gtype, frame, category))
+    pre = placement.preshape_angles(gtype, rng, flathandle.preshape_width(gtype, frame, category))
     idle = [f for f in range(1, 5) if f not in gtype.fingers]
     caps = {}
     for f in idle:  # idle fingers start straight and curl only up to the pre-shape's idle curl
@@ -446,38 +437,12 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
-    if reason in THUMB_MISS_REASONS and gtype.approach == "pinch" and placement.flat_section(frame, category):
-        reached = _reach_thumb(model, gtype, pre, pose, sdf, list(gtype.fingers) + idle, caps, q)
+    if reason in flathandle.THUMB_MISS_REASONS and gtype.approach == "pinch" \
+            and flathandle.flat_section(frame, category):
+        def reclose(p):
+            a, _ = closing.close_fingers(skin, pre, p, sdf, list(gtype.fingers) + idle, caps=caps, **_chain(gtype))
+            return _back_off(model, pre, a, p, sdf, list(gtype.fingers) + idle, caps, gtype)
+        reached = flathandle.reach_thumb(model, gtype, pre, pose, sdf, q, reclose, _chain(gtype))
         if reached is not None:
             (angles, pose, q), reason = reached, None
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
-
-
-# A pinch of a thin flat handle whose thumb sweeps past it: the thumb pad slides along the
-# handle as it flexes and passes its face 0.4-4 mm off while the index pad presses on the other
-# face (spoon, m03 left, seed 2: the closest approach of 9 such thumbs). The hand moves that
-# far (+ THUMB_REACH_MARGIN) toward the face and closes again, as a light object pushed by the
-# first pad settles against the thumb.
-THUMB_MISS_REASONS = ("too_few_fingers_in_contact", "no_thumb_opposition")
-THUMB_REACH_MAX = 0.004  # m: a thumb passing farther off is not reached for
-THUMB_REACH_MARGIN = 0.0005  # m
-
-
-def _reach_thumb(model, gtype, pre, pose, sdf, fingers, caps, q):
-    """(angles, pose, Quality) of a pinch closed again from `pre` with the hand moved so that
-    the thumb's sweep reaches the object, when that is acceptable; else None."""
-    if "thumb" in q.fingers_in_contact or not q.fingers_in_contact:
-        return None
-    dist, point = closing.closest_approach(model.skin, pre, pose, sdf, 0, **_chain(gtype))
-    if not 0.0 < dist <= THUMB_REACH_MAX:
-        return None
-    pose = pose.copy()
-    pose[:3, 3] -= (dist + THUMB_REACH_MARGIN) * score.sdf_normals(sdf, point[None])[0]
-    if float(sdf(model.verify_points(pre, pose)[0]).min()) <= 0.0:
-        return None  # the open hand would already touch the object there
-    angles, _ = closing.close_fingers(model.skin, pre, pose, sdf, fingers, caps=caps, **_chain(gtype))
-    angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, fingers, caps, gtype)
-    q = score.measure(pts, labels, sdf, d)
-    if score.rejection_reason(q, gtype, kin.within_limits(angles)) is not None:
-        return None
-    return angles, pose, q
