@@ -62,31 +62,38 @@ def section_mid_at(frame, t):
     return float(sec[ok[np.argmin(np.abs(sec[ok, 0] - t))], 3])
 
 
+def flat_pinch(gtype, frame, category):
+    """Whether a grasp type is a pinch of a flat slender object (the special cases here)."""
+    return not gtype.power and gtype.approach == "pinch" and flat_section(frame, category)
+
+
 def preshape_width(gtype, frame, category):
     """The width (m) a grasp type's pre-shape opens for: a flat handle's pinch closes across
     its thickness (a spoon's 2 mm handle, not its 3.6 cm bowl: the thumb and index pads, each
     ~3 cm off the handle, met it in different places and the thumb missed it)."""
-    if not gtype.power and gtype.approach == "pinch" and flat_section(frame, category):
+    if flat_pinch(gtype, frame, category):
         return flat_thickness(frame)
     return taxonomy.object_width(category, frame.extents)
 
 
-def reach_thumb(model, gtype, pre, pose, sdf, q, reclose, chain):
-    """(angles, pose, Quality) of a pinch whose thumb missed (q), closed again from `pre` with
-    the hand moved so that the thumb's sweep reaches the object, when that is acceptable; else
-    None. reclose(pose) -> (angles, points, labels, distances) closes the grasp's fingers from
-    the pre-shape at a pose; chain: the type's closing keywords (closing.finger_chain)."""
+def reach_thumb(model, gtype, pre, closed, sdf, close, chain):
+    """A pinch whose thumb missed, closed again from `pre` with the hand moved so that the
+    thumb's sweep reaches the object: (angles, pose, Quality, None) when that is acceptable,
+    else `closed` unchanged. closed: (angles, pose, Quality, reason) of the pinch as it closed;
+    close(pose) -> (angles, points, labels, distances) closes the grasp's fingers from the
+    pre-shape at a pose; chain: the type's closing keywords (closing.finger_chain)."""
+    _, pose, q, _ = closed
     if "thumb" in q.fingers_in_contact or not q.fingers_in_contact:
-        return None
+        return closed
     dist, point = closing.closest_approach(model.skin, pre, pose, sdf, 0, **chain)
     if not 0.0 < dist <= THUMB_REACH_MAX:
-        return None
+        return closed
     pose = pose.copy()
     pose[:3, 3] -= (dist + THUMB_REACH_MARGIN) * score.sdf_normals(sdf, point[None])[0]
     if float(sdf(model.verify_points(pre, pose)[0]).min()) <= 0.0:
-        return None  # the open hand would already touch the object there
-    angles, pts, labels, d = reclose(pose)
+        return closed  # the open hand would already touch the object there
+    angles, pts, labels, d = close(pose)
     q = score.measure(pts, labels, sdf, d)
     if score.rejection_reason(q, gtype, kin.within_limits(angles)) is not None:
-        return None
-    return angles, pose, q
+        return closed
+    return angles, pose, q, None

@@ -1,4 +1,9 @@
-"""synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries."""
+"""synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries.
+
+(~460 lines on purpose: the attempt pipeline, the hold-test feedback (squeeze, retreat, type
+weights) and the Grasp record share Attempt, the closing chains and the back-off; the flat-handle
+and thumb-wrap special cases live in flathandle.py and thumbwrap.py.)
+"""
 
 import dataclasses
 from collections import Counter
@@ -443,17 +448,13 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
         if why:
             return Attempt(why, gtype, pre)
         pose = pl.hand_to_object(s)
-    angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
-                                      **_chain(gtype))
-    angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
+    fingers = list(gtype.fingers) + idle
+    close = lambda p: _back_off(model, pre, closing.close_fingers(  # noqa: E731 - the fingers closed at pose p
+        skin, pre, p, sdf, fingers, caps=caps, **_chain(gtype))[0], p, sdf, fingers, caps, gtype)
+    angles, pts, labels, d = close(pose)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
-    if reason in flathandle.THUMB_MISS_REASONS and gtype.approach == "pinch" \
-            and flathandle.flat_section(frame, category):
-        def reclose(p):
-            a, _ = closing.close_fingers(skin, pre, p, sdf, list(gtype.fingers) + idle, caps=caps, **_chain(gtype))
-            return _back_off(model, pre, a, p, sdf, list(gtype.fingers) + idle, caps, gtype)
-        reached = flathandle.reach_thumb(model, gtype, pre, pose, sdf, q, reclose, _chain(gtype))
-        if reached is not None:
-            (angles, pose, q), reason = reached, None
+    if reason in flathandle.THUMB_MISS_REASONS and flathandle.flat_pinch(gtype, frame, category):
+        angles, pose, q, reason = flathandle.reach_thumb(model, gtype, pre, (angles, pose, q, reason), sdf, close,
+                                                         _chain(gtype))
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
