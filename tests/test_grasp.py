@@ -37,6 +37,15 @@ def test_taxonomy_has_the_feix_types_with_consistent_fields():
         assert g.width_range[0] < g.width_range[1]
 
 
+def test_feix_ids_name_the_types_of_feix_et_al():
+    # palmar was #22 (parallel extension) until session 7; Feix's palmar is #30.
+    assert len(taxonomy.FEIX_TYPES) == 33
+    for g in TAXONOMY.values():
+        feix = taxonomy.FEIX_TYPES[g.feix_id].replace(" ", "_")
+        assert feix == g.name or feix == g.name.replace("_pinch", ""), (g.name, g.feix_id, feix)
+    assert len({g.feix_id for g in TAXONOMY.values()}) == len(TAXONOMY)
+
+
 @pytest.mark.parametrize("category", CATEGORIES)
 @pytest.mark.parametrize("extents", [(0.2, 0.07, 0.07), (0.15, 0.02, 0.01), (0.1, 0.05, 0.05)])
 def test_default_type_probabilities_are_normalised(category, extents):

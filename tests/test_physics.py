@@ -181,6 +181,53 @@ def test_grip_shares_balance_opposed_pads():
     assert w[0] == pytest.approx(w[1], abs=1e-6) and w[2] < w[0]
 
 
+def test_a_flat_patch_has_a_larger_footprint_than_a_fingertip():
+    # Elastic foundation: the skin pressed over a 3 x 3 cm flat patch pushes back more than a
+    # fingertip's round pad at the same depth (sim.PAD_STIFFNESS_MODEL "area").
+    from hopgen.physics import sim
+    plane = lambda q: q[:, 2]  # noqa: E731  (the object below z = 0)
+    u, v = np.meshgrid(np.linspace(-0.015, 0.015, 31), np.linspace(-0.015, 0.015, 31))
+    flat = np.stack([u.ravel(), v.ravel(), np.full(u.size, 0.0005)], 1)  # 1 mm^2 per point
+    th, ph = np.meshgrid(np.linspace(0, np.pi / 2, 40), np.linspace(0, 2 * np.pi, 80, endpoint=False))
+    r = 0.008
+    tip = np.stack([r * np.sin(th).ravel() * np.cos(ph).ravel(), r * np.sin(th).ravel() * np.sin(ph).ravel(),
+                    r - r * np.cos(th).ravel() + 0.0005], 1)
+    tip_area = r * r * np.sin(th).ravel() * (np.pi / 2 / 39) * (2 * np.pi / 80)  # r^2 sin(th) dth dph
+    pts = np.concatenate([flat, tip])
+    area = np.concatenate([np.full(len(flat), 1e-6), tip_area])
+    pieces = [np.arange(len(flat)), len(flat) + np.arange(len(tip))]
+    fp = sim.pad_footprints([plane(pts[i]) for i in pieces], pieces, area)
+    assert fp[0] == pytest.approx(9.6e-4, rel=0.01)  # the whole patch lies within the 1.9 mm band
+    # The cap within 1.9 mm of its lowest point, weighted by depth: ~ pi r dz (1 - 1/2) * 2 = 4.8e-5 m^2.
+    assert 3e-5 < fp[1] < 6e-5
+    k = sim.pad_stiffness([plane(pts[i]) for i in pieces], pieces, area)
+    assert k[0] == sim.PAD_STIFFNESS_MAX and k[1] < k[0] / 2
+
+
+def test_pad_stiffness_follows_the_skin_area_not_how_pieces_are_cut(monkeypatch):
+    # follow_skin halves a cupped pad on a ball (test_hand_hulls_follow_the_skin_around_a_ball);
+    # with a stiffness per pad ("per_pad", the session-5/6 check) its halves pressed n times as
+    # hard as the uncut pad; with the skin-area model they share the pad's stiffness.
+    from hopgen.physics import decompose, sim
+    r = 0.04
+    sdf = lambda q: np.linalg.norm(q, axis=1) - r  # noqa: E731
+    th, ph = np.meshgrid(np.linspace(0, 0.45, 20), np.linspace(0, 2 * np.pi, 40, endpoint=False))
+    cap = np.stack([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)], -1).reshape(-1, 3)
+    cap = cap * (r + 0.0005 + 0.003 * (1 + cap[:, :1]) / 2)  # 0.5-3.5 mm outside, tilted across the pad
+    area = np.full(len(cap), 2e-6)
+    whole = [np.arange(len(cap))]
+    cut = decompose.follow_skin(cap, whole, sdf)
+    assert len(cut) >= 2
+    monkeypatch.setattr(sim, "PAD_STIFFNESS_MAX", np.inf)
+    k_whole = sim.pad_stiffness([sdf(cap[i]) for i in whole], whole, area).sum()
+    k_cut = sim.pad_stiffness([sdf(cap[i]) for i in cut], cut, area).sum()
+    # The halves conform (each is pressed from its own deepest point), so they engage more of
+    # the skin than the uncut pad, here a third more; per pad it was 14 times.
+    assert k_cut == pytest.approx(k_whole, rel=0.4)
+    monkeypatch.setattr(sim, "PAD_STIFFNESS_MODEL", "per_pad")
+    assert sim.pad_stiffness([sdf(cap[i]) for i in cut], cut, area).sum() == len(cut) * sim.SKIN_STIFFNESS
+
+
 def test_power_grasp_on_a_can_holds():
     from hopgen.grasp import synthesize_grasp
     from hopgen.physics import hold_test

@@ -97,6 +97,7 @@ class HandModel:
     shape: object
     skin: closing.HandSkin
     mesh: object = None  # handmesh.HandMesh when available
+    vertex_area: object = None  # (V,) m^2 of skin per verification vertex (rest pose), with the mesh
 
     def verify_points(self, angles, hand_to_obj):
         """Skin points (N, 3, object frame) and their seg labels (N,) at a pose."""
@@ -137,6 +138,7 @@ def hand_model(subject, side):
         skin = closing.skin_from_mesh(shape, side, full.rest_vertices, labels)
         # Verification skins the hand only (palm + fingers): the forearm never holds the object.
         keep = np.nonzero(labels >= SEG_PALM)[0]
+        vertex_area = _vertex_areas(full.rest_vertices, full.faces)[keep]
         mesh = dataclasses.replace(full, rest_vertices=full.rest_vertices[keep], weights=full.weights[keep],
                                    faces=np.zeros((0, 3), dtype=np.int32), face_labels=np.zeros(0, np.uint8),
                                    face_material=np.zeros(0, np.uint8), crease=full.crease[keep],
@@ -144,11 +146,20 @@ def hand_model(subject, side):
         labels = labels[keep]
     else:
         skin = closing.capsule_skin(shape, side)
-    model = HandModel(subj.id, side, shape, skin, mesh)
+    model = HandModel(subj.id, side, shape, skin, mesh, vertex_area if mesh is not None else None)
     if mesh is not None:
         model._vertex_labels = labels
     _HANDS[key] = model
     return model
+
+
+def _vertex_areas(vertices, faces):
+    """(V,) a third of the area of every triangle round each vertex (m^2)."""
+    v, f = np.asarray(vertices, dtype=np.float64), np.asarray(faces)
+    a = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    out = np.zeros(len(v))
+    np.add.at(out, f.reshape(-1), np.repeat(a / 3.0, 3))
+    return out
 
 
 def _mesh_vertex_labels(mesh):

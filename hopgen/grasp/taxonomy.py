@@ -19,6 +19,17 @@ from hopgen.core.skeleton import CATEGORIES
 #   "edge"   palm flat on the largest face near an edge; the fingers curl over that edge.
 APPROACHES = ("wrap", "pinch", "any", "tip", "edge")
 
+# Feix et al. 2016, Fig. 3: the 33 types by number (a GraspType's feix_id names its entry).
+FEIX_TYPES = {
+    1: "large diameter", 2: "small diameter", 3: "medium wrap", 4: "adducted thumb", 5: "light tool",
+    6: "prismatic 4 finger", 7: "prismatic 3 finger", 8: "prismatic 2 finger", 9: "palmar pinch",
+    10: "power disk", 11: "power sphere", 12: "precision disk", 13: "precision sphere", 14: "tripod",
+    15: "fixed hook", 16: "lateral", 17: "index finger extension", 18: "extension type", 19: "distal type",
+    20: "writing tripod", 21: "tripod variation", 22: "parallel extension", 23: "adduction grip",
+    24: "tip pinch", 25: "lateral tripod", 26: "sphere 4 finger", 27: "quadpod", 28: "sphere 3 finger",
+    29: "stick", 30: "palmar", 31: "ring", 32: "ventral", 33: "inferior pincer",
+}
+
 
 @dataclass(frozen=True)
 class GraspType:
@@ -98,7 +109,7 @@ TAXONOMY = {g.name: g for g in (
     GraspType("lateral_pinch", 16, False, (0, 1), "pinch", (0.002, 0.03), False, 2,
               mcp=0.45, pip=0.55, spread=0.0, idle_curl=0.7, thumb_opposition=0.3, thumb_flex=0.1,
               standoff=(0.005, 0.015), notes="key or card between thumb pad and the side of the index"),
-    GraspType("palmar", 22, True, (0, 1, 2, 3, 4), "edge", (0.003, 0.045), True, 3,
+    GraspType("palmar", 30, True, (0, 1, 2, 3, 4), "edge", (0.003, 0.045), True, 3,
               mcp=0.0, pip=0.0, spread=0.0, thumb_opposition=0.05, thumb_flex=0.05,
               thumb_drive="thumb_cmc_abd", notes="flat object on the palm, fingers curled over its edge onto the far face"),
     GraspType("writing_tripod", 20, False, (0, 1, 2), "pinch", (0.005, 0.02), False, 2,

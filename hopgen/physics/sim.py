@@ -8,14 +8,16 @@ Scene (object frame = world frame, metres, kg, s):
   split into pads (one convex piece per phalanx, the palm a 3 x 3 patchwork; decompose.follow_skin
   halves a piece near the object until its hull reaches at most 0.5 mm deeper than its skin).
   A hand is not a position-controlled rigid body: every pad within SPRUNG_WITHIN_M of the object
-  is a dynamic body sprung to its synthesised pose along all three axes (SKIN_STIFFNESS: skin,
-  pulp and finger, 2 N/mm), so pads yield and share the load; farther pads are rigid. The grip:
+  is a dynamic body sprung to its synthesised pose along all three axes, so pads yield and share
+  the load; farther pads are rigid. A pad's stiffness follows the skin it presses on (an elastic
+  foundation, PAD_STIFFNESS_MODEL): SKIN_STIFFNESS (skin, pulp and finger, 2 N/mm) for a median
+  fingertip's footprint, more for a phalanx or a palm patch lying flat on a face. The grip:
   the pads touching the object (within TOUCH_M) press on along their contact normal, their
   springs' targets moved inward: the grip force is regulated to the load as people do
   (Johansson & Westling 1984: GRIP_SAFETY x m g / mu, at least GRIP_MIN_N), shared over the
   pads to balance (grip_shares), and no target lies deeper than GRIP_DEPTH_M inside the
   surface counting the skin's own squeeze at the pose (the synthesis' 2 mm penetration bound):
-  at most K x 1.9 mm = 3.8 N per pad.
+  at most K x 1.9 mm per pad (3.8 N for a median fingertip).
 
 Test: the grip builds up over SQUEEZE_S without gravity (the targets move in linearly); the
 squeeze is quasi-static: a viscous drag (time constant SQUEEZE_DRAG_S) acts on the object during
@@ -63,7 +65,18 @@ MAX_GRID_SAMPLES = 40000  # the same with SAMPLE_SPACING's grid (a cutting board
 # 43% of the surface > 2 mm uncovered; with the grid 4%, 0.1%, 1.0%; docs/physics.md, session 6).
 SAMPLE_SPACING = 0.0025
 SURFACE_POINTS = 256  # object vertices watched for the surface displacement
-SKIN_STIFFNESS = 2000.0  # N/m: each pad's spring along each axis (skin, pulp and finger: 2 N per mm)
+SKIN_STIFFNESS = 2000.0  # N/m: a fingertip pad's spring along each axis (skin, pulp and finger: 2 N per mm)
+# How a pad's stiffness follows its contact (session 7). "area": an elastic foundation (Winkler
+# bed of springs, the soft-finger model of Ciocarlie, Lackner & Allen 2007 in GraspIt!): soft
+# tissue over bone pushes back in proportion to the skin area it is pressed over, so a pad's
+# stiffness is SKIN_STIFFNESS x its footprint (pad_footprints) / REF_PAD_FOOTPRINT_M2, the
+# median footprint of a whole fingertip pad (measured: docs/physics.md, session 7); a palm
+# patch flat on a book cover is stiffer than a fingertip, and the halves follow_skin cuts a
+# piece into share its stiffness instead of each getting a fingertip's. "per_pad": every
+# pad SKIN_STIFFNESS whatever its size (sessions 5-6).
+PAD_STIFFNESS_MODEL = "area"
+REF_PAD_FOOTPRINT_M2 = 5.07e-5  # m^2: median whole-fingertip footprint, 1174 contacts of 280 grasps (session 7)
+PAD_STIFFNESS_MAX = 4 * SKIN_STIFFNESS  # N/m: explicit springs stay stable at the 1 ms step (omega dt < 1)
 GRIP_SAFETY = 2.0  # grip force = this x the least that friction needs to carry the weight
 GRIP_PAD_MAX_N = 10.0  # N: at most this per pressing pad (GRIP_DEPTH_M caps it at 3.8 N first)
 GRIP_DEPTH_M = 0.0019  # a pressing pad's spring target lies at most this deep inside the surface (2 mm rule)
@@ -148,19 +161,48 @@ def object_pieces(geom):
 
 
 def _hand_points(grasp, hand):
+    """(points (P, 3) object frame, the same in the hand frame, labels (P,), skin area (P,) m^2 or None)."""
     if hand is None:
         from hopgen.grasp.synthesis import hand_model
         hand = hand_model(grasp.subject, grasp.side)
     pts, labels = hand.verify_points(grasp.angles, grasp.hand_to_object)
     local, _ = hand.verify_points(grasp.angles, np.eye(4))
-    return pts, local, labels
+    return pts, local, labels, getattr(hand, "vertex_area", None)
+
+
+def pad_footprints(dist, pieces, area):
+    """(n,) m^2: the skin area each pad would press on if pushed GRIP_DEPTH_M into the object.
+
+    dist: per piece, the signed distances (m) of its points at the pose; pieces: index arrays
+    into the hand's points (P,); area (P,): skin area per point. A point counts by how deep it
+    would be (1 at the pad's deepest point, 0 GRIP_DEPTH_M farther out): the force of an
+    elastic foundation pressed in that far, over its stiffness per area. Points shared by
+    overlapping pieces are shared out between them."""
+    mult = np.zeros(len(area))
+    for idx in pieces:
+        mult[idx] += 1.0
+    out = []
+    for idx, d in zip(pieces, dist):
+        w = np.clip(1.0 - (d - d.min()) / GRIP_DEPTH_M, 0.0, 1.0)
+        out.append(float(np.sum(area[idx] / mult[idx] * w)))
+    return np.array(out)
+
+
+def pad_stiffness(dist, pieces, area):
+    """(n,) N/m: each pad's spring stiffness under PAD_STIFFNESS_MODEL (area None: per pad)."""
+    if PAD_STIFFNESS_MODEL == "per_pad" or area is None:
+        return np.full(len(pieces), SKIN_STIFFNESS)
+    if PAD_STIFFNESS_MODEL != "area":
+        raise ValueError(f"sim.PAD_STIFFNESS_MODEL must be 'area' or 'per_pad', not {PAD_STIFFNESS_MODEL!r}")
+    k = SKIN_STIFFNESS * pad_footprints(dist, pieces, np.asarray(area, float)) / REF_PAD_FOOTPRINT_M2
+    return np.minimum(k, PAD_STIFFNESS_MAX)
 
 
 def build_model(grasp, geom, hand=None):
     """(MjModel, mass kg, COM (3,), grip (J,) springrefs of the pads' joints): the hand at the
     grasp (compliant pads, see the module docstring) and the object as a free body."""
     mass, com, inertia, _ = model.object_mass_properties(geom)
-    hp, hlocal, labels = _hand_points(grasp, hand)
+    hp, hlocal, labels, area = _hand_points(grasp, hand)
     assets, pads, obj_geoms = [], [], []
     from hopgen.core import meshgeom
     from hopgen.grasp.score import sdf_normals
@@ -170,6 +212,7 @@ def build_model(grasp, geom, hand=None):
     obj_pieces = object_pieces(geom)
     mu = float(np.mean([m_ for _, m_ in obj_pieces]))
     dist = [sdf(hp[idx]) for idx in pieces]
+    stiffness = pad_stiffness(dist, pieces, area)
     touching = [i for i, dd in enumerate(dist) if dd.min() < TOUCH_M]
     normal = {i: -sdf_normals(sdf, hp[pieces[i]][int(np.argmin(dist[i]))][None])[0] for i in touching}
     # The grip: the touching pads press with the load-regulated force, shared to balance (see grip_shares).
@@ -182,12 +225,12 @@ def build_model(grasp, geom, hand=None):
         assets.append(f'<mesh name="h{i}" vertex="{_fmt(hp[idx])}"/>')
         joints = ""
         if dist[i].min() < SPRUNG_WITHIN_M:  # near the object: a compliant pad, sprung to its pose in 3-D
-            axes, stiff, ref = np.eye(3), [SKIN_STIFFNESS] * 3, [0.0] * 3
+            axes, stiff, ref = np.eye(3), [float(stiffness[i])] * 3, [0.0] * 3
             if i in driven:  # its finger presses it on along the contact normal
                 force = min(total * shares[i], GRIP_PAD_MAX_N)
                 axes = _basis(normal[i])
                 pen = max(0.0, -float(dist[i].min()))  # the skin's squeeze at the pose already presses K x pen
-                ref[0] = float(np.clip(force / SKIN_STIFFNESS - pen, 0.0, max(0.0, GRIP_DEPTH_M - pen)))
+                ref[0] = float(np.clip(force / stiff[0] - pen, 0.0, max(0.0, GRIP_DEPTH_M - pen)))
             for k in range(3):
                 joints += (f'<joint type="slide" axis="{_fmt(axes[k])}" stiffness="{stiff[k]}" '
                            f'springref="0" damping="{2.0 * np.sqrt(stiff[k] * PAD_MASS) * PAD_DAMPING_RATIO:.5g}"/>')
