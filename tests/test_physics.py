@@ -318,8 +318,8 @@ def test_episode_grasp_reads_held_grasps_from_the_library(tmp_path):
 def test_milk_carton_is_wrapped_like_a_bottle_and_held():
     # A 0.8 kg carton (6.7 cm square section): the cubical table had no large-diameter wrap, and
     # no pinch or medium wrap of it held (0 of 8 dev cases); wrapped like a bottle (palm on its
-    # side, thumb round the other side, near the centre of mass) 8 of 8 held. Subject m03, left
-    # hand, the dev carton of seed 1 (the benchmark's seeding: rng [seed, subject, side, object]).
+    # side, thumb round the other side, near the centre of mass) 7 of 8 held. Subject m03, left
+    # hand, the dev carton of seed 1 (object rng [seed, object index], as the benchmark builds it).
     from hopgen.grasp import synthesize_grasp, taxonomy
     from hopgen.physics import hold_test
     carton = _object("milk_carton", [1, 16])
