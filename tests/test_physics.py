@@ -332,7 +332,7 @@ def test_milk_carton_is_wrapped_like_a_bottle_and_held():
     assert "large_diameter" not in box
 
 
-def test_wraps_of_a_heavy_box_are_placed_near_its_centre_of_mass():
+def test_a_heavy_carton_is_wrapped_near_its_centre_of_mass():
     from hopgen.grasp import placement, synthesis, taxonomy
     from hopgen.physics import hold_test
     carton = _object("milk_carton", [1, 16])
@@ -340,6 +340,8 @@ def test_wraps_of_a_heavy_box_are_placed_near_its_centre_of_mass():
     frame = placement.object_frame(carton)
     probs = taxonomy.type_probs_for("cubical", frame.extents)
     feedback = synthesis._PhysicsFeedback(test, probs, "cubical")
+    assert feedback.probs == {"large_diameter": 1.0}  # a heavy carton: only the bottle wrap holds it
+    assert len(synthesis._PhysicsFeedback(test, probs, "cubical", table_is_default=False).probs) > 1
     assert feedback.hold_near is not None
     reach = feedback.hold_near[1]
     assert 0.01 < reach < 0.02  # 0.12 N m / (0.8 kg g)
