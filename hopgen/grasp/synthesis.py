@@ -1,4 +1,7 @@
-"""synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries."""
+"""synthesize_grasp: type -> pre-shape -> placement -> approach -> closing -> score, with retries.
+
+Over 450 lines on purpose: the attempt loop, the squeeze and the hold-test feedback share one
+attempt's state (Attempt, _PhysicsFeedback) and are read together."""
 
 import dataclasses
 from collections import Counter
@@ -271,8 +274,7 @@ PHYSICS_RETRY_FACTOR = 2
 # wraps of cylinders place the palm within HOLD_TORQUE_NM / (m g) of the centre of mass along
 # the axis (9 mm for 1.34 kg, 22 mm for a 0.55 kg spray can; a can's whole length).
 HOLD_TORQUE_NM = 0.12
-# Categories whose wraps are held near the centre of mass: cylinders, and boxes (a 0.8-0.9 kg
-# milk carton's large-diameter wraps: 8/8 dev cases held within it, 7/8 without, 22 vs 38 CPU-s).
+# Wraps held near the centre of mass (a 0.8 kg carton's wraps: 8/8 dev cases held, 7/8 without).
 HOLD_NEAR_CATEGORIES = ("cylindrical", "cubical")
 
 
@@ -284,9 +286,8 @@ class _PhysicsFeedback:
         self.probs = dict(probs)
         if (table_is_default and category == "cubical" and physics.mass_kg > HEAVY_KG
                 and "large_diameter" in self.probs):
-            # A heavy box wrapped like a bottle (taxonomy.BOTTLE_BOX_*: a milk carton) is held
-            # by that wrap only: its pinches and medium wraps held 2 of 8 dev cartons (at
-            # attempts 35 and 48) and drew attempts away from the wrap after its slips (0.4x each).
+            # A heavy box wrapped like a bottle (taxonomy.BOTTLE_BOX_*: a milk carton): its other types
+            # held 2 of 8 dev cartons and drew attempts from the wrap after its slips (docs/physics.md).
             self.probs = {"large_diameter": 1.0}
         com = getattr(physics, "com", None)
         # (Measured on cylinders and on milk cartons; other categories keep their wrap placement.)
