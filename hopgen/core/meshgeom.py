@@ -323,6 +323,15 @@ def vertex_normals(v, f):
     return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
+def vertex_areas(v, f):
+    """(V,) a third of the area of every triangle round each vertex of the mesh (v (V, 3), f (F, 3))."""
+    v, f = np.asarray(v, dtype=np.float64), np.asarray(f)
+    a = 0.5 * np.linalg.norm(np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]]), axis=1)
+    out = np.zeros(len(v))
+    np.add.at(out, f.reshape(-1), np.repeat(a / 3.0, 3))
+    return out
+
+
 def object_distance_fn(geom, max_dist=np.inf):
     """Signed distance function P (N, 3) -> (N,) for an object geometry.
 

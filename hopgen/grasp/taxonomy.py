@@ -137,6 +137,13 @@ def object_width(category, extents):
     return float(extents[2])  # cubical: the thinnest dimension
 
 
+# Cubical objects wrapped like a bottle (large_diameter): at least this thick, and the section's
+# two sides within this ratio (milk cartons 6.7-7.3 cm square; the box's 7.3-9.7 x 4.8-5.8 cm
+# sections, 1.3-2.0, keep their table).
+BOTTLE_BOX_MIN_WIDTH = 0.045
+BOTTLE_BOX_SECTION_RATIO = 1.2
+
+
 def default_type_probs(category, extents):
     """Default {type: prob} for an object of `category` with principal extents (3,) (metres)."""
     if category not in CATEGORIES:
@@ -155,6 +162,11 @@ def default_type_probs(category, extents):
         if w < 0.03:
             table = {"prismatic_4_finger": 0.35, "prismatic_2_finger": 0.2, "palmar": 0.25,
                      "lateral_pinch": 0.1, "tripod": 0.1}
+        elif w >= BOTTLE_BOX_MIN_WIDTH and float(extents[1]) <= BOTTLE_BOX_SECTION_RATIO * w:
+            # A box with a near-square section as thick as a bottle (a milk carton) is wrapped
+            # like one: palm on its side, thumb round the other side, fingers over the far faces.
+            table = {"large_diameter": 0.4, "prismatic_4_finger": 0.25, "medium_wrap": 0.15, "tripod": 0.1,
+                     "power_sphere": 0.1}
         else:
             table = {"prismatic_4_finger": 0.4, "medium_wrap": 0.2, "tripod": 0.2, "power_sphere": 0.2}
     else:  # spherical
