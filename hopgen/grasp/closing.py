@@ -268,6 +268,28 @@ def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=N
     return angles, touched
 
 
+def closest_approach(skin, angles, hand_to_obj, sdf, finger, step=0.02, thumb_drive="thumb_cmc_flex",
+                     finger_rates=FINGER_RATES, thumb_rates=None):
+    """How near one finger's closing sweep from `angles` passes the object: (the least signed
+    distance (m) of its skin over the sweep to its joint limits, evaluated every `step` of the
+    driving parameter, and that skin point (3,) in the object frame)."""
+    angles = np.array(angles, dtype=np.float64)
+    dofs, rates = finger_chain(finger, thumb_drive, finger_rates, thumb_rates)
+    rates = np.array(rates) / max(rates)
+    start, hi = angles[list(dofs)], kin.LIMITS_HI[list(dofs)]
+    g = _Group(finger, dofs, rates, start, hi, max(float(np.max((hi - start) / rates)), 0.0))
+    _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
+    sel = (skin.finger == finger) & (skin.bone >= dof_bone(dofs[0]))
+    g.points, g.bones = skin.pose(transforms)[sel], skin.bone[sel]
+    g.axes, g.centres = joint_axes(skin.shape, skin.side, angles, list(dofs))
+    ts = np.linspace(0.0, g.t_max, max(2, int(np.ceil(g.t_max / step)) + 1))
+    pts = chain_points(g.points, g.bones, g.dofs, g.axes, g.centres, g.values(ts) - g.start).reshape(-1, 3)
+    pts = pts @ hand_to_obj[:3, :3].T + hand_to_obj[:3, 3]
+    d = sdf(pts)
+    i = int(np.argmin(d))
+    return float(d[i]), pts[i]
+
+
 def _sweep(groups, rot, trans, sdf, gap):
     """Per group: (t, touching segment or None) at the first touch along its sweep."""
     coarse = [np.linspace(0.0, g.t_max, max(2, int(np.ceil(g.t_max / COARSE_STEP)) + 1)) for g in groups]

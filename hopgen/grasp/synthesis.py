@@ -12,7 +12,7 @@ import numpy as np
 from hopgen.hand import kinematics as kin
 from hopgen.core import graspable, meshgeom
 from hopgen.core.skeleton import CATEGORIES, SEG_PALM
-from hopgen.grasp import closing, placement, score, taxonomy, thumbwrap
+from hopgen.grasp import closing, flathandle, placement, score, taxonomy, thumbwrap
 
 DEFAULT_MAX_ATTEMPTS = 24
 SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
@@ -420,7 +420,7 @@ def _chain(gtype):
 def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
     """One try at a grasp of type `gtype` -> Attempt (hold_near: see placement.sample_placement)."""
     skin = model.skin
-    pre = placement.preshape_angles(gtype, rng, taxonomy.object_width(category, frame.extents))
+    pre = placement.preshape_angles(gtype, rng, flathandle.preshape_width(gtype, frame, category))
     idle = [f for f in range(1, 5) if f not in gtype.fingers]
     caps = {}
     for f in idle:  # idle fingers start straight and curl only up to the pre-shape's idle curl
@@ -444,9 +444,13 @@ def _attempt(model, gtype, frame, category, sdf, rng, s_start, hold_near=None):
         if why:
             return Attempt(why, gtype, pre)
         pose = pl.hand_to_object(s)
-    angles, _ = closing.close_fingers(skin, pre, pose, sdf, list(gtype.fingers) + idle, caps=caps,
-                                      **_chain(gtype))
-    angles, pts, labels, d = _back_off(model, pre, angles, pose, sdf, list(gtype.fingers) + idle, caps, gtype)
+    fingers = list(gtype.fingers) + idle
+    close = lambda p: _back_off(model, pre, closing.close_fingers(  # noqa: E731 - the fingers closed at pose p
+        skin, pre, p, sdf, fingers, caps=caps, **_chain(gtype))[0], p, sdf, fingers, caps, gtype)
+    angles, pts, labels, d = close(pose)
     q = score.measure(pts, labels, sdf, d)
     reason = score.rejection_reason(q, gtype, kin.within_limits(angles))
+    if reason in flathandle.THUMB_MISS_REASONS and flathandle.flat_pinch(gtype, frame, category):
+        angles, pose, q, reason = flathandle.reach_thumb(model, gtype, pre, (angles, pose, q, reason), sdf, close,
+                                                         _chain(gtype))
     return Attempt(reason, gtype, pre, angles, pose, pl.direction.copy(), q)
