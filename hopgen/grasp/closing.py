@@ -236,17 +236,8 @@ def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=N
         active = [f for f in fingers if first[f] < 3]
         if not active:
             break
-        groups = []
-        for f in active:
-            dofs, rates = finger_chain(f, thumb_drive, finger_rates, thumb_rates)
-            dofs, rates = dofs[first[f]:], np.array(rates[first[f]:])
-            rates = rates / rates.max()  # the driving parameter is the fastest joint's angle
-            start = angles[list(dofs)]
-            hi = kin.LIMITS_HI[list(dofs)]
-            t_max = float(np.max((hi - start) / rates))
-            if f in caps and first[f] == 0:
-                t_max = min(t_max, caps[f])
-            groups.append(_Group(f, dofs, rates, start, hi, max(t_max, 0.0)))
+        groups = [_chain_group(f, angles, first[f], caps.get(f) if first[f] == 0 else None,
+                               thumb_drive, finger_rates, thumb_rates) for f in active]
         _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
         posed = skin.pose(transforms)
         all_dofs = [d for g in groups for d in g.dofs]
@@ -268,16 +259,27 @@ def close_fingers(skin, angles, hand_to_obj, sdf, fingers, gap=TOUCH_GAP, caps=N
     return angles, touched
 
 
+def _chain_group(finger, angles, first, cap, thumb_drive, finger_rates, thumb_rates):
+    """_Group of a finger's closing chain from its joint `first` on, at `angles` (cap: at most
+    this driving parameter, None: to the joint limits)."""
+    dofs, rates = finger_chain(finger, thumb_drive, finger_rates, thumb_rates)
+    dofs, rates = dofs[first:], np.array(rates[first:])
+    rates = rates / rates.max()  # the driving parameter is the fastest joint's angle
+    start, hi = angles[list(dofs)], kin.LIMITS_HI[list(dofs)]
+    t_max = float(np.max((hi - start) / rates))
+    if cap is not None:
+        t_max = min(t_max, cap)
+    return _Group(finger, dofs, rates, start, hi, max(t_max, 0.0))
+
+
 def closest_approach(skin, angles, hand_to_obj, sdf, finger, step=0.02, thumb_drive="thumb_cmc_flex",
                      finger_rates=FINGER_RATES, thumb_rates=None):
     """How near one finger's closing sweep from `angles` passes the object: (the least signed
     distance (m) of its skin over the sweep to its joint limits, evaluated every `step` of the
     driving parameter, and that skin point (3,) in the object frame)."""
     angles = np.array(angles, dtype=np.float64)
-    dofs, rates = finger_chain(finger, thumb_drive, finger_rates, thumb_rates)
-    rates = np.array(rates) / max(rates)
-    start, hi = angles[list(dofs)], kin.LIMITS_HI[list(dofs)]
-    g = _Group(finger, dofs, rates, start, hi, max(float(np.max((hi - start) / rates)), 0.0))
+    g = _chain_group(finger, angles, 0, None, thumb_drive, finger_rates, thumb_rates)
+    dofs = g.dofs
     _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
     sel = (skin.finger == finger) & (skin.bone >= dof_bone(dofs[0]))
     g.points, g.bones = skin.pose(transforms)[sel], skin.bone[sel]

@@ -22,6 +22,8 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 SDF_LIPSCHITZ = 2.0
 LONG_EDGE_SHARE = 0.75  # cubical pinches with 3+ fingers: this share approaches a long edge
 CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over the edge
+
+
 def preshape_angles(gtype, rng, width=0.05):
     """Open joint angles (NUM_DOF,) of a grasp type's pre-shape for an object `width` (m)
     across the grasp, jittered by rng."""
