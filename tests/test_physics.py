@@ -352,3 +352,49 @@ def test_a_heavy_carton_is_wrapped_near_its_centre_of_mass():
     off = [float((placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng, feedback.hold_near).target
                   - test.com) @ frame.axes[0]) for _ in range(20)]
     assert max(abs(o) for o in off) <= reach + 1e-9
+
+
+def test_a_heavy_book_is_pinched_deep_near_its_centre_of_mass():
+    # A 0.64 kg book pinched at its edge turned in the pads (its weight 8.5 cm in from the edge:
+    # 0.5 N m against ~0.2 N m of friction torque); a pinch whose object's centre of mass lies
+    # farther in than hold_near's reach now goes up to 6 cm further over the edge, near the
+    # centre of mass along it. A phone pinched across its width keeps its pinch; from its end
+    # (7 cm to the centre of mass) it goes deeper too.
+    from hopgen.grasp import placement, synthesis, taxonomy
+    from hopgen.physics import hold_test
+    model = synthesis.hand_model("m03", "right")
+    gtype = taxonomy.TAXONOMY["prismatic_4_finger"]
+    for name, oi in (("book", 2), ("phone", 22)):
+        geom = _object(name, [1, oi])
+        test = hold_test(geom)
+        frame = placement.object_frame(geom)
+        feedback = synthesis._PhysicsFeedback(test, taxonomy.type_probs_for("cubical", frame.extents), "cubical")
+        reach = feedback.hold_near[1]
+        rng = np.random.default_rng(3)
+        kinds = set()
+        for _ in range(30):
+            pre = placement.preshape_angles(gtype, rng, frame.extents[2])
+            pl = placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng, feedback.hold_near)
+            span_d = float(np.abs(frame.axes @ pl.direction) @ frame.extents)
+            heavy = 0.5 * span_d + float((test.com - frame.centre) @ pl.direction) > reach
+            kinds.add(heavy)
+            if heavy:
+                assert pl.extra_depth > placement.CUBICAL_PINCH_EXTRA_DEPTH + 0.02
+                e = np.cross(frame.axes[2], pl.direction)
+                assert abs(float((pl.target - test.com) @ e)) <= reach + 1e-9
+            else:
+                assert pl.extra_depth <= placement.CUBICAL_PINCH_EXTRA_DEPTH
+        assert kinds == ({True} if name == "book" else {True, False})
+
+
+def test_a_heavy_book_is_held_by_a_deep_pinch():
+    # Subject m03, right hand, the dev book of seed 1 (0.64 kg; object rng [seed, object index]).
+    # Before the deep pinch and insert's unbounded back-out no dev or benchmark book of f01
+    # seed 0 held; this one holds with a 4-finger pinch, its pads several cm over the edge.
+    from hopgen.grasp import synthesize_grasp
+    from hopgen.physics import hold_test
+    book = _object("book", [1, 2])
+    test = hold_test(book)
+    g = synthesize_grasp("m03", "right", book, np.random.default_rng([1, 0, 1, 2]), max_attempts=24, physics=test)
+    assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
+    assert "thumb" in g.fingers_in_contact and g.physics["rotation_deg"] < 10.0
