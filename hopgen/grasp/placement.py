@@ -393,6 +393,15 @@ def _heavy_about_edge(frame, d, span_d, hold_near):
     return com_in > hold_near[1]
 
 
+def heavy_box(frame, hold_near):
+    """True when every edge of a box's large faces lies farther from its centre of mass than
+    hold_near's reach: each of its pinches is _heavy_about_edge (a book, not a phone)."""
+    if hold_near is None:
+        return False
+    c = (np.asarray(hold_near[0]) - frame.centre) @ frame.axes[:2].T
+    return float(np.min(0.5 * np.asarray(frame.extents[:2]) - np.abs(c))) > hold_near[1]
+
+
 def _within_reach(c, reach, room):
     """(lo, hi) offsets within [-room, room] at most `reach` from c (c clipped when none is)."""
     lo, hi = max(-room, c - reach), min(room, c + reach)

@@ -203,7 +203,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     sdf = object_sdf(object_geom)
     frame = placement.object_frame(object_geom)
     probs = _resolve_probs(category, frame, type_probs)
-    feedback = _PhysicsFeedback(physics, probs, category, not type_probs) if physics is not None else None
+    feedback = _PhysicsFeedback(physics, probs, category, not type_probs, frame) if physics is not None else None
     if physics is not None:  # a failed hold test is retried with other approaches (see PHYSICS_RETRY_FACTOR)
         max_attempts *= PHYSICS_RETRY_FACTOR
     s_start = approach_start(frame)
@@ -211,6 +211,8 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     for attempt in range(1, max_attempts + 1):
         probs_now = feedback.probs if feedback else probs
         gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs_now)]
+        if feedback:
+            gtype = feedback.variant(gtype)
         att = _attempt(model, gtype, frame, category, sdf, rng, s_start, feedback.hold_near if feedback else None)
         if att.reason is not None:
             reasons[att.reason] += 1
@@ -267,12 +269,17 @@ PHYSICS_RETRY_FACTOR = 2
 HOLD_TORQUE_NM = 0.12
 # Wraps held near the centre of mass (a 0.8 kg carton's wraps: 8/8 dev cases held, 7/8 without).
 HOLD_NEAR_CATEGORIES = ("cylindrical", "cubical")
+# A heavy flat box (its centre of mass beyond hold_near's reach from every edge: a book, a
+# cutting board) is pinched with the fingers spread this much (taxonomy spread, 0 = together):
+# their pads' friction then resists the weight's turn over a longer lever (the 0.82 kg dev
+# books, 4-finger pinches forced: 4/4 held with 0.6, 1/4 with the type's 0.0).
+HEAVY_BOX_PINCH_SPREAD = 0.6
 
 
 class _PhysicsFeedback:
     """Type probabilities adapted to the object's mass and to the hold tests seen so far."""
 
-    def __init__(self, physics, probs, category, table_is_default=True):
+    def __init__(self, physics, probs, category, table_is_default=True, frame=None):
         self.physics = physics
         self.probs = dict(probs)
         if (table_is_default and category == "cubical" and physics.mass_kg > HEAVY_KG
@@ -284,9 +291,19 @@ class _PhysicsFeedback:
         # (Measured on cylinders and on milk cartons; other categories keep their wrap placement.)
         self.hold_near = None if com is None or category not in HOLD_NEAR_CATEGORIES else (np.asarray(com, dtype=np.float64),
                                                    HOLD_TORQUE_NM / (max(physics.mass_kg, 1e-6) * 9.81))
-        if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
+        self.heavy_box = category == "cubical" and frame is not None and placement.heavy_box(frame, self.hold_near)
+        # A heavy flat box is held by a pinch deep over its edge (placement._heavy_about_edge),
+        # not by a wrap or a cupped palm: the bench book's 15 medium wraps held none.
+        if (physics.mass_kg > HEAVY_KG and category != "cubical"
+                and any(taxonomy.TAXONOMY[k].power for k in self.probs)):
             self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
                           for k, p in self.probs.items()}
+
+    def variant(self, gtype):
+        """The grasp type as this object is grasped with it (a heavy box's pinch spreads its fingers)."""
+        if self.heavy_box and gtype.approach == "pinch" and len(gtype.fingers) > 2:
+            return dataclasses.replace(gtype, spread=HEAVY_BOX_PINCH_SPREAD)
+        return gtype
 
     def epsilon(self, grasp, sdf):
         """Ferrari-Canny epsilon of a grasp's contacts (object frame), from the hold test's object model."""
