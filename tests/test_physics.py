@@ -368,8 +368,14 @@ def test_a_heavy_book_is_pinched_deep_near_its_centre_of_mass():
         geom = _object(name, [1, oi])
         test = hold_test(geom)
         frame = placement.object_frame(geom)
-        feedback = synthesis._PhysicsFeedback(test, taxonomy.type_probs_for("cubical", frame.extents), "cubical")
+        table = taxonomy.type_probs_for("cubical", frame.extents)
+        feedback = synthesis._PhysicsFeedback(test, table, "cubical", frame=frame)
         reach = feedback.hold_near[1]
+        # A heavy box keeps its table (no power preference) and spreads its pinches' fingers.
+        assert feedback.heavy_box == (name == "book") and feedback.probs == table
+        spread = feedback.variant(gtype).spread
+        assert spread == (synthesis.HEAVY_BOX_PINCH_SPREAD if name == "book" else gtype.spread)
+        assert feedback.variant(taxonomy.TAXONOMY["medium_wrap"]) is taxonomy.TAXONOMY["medium_wrap"]
         rng = np.random.default_rng(3)
         kinds = set()
         for _ in range(30):
@@ -388,13 +394,13 @@ def test_a_heavy_book_is_pinched_deep_near_its_centre_of_mass():
 
 
 def test_a_heavy_book_is_held_by_a_deep_pinch():
-    # Subject m03, right hand, the dev book of seed 1 (0.64 kg; object rng [seed, object index]).
-    # Before the deep pinch and insert's unbounded back-out no dev or benchmark book of f01
-    # seed 0 held; this one holds with a 4-finger pinch, its pads several cm over the edge.
+    # Subject f01, right hand, the dev book of seed 1 (0.64 kg; object rng [seed, object index]):
+    # no grasp held in 48 attempts before the deep pinch, the unbounded back-out of insert and
+    # the spread fingers; now a 4-finger pinch holds at the first attempt.
     from hopgen.grasp import synthesize_grasp
     from hopgen.physics import hold_test
     book = _object("book", [1, 2])
     test = hold_test(book)
-    g = synthesize_grasp("m03", "right", book, np.random.default_rng([1, 0, 1, 2]), max_attempts=24, physics=test)
+    g = synthesize_grasp("f01", "right", book, np.random.default_rng([1, 0, 1, 2]), max_attempts=24, physics=test)
     assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
     assert "thumb" in g.fingers_in_contact and g.physics["rotation_deg"] < 10.0
