@@ -352,3 +352,32 @@ def test_a_heavy_carton_is_wrapped_near_its_centre_of_mass():
     off = [float((placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng, feedback.hold_near).target
                   - test.com) @ frame.axes[0]) for _ in range(20)]
     assert max(abs(o) for o in off) <= reach + 1e-9
+
+
+def test_a_heavy_book_pinch_squares_onto_its_edge_and_holds():
+    # The dev book of seed 1 (m03, left hand; object rng [seed, object index] as the benchmark
+    # builds it): with the pinch's thumb pad opposite the finger pads and the hand backed out only
+    # until clear, the index finger's proximal phalanx and the palm pressed on the book's edge and
+    # the squeeze itself turned it (no held grasp in 48 attempts); turned thumb toward the edge and
+    # backed out 2-6 mm it holds (docs/physics.md, session 8).
+    from hopgen.grasp import placement, synthesis, synthesize_grasp, taxonomy
+    from hopgen.physics import hold_test
+    book = _object("book", [1, 2])
+    test = hold_test(book)
+    frame = placement.object_frame(book)
+    feedback = synthesis._PhysicsFeedback(test, taxonomy.type_probs_for("cubical", frame.extents), "cubical")
+    gtype = taxonomy.TAXONOMY["prismatic_4_finger"]
+    model = synthesis.hand_model("m03", "left")
+    rng = np.random.default_rng(5)
+    pre = placement.preshape_angles(gtype, rng, frame.extents[2])
+    for _ in range(10):
+        pl = placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng, feedback.hold_near)
+        if pl.extra_depth > placement.CUBICAL_PINCH_EXTRA_DEPTH:  # heavy about the gripped edge
+            assert np.isclose(np.max(np.abs(frame.axes[:2] @ pl.direction)), 1.0)  # square onto the edge
+            assert placement.HEAVY_PINCH_BACK_OFF[0] <= pl.back_off <= placement.HEAVY_PINCH_BACK_OFF[1]
+        else:
+            assert pl.back_off == 0.0
+        assert placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng).back_off == 0.0  # no test
+    g = synthesize_grasp("m03", "left", book, np.random.default_rng([1, 0, 0, 2]), physics=test, max_attempts=4)
+    assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
+    assert "thumb" in g.fingers_in_contact
