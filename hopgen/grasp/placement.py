@@ -28,8 +28,8 @@ CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over
 HEAVY_PINCH_EXTRA_DEPTH = 0.06
 # rad: and the hand turns this much about the gripped edge, thumb toward the edge: the index
 # finger's proximal phalanx lies on the edge of a deep pinch, so with the thumb pad opposite the
-# finger pads the squeeze itself tilted a cutting board about its edge (0.28-0.36 N m, the same
-# sign in all 8 pinches of a dev board; docs/physics.md, session 8).
+# finger pads the squeeze itself tilted a cutting board about its edge (0.28-0.36 N m in 5 of 8
+# pinches of a dev board; docs/physics.md, session 8).
 HEAVY_PINCH_TILT = (0.1, 0.25)
 # m: and, once clear of the object, the hand backs out this much more, so that the closing
 # fingers' proximal phalanges and the thumb land on the faces, not on the narrow face: pads on
@@ -473,8 +473,8 @@ def entry_distance(placement, sdf, s_start, tol=1e-4, max_iter=200):
 def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE):
     """Precision placement: the reference point (between the pads) goes `depth` past the point
     where its line enters the object, then the hand backs out until the pre-shaped skin is
-    clear, and placement.back_off farther. Returns (s, reason): reason None on success, else why it failed ("pads_blocked":
-    still not clear 5 mm before the entry point)."""
+    clear, and placement.back_off farther. Returns (s, reason): reason None on success, else why
+    it failed ("pads_blocked": still not clear 5 mm before the entry point)."""
     s_entry = entry_distance(placement, sdf, s_start)
     if s_entry is None:
         return None, "line_misses_object"

@@ -284,7 +284,8 @@ class _PhysicsFeedback:
               and "palmar" in self.probs and "prismatic_4_finger" in self.probs):
             # A heavy flat box (a book, a cutting board; taxonomy's table for flat boxes): only
             # four-finger pinches held it; palmar grasps, 2-finger pinches, tripods and lateral
-            # pinches did not, and drew most attempts (power types are drawn first; session 8).
+            # pinches did not, and drew most attempts (palmar: power types are drawn 4x as often for a
+            # heavy object; docs/physics.md, session 8).
             self.probs = {"prismatic_4_finger": 1.0}
         com = getattr(physics, "com", None)
         # (Measured on cylinders and on milk cartons; other categories keep their wrap placement.)
