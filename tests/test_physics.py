@@ -371,8 +371,9 @@ def test_a_heavy_book_is_pinched_deep_near_its_centre_of_mass():
         table = taxonomy.type_probs_for("cubical", frame.extents)
         feedback = synthesis._PhysicsFeedback(test, table, "cubical", frame=frame)
         reach = feedback.hold_near[1]
-        # A heavy box keeps its table (no power preference) and spreads its pinches' fingers.
-        assert feedback.heavy_box == (name == "book") and feedback.probs == table
+        # A heavy flat box draws only 4-finger pinches (no power preference), its fingers spread.
+        assert feedback.heavy_box == (name == "book")
+        assert feedback.probs == ({"prismatic_4_finger": 1.0} if name == "book" else table)
         spread = feedback.variant(gtype).spread
         assert spread == (synthesis.HEAVY_BOX_PINCH_SPREAD if name == "book" else gtype.spread)
         assert feedback.variant(taxonomy.TAXONOMY["medium_wrap"]) is taxonomy.TAXONOMY["medium_wrap"]
@@ -404,3 +405,32 @@ def test_a_heavy_book_is_held_by_a_deep_pinch():
     g = synthesize_grasp("f01", "right", book, np.random.default_rng([1, 0, 1, 2]), max_attempts=24, physics=test)
     assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
     assert "thumb" in g.fingers_in_contact and g.physics["rotation_deg"] < 10.0
+
+
+def test_a_heavy_book_pinch_squares_onto_its_edge_and_holds():
+    # The dev book of seed 1 (m03, left hand; object rng [seed, object index] as the benchmark
+    # builds it): with the pinch's thumb pad opposite the finger pads and the hand backed out only
+    # until clear, the index finger's proximal phalanx and the palm pressed on the book's edge and
+    # the squeeze itself turned it (no held grasp in 48 attempts); turned thumb toward the edge and
+    # backed out 2-6 mm it holds (docs/physics.md, session 8).
+    from hopgen.grasp import placement, synthesis, synthesize_grasp, taxonomy
+    from hopgen.physics import hold_test
+    book = _object("book", [1, 2])
+    test = hold_test(book)
+    frame = placement.object_frame(book)
+    feedback = synthesis._PhysicsFeedback(test, taxonomy.type_probs_for("cubical", frame.extents), "cubical")
+    gtype = taxonomy.TAXONOMY["prismatic_4_finger"]
+    model = synthesis.hand_model("m03", "left")
+    rng = np.random.default_rng(5)
+    pre = placement.preshape_angles(gtype, rng, frame.extents[2])
+    for _ in range(10):
+        pl = placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng, feedback.hold_near)
+        if pl.extra_depth > placement.CUBICAL_PINCH_EXTRA_DEPTH:  # heavy about the gripped edge
+            assert np.isclose(np.max(np.abs(frame.axes[:2] @ pl.direction)), 1.0)  # square onto the edge
+            assert placement.HEAVY_PINCH_BACK_OFF[0] <= pl.back_off <= placement.HEAVY_PINCH_BACK_OFF[1]
+        else:
+            assert pl.back_off == 0.0
+        assert placement.sample_placement(gtype, frame, "cubical", model.skin, pre, rng).back_off == 0.0  # no test
+    g = synthesize_grasp("m03", "left", book, np.random.default_rng([1, 0, 0, 2]), physics=test, max_attempts=4)
+    assert g.physics["holds"] and len(g.physics["per_direction"]) == 6 and g.max_penetration_mm <= 2.0
+    assert "thumb" in g.fingers_in_contact

@@ -26,6 +26,16 @@ CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over
 # a book, a cutting board) goes up to this much further over the edge, toward the centre of mass,
 # as a book is held with its edge deep in the thumb's web (see sample_placement).
 HEAVY_PINCH_EXTRA_DEPTH = 0.06
+# rad: and the hand turns this much about the gripped edge, thumb toward the edge: the index
+# finger's proximal phalanx lies on the edge of a deep pinch, so with the thumb pad opposite the
+# finger pads the squeeze itself tilted a cutting board about its edge (0.28-0.36 N m in 5 of 8
+# pinches of a dev board; docs/physics.md, session 8).
+HEAVY_PINCH_TILT = (0.1, 0.25)
+# m: and, once clear of the object, the hand backs out this much more, so that the closing
+# fingers' proximal phalanges and the thumb land on the faces, not on the narrow face: pads on
+# the edge pushed the board out of the pinch and turned it in its plane (squeeze moments
+# 0.2-0.6 N m; with this the index and thumb middle phalanges press on the faces near the edge).
+HEAVY_PINCH_BACK_OFF = (0.002, 0.006)
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -205,6 +215,7 @@ class Placement:
     direction: np.ndarray  # (3,) unit approach direction (hand moves along it)
     ref: np.ndarray  # (3,) reference point in the hand frame
     extra_depth: float = 0.0  # m a precision reference goes past the outline beyond the type's standoff
+    back_off: float = 0.0  # m a precision placement backs out beyond clearing the object (insert)
 
     def hand_to_object(self, s):
         """4x4 hand pose with the reference point at target - s * direction."""
@@ -333,6 +344,11 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
             # across its width), where the row of finger pads fits.
             th = (0.5 if np.sin(th) >= 0 else -0.5) * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
+        if _heavy_about_edge(frame, d, float(np.abs(ax @ d) @ ext), hold_near):
+            # Heavy about the edge: square onto it, so that gravity along the hand's palm normal
+            # pulls the object straight out of the pinch instead of turning it in its plane.
+            k = int(np.argmax(np.abs(ax[:2] @ d)))
+            d = ax[k] * np.sign(ax[k] @ d)
     elif flathandle.flat_section(frame, category):
         # Pads on the flat faces of a thin handle, as people pinch a spoon: across a random
         # section direction the thumb met a 2 mm edge of the spoon's handle or passed it by
@@ -356,6 +372,10 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     room = max(0.0, 0.5 * span - 0.015)
     span_d = float(np.abs(ax @ d) @ ext)
     heavy = category == "cubical" and _heavy_about_edge(frame, d, span_d, hold_near)
+    back_off = 0.0
+    if heavy:
+        rot = _rot_about(e, -rng.uniform(*HEAVY_PINCH_TILT)) @ rot  # (e = p x d: -angle turns p toward -d)
+        back_off = rng.uniform(*HEAVY_PINCH_BACK_OFF)
     lo, hi = -room, room
     if heavy:  # along the edge within the reach of the centre of mass (as the wraps)
         lo, hi = _within_reach(float((np.asarray(hold_near[0]) - frame.centre) @ e), hold_near[1], room)
@@ -377,9 +397,10 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
         # without touching it (2 fingers in contact in 10 of 40 pinches; 1 of 40 with 1.5 cm more).
         extra = HEAVY_PINCH_EXTRA_DEPTH if heavy else CUBICAL_PINCH_EXTRA_DEPTH
         return Placement(rot, target, d, _nearest_pad_gap_centre(pinch_c, pinch_ax, tips, gtype.fingers),
-                         extra_depth=max(0.0, min(extra, 0.5 * span_d - 0.03)))
+                         extra_depth=max(0.0, min(extra, 0.5 * span_d - 0.03)), back_off=back_off)
     if heavy:
-        return Placement(rot, target, d, pinch_c, extra_depth=max(0.0, min(HEAVY_PINCH_EXTRA_DEPTH, 0.5 * span_d - 0.03)))
+        return Placement(rot, target, d, pinch_c, extra_depth=max(0.0, min(HEAVY_PINCH_EXTRA_DEPTH, 0.5 * span_d - 0.03)),
+                         back_off=back_off)
     return Placement(rot, target, d, pinch_c)
 
 
@@ -461,8 +482,8 @@ def entry_distance(placement, sdf, s_start, tol=1e-4, max_iter=200):
 def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE):
     """Precision placement: the reference point (between the pads) goes `depth` past the point
     where its line enters the object, then the hand backs out until the pre-shaped skin is
-    clear. Returns (s, reason): reason None on success, else why it failed ("pads_blocked":
-    still not clear 5 mm before the entry point)."""
+    clear, and placement.back_off farther. Returns (s, reason): reason None on success, else why
+    it failed ("pads_blocked": still not clear 5 mm before the entry point)."""
     s_entry = entry_distance(placement, sdf, s_start)
     if s_entry is None:
         return None, "line_misses_object"
@@ -476,6 +497,6 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE):
     while s <= s_entry + 0.005:
         d = sdf(pts + (base - s * placement.direction)).min()
         if d >= clearance:
-            return s, None
+            return s + placement.back_off, None
         s += (clearance - d) + 0.0005
     return None, "pads_blocked"

@@ -287,6 +287,13 @@ class _PhysicsFeedback:
             # A heavy box wrapped like a bottle (taxonomy.BOTTLE_BOX_*: a milk carton): its other types
             # held 2 of 8 dev cartons and drew attempts from the wrap after its slips (docs/physics.md).
             self.probs = {"large_diameter": 1.0}
+        elif (table_is_default and category == "cubical" and physics.mass_kg > HEAVY_KG
+              and "palmar" in self.probs and "prismatic_4_finger" in self.probs):
+            # A heavy flat box (a book, a cutting board; taxonomy's table for flat boxes): only
+            # four-finger pinches held it; palmar grasps, 2-finger pinches, tripods and lateral
+            # pinches did not, and drew most attempts (palmar: power types are drawn 4x as often for a
+            # heavy object; docs/physics.md, session 8).
+            self.probs = {"prismatic_4_finger": 1.0}
         com = getattr(physics, "com", None)
         # (Measured on cylinders and on milk cartons; other categories keep their wrap placement.)
         self.hold_near = None if com is None or category not in HOLD_NEAR_CATEGORIES else (np.asarray(com, dtype=np.float64),
