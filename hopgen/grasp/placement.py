@@ -13,7 +13,7 @@ import numpy as np
 
 from hopgen.hand import kinematics as kin
 from hopgen.core.graspable import normalise_for_grasp
-from hopgen.grasp import flathandle
+from hopgen.grasp import flathandle, holdnear
 
 APPROACH_STEP = 0.004  # m, coarse step while sliding in
 CLEARANCE = 0.0005  # m, the approach stops this far from the surface
@@ -22,20 +22,6 @@ CLEARANCE = 0.0005  # m, the approach stops this far from the surface
 SDF_LIPSCHITZ = 2.0
 LONG_EDGE_SHARE = 0.75  # cubical pinches with 3+ fingers: this share approaches a long edge
 CUBICAL_PINCH_EXTRA_DEPTH = 0.015  # m: and their pads go this much further over the edge
-# m: a heavy box's pinch (its weight's moment about the gripped edge beyond hold_near's reach:
-# a book, a cutting board) goes up to this much further over the edge, toward the centre of mass,
-# as a book is held with its edge deep in the thumb's web (see sample_placement).
-HEAVY_PINCH_EXTRA_DEPTH = 0.06
-# rad: and the hand turns this much about the gripped edge, thumb toward the edge: the index
-# finger's proximal phalanx lies on the edge of a deep pinch, so with the thumb pad opposite the
-# finger pads the squeeze itself tilted a cutting board about its edge (0.28-0.36 N m in 5 of 8
-# pinches of a dev board; docs/physics.md, session 8).
-HEAVY_PINCH_TILT = (0.1, 0.25)
-# m: and, once clear of the object, the hand backs out this much more, so that the closing
-# fingers' proximal phalanges and the thumb land on the faces, not on the narrow face: pads on
-# the edge pushed the board out of the pinch and turned it in its plane (squeeze moments
-# 0.2-0.6 N m; with this the index and thumb middle phalanges press on the faces near the edge).
-HEAVY_PINCH_BACK_OFF = (0.002, 0.006)
 
 
 def preshape_angles(gtype, rng, width=0.05):
@@ -293,9 +279,8 @@ def _nearest_pad_gap_centre(pinch_c, pinch_ax, tips, fingers):
 def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     """Random placement of a grasp type around an object (see module docstring).
 
-    hold_near: optional (point (3,), reach m): wraps place the palm at most `reach` along the
-    long axis from that point (a heavy object held near its centre of mass) where the object's
-    length allows; None or a reach beyond the object's ends draws as without it."""
+    hold_near: optional (centre of mass (3,), reach m), see hopgen.grasp.holdnear: wraps and
+    heavy boxes' pinches are held near it; None draws as without the hold test."""
     ax, ext = frame.axes, frame.extents
     palm_c, pinch_c, pinch_ax, tip_c, tips = hand_references(skin, angles, gtype)
     thumb_side = np.array([1.0 if skin.side == "right" else -1.0, 0.0, 0.0])  # hand x toward the thumb
@@ -308,8 +293,8 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
         rot = _frame_map(thumb_side, np.array([0.0, 0.0, 1.0]), x_o, d)
         room = max(0.0, 0.5 * ext[0] - 0.045)
         lo, hi = -room, room
-        if hold_near is not None:
-            lo, hi = _within_reach(float((np.asarray(hold_near[0]) - frame.centre) @ long_axis), hold_near[1], room)
+        if hold_near is not None:  # (a reach beyond the object's ends draws as without it)
+            lo, hi = holdnear.within_reach(float((np.asarray(hold_near[0]) - frame.centre) @ long_axis), hold_near[1], room)
         target = frame.centre + rng.uniform(lo, hi) * long_axis
         return Placement(rot, target, d, palm_c)
     if gtype.approach == "any":
@@ -344,11 +329,8 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
             # across its width), where the row of finger pads fits.
             th = (0.5 if np.sin(th) >= 0 else -0.5) * np.pi + rng.uniform(-0.35, 0.35)
         d = _unit(np.cos(th) * ax[0] + np.sin(th) * ax[1])
-        if _heavy_about_edge(frame, d, float(np.abs(ax @ d) @ ext), hold_near):
-            # Heavy about the edge: square onto it, so that gravity along the hand's palm normal
-            # pulls the object straight out of the pinch instead of turning it in its plane.
-            k = int(np.argmax(np.abs(ax[:2] @ d)))
-            d = ax[k] * np.sign(ax[k] @ d)
+        if holdnear.about_edge(frame, d, hold_near):
+            d = holdnear.square_onto_edge(frame, d)
     elif flathandle.flat_section(frame, category):
         # Pads on the flat faces of a thin handle, as people pinch a spoon: across a random
         # section direction the thumb met a 2 mm edge of the spoon's handle or passed it by
@@ -371,14 +353,12 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
     span = np.abs(ax @ e) @ ext  # extent of the object along e
     room = max(0.0, 0.5 * span - 0.015)
     span_d = float(np.abs(ax @ d) @ ext)
-    heavy = category == "cubical" and _heavy_about_edge(frame, d, span_d, hold_near)
-    back_off = 0.0
-    if heavy:
-        rot = _rot_about(e, -rng.uniform(*HEAVY_PINCH_TILT)) @ rot  # (e = p x d: -angle turns p toward -d)
-        back_off = rng.uniform(*HEAVY_PINCH_BACK_OFF)
-    lo, hi = -room, room
-    if heavy:  # along the edge within the reach of the centre of mass (as the wraps)
-        lo, hi = _within_reach(float((np.asarray(hold_near[0]) - frame.centre) @ e), hold_near[1], room)
+    heavy = category == "cubical" and holdnear.about_edge(frame, d, hold_near)
+    (lo, hi), extra, back_off = (-room, room), CUBICAL_PINCH_EXTRA_DEPTH, 0.0
+    if heavy:  # deep, square, tilted, near the centre of mass along the edge
+        tilt, (lo, hi), extra, back_off = holdnear.heavy_pinch(e, frame, hold_near, room, rng)
+        rot = _rot_about(e, -tilt) @ rot  # (e = p x d: -tilt turns p toward -d, the thumb toward the edge)
+    extra_depth = max(0.0, min(extra, 0.5 * span_d - 0.03))
     target = frame.centre + rng.uniform(lo, hi) * e
     if flathandle.flat_section(frame, category):
         # The line runs in the handle's mid-plane: a spoon's handle bends out of the frame's
@@ -395,40 +375,9 @@ def sample_placement(gtype, frame, category, skin, angles, rng, hold_near=None):
         # Deeper over the edge than the type's standoff (up to half the object's extent along
         # the approach): the shorter ring and little fingers curled past the edge of a phone
         # without touching it (2 fingers in contact in 10 of 40 pinches; 1 of 40 with 1.5 cm more).
-        extra = HEAVY_PINCH_EXTRA_DEPTH if heavy else CUBICAL_PINCH_EXTRA_DEPTH
         return Placement(rot, target, d, _nearest_pad_gap_centre(pinch_c, pinch_ax, tips, gtype.fingers),
-                         extra_depth=max(0.0, min(extra, 0.5 * span_d - 0.03)), back_off=back_off)
-    if heavy:
-        return Placement(rot, target, d, pinch_c, extra_depth=max(0.0, min(HEAVY_PINCH_EXTRA_DEPTH, 0.5 * span_d - 0.03)),
-                         back_off=back_off)
-    return Placement(rot, target, d, pinch_c)
-
-
-def _heavy_about_edge(frame, d, span_d, hold_near):
-    """True when the centre of mass lies farther in from the edge a pinch enters along d than
-    hold_near's reach (HOLD_TORQUE_NM / m g): the weight's moment about the pinch would turn
-    the object in the pads, so the pads go deeper toward it."""
-    if hold_near is None:
-        return False
-    com_in = 0.5 * span_d + float((np.asarray(hold_near[0]) - frame.centre) @ d)
-    return com_in > hold_near[1]
-
-
-def heavy_box(frame, hold_near):
-    """True when every edge of a box's large faces lies farther from its centre of mass than
-    hold_near's reach: each of its pinches is _heavy_about_edge (a book, not a phone)."""
-    if hold_near is None:
-        return False
-    c = (np.asarray(hold_near[0]) - frame.centre) @ frame.axes[:2].T
-    return float(np.min(0.5 * np.asarray(frame.extents[:2]) - np.abs(c))) > hold_near[1]
-
-
-def _within_reach(c, reach, room):
-    """(lo, hi) offsets within [-room, room] at most `reach` from c (c clipped when none is)."""
-    lo, hi = max(-room, c - reach), min(room, c + reach)
-    if lo > hi:
-        lo = hi = float(np.clip(c, -room, room))
-    return lo, hi
+                         extra_depth=extra_depth, back_off=back_off)
+    return Placement(rot, target, d, pinch_c, extra_depth=extra_depth if heavy else 0.0, back_off=back_off)
 
 
 def approach(skin, angles, placement, sdf, s_start, clearance=CLEARANCE):
@@ -491,9 +440,8 @@ def insert(skin, angles, placement, sdf, s_start, depth, clearance=CLEARANCE):
     _, transforms = kin.forward_kinematics(skin.shape, angles, skin.side)
     pts = skin.pose(transforms) @ placement.rot.T
     base = placement.target - placement.rot @ placement.ref
-    # Each step backs out by the deepest penetration plus 0.5 mm, so this ends within
-    # (depth + 5 mm) / 0.5 mm steps. (A fixed 12 steps called a heavy book's deep pinch,
-    # 7-9 cm past the edge, blocked in 26 of 30 tries that cleared 1-6 cm in.)
+    # Steps of the deepest penetration + 0.5 mm: at most (depth + 5 mm) / 0.5 mm (a fixed 12 called
+    # a heavy book's deep pinch, 7-9 cm past the edge, blocked in 26 of 30 that cleared 1-6 cm in).
     while s <= s_entry + 0.005:
         d = sdf(pts + (base - s * placement.direction)).min()
         if d >= clearance:

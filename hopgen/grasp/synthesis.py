@@ -12,7 +12,7 @@ import numpy as np
 from hopgen.hand import kinematics as kin
 from hopgen.core import graspable, meshgeom
 from hopgen.core.skeleton import CATEGORIES, SEG_PALM
-from hopgen.grasp import closing, flathandle, placement, score, taxonomy, thumbwrap
+from hopgen.grasp import closing, flathandle, holdnear, placement, score, taxonomy, thumbwrap
 
 DEFAULT_MAX_ATTEMPTS = 24
 SDF_CAP = 0.01  # m: exact distances are needed only near the surface (contacts < 3 mm, gaps)
@@ -211,8 +211,6 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     for attempt in range(1, max_attempts + 1):
         probs_now = feedback.probs if feedback else probs
         gtype = taxonomy.TAXONOMY[taxonomy.choose_type(rng, probs_now)]
-        if feedback:
-            gtype = feedback.variant(gtype)
         att = _attempt(model, gtype, frame, category, sdf, rng, s_start, feedback.hold_near if feedback else None)
         if att.reason is not None:
             reasons[att.reason] += 1
@@ -269,11 +267,6 @@ PHYSICS_RETRY_FACTOR = 2
 HOLD_TORQUE_NM = 0.12
 # Wraps held near the centre of mass (a 0.8 kg carton's wraps: 8/8 dev cases held, 7/8 without).
 HOLD_NEAR_CATEGORIES = ("cylindrical", "cubical")
-# A heavy flat box (its centre of mass beyond hold_near's reach from every edge: a book, a
-# cutting board) is pinched with the fingers spread this much (taxonomy spread, 0 = together):
-# their pads' friction then resists the weight's turn over a longer lever (the 0.82 kg dev
-# books, 4-finger pinches forced: 4/4 held with 0.6, 1/4 with the type's 0.0).
-HEAVY_BOX_PINCH_SPREAD = 0.6
 
 
 class _PhysicsFeedback:
@@ -287,30 +280,20 @@ class _PhysicsFeedback:
             # A heavy box wrapped like a bottle (taxonomy.BOTTLE_BOX_*: a milk carton): its other types
             # held 2 of 8 dev cartons and drew attempts from the wrap after its slips (docs/physics.md).
             self.probs = {"large_diameter": 1.0}
-        elif (table_is_default and category == "cubical" and physics.mass_kg > HEAVY_KG
-              and "palmar" in self.probs and "prismatic_4_finger" in self.probs):
-            # A heavy flat box (a book, a cutting board; taxonomy's table for flat boxes): only
-            # four-finger pinches held it; palmar grasps, 2-finger pinches, tripods and lateral
-            # pinches did not, and drew most attempts (palmar: power types are drawn 4x as often for a
-            # heavy object; docs/physics.md, session 8).
-            self.probs = {"prismatic_4_finger": 1.0}
         com = getattr(physics, "com", None)
         # (Measured on cylinders and on milk cartons; other categories keep their wrap placement.)
         self.hold_near = None if com is None or category not in HOLD_NEAR_CATEGORIES else (np.asarray(com, dtype=np.float64),
                                                    HOLD_TORQUE_NM / (max(physics.mass_kg, 1e-6) * 9.81))
-        self.heavy_box = category == "cubical" and frame is not None and placement.heavy_box(frame, self.hold_near)
-        # A heavy flat box is held by a pinch deep over its edge (placement._heavy_about_edge),
-        # not by a wrap or a cupped palm: the bench book's 15 medium wraps held none.
-        if (physics.mass_kg > HEAVY_KG and category != "cubical"
-                and any(taxonomy.TAXONOMY[k].power for k in self.probs)):
+        if (table_is_default and category == "cubical" and physics.mass_kg > HEAVY_KG and frame is not None
+                and "prismatic_4_finger" in self.probs and holdnear.heavy_box(frame, self.hold_near)):
+            # A heavy box whose centre of mass is far from every edge (a book, a cutting board):
+            # only four-finger pinches deep over the edge held it (holdnear.heavy_pinch); wraps,
+            # power spheres, palmar grasps, tripods, 2-finger and lateral pinches never did, and
+            # drew most attempts (power types are drawn 4x as often for a heavy object; session 8).
+            self.probs = {"prismatic_4_finger": 1.0}
+        if physics.mass_kg > HEAVY_KG and any(taxonomy.TAXONOMY[k].power for k in self.probs):
             self.probs = {k: p * (1.0 if taxonomy.TAXONOMY[k].power else PRECISION_WEIGHT)
                           for k, p in self.probs.items()}
-
-    def variant(self, gtype):
-        """The grasp type as this object is grasped with it (a heavy box's pinch spreads its fingers)."""
-        if self.heavy_box and gtype.approach == "pinch" and len(gtype.fingers) > 2:
-            return dataclasses.replace(gtype, spread=HEAVY_BOX_PINCH_SPREAD)
-        return gtype
 
     def epsilon(self, grasp, sdf):
         """Ferrari-Canny epsilon of a grasp's contacts (object frame), from the hold test's object model."""
