@@ -190,7 +190,7 @@ def synthesize_grasp(subject, side, object_geom, rng, type_probs=None, max_attem
     grasp records the test in Grasp.physics. With physics the budget is PHYSICS_RETRY_FACTOR x
     max_attempts squeezed attempts and PHYSICS_GEOMETRIC_FACTOR x max_attempts in all.
     Raises graspable.UngraspableObjectError for objects no hand can hold and
-    GraspFailedError when max_attempts random placements all fail the quality bar.
+    GraspFailedError when every placement within that budget fails the quality bar.
     """
     if side not in ("left", "right"):
         raise ValueError(f"side must be 'left' or 'right', got {side!r}")
